@@ -1,0 +1,4 @@
+DROP TABLE broadcasts;
+DROP TABLE streams;
+DROP TABLE yp_tokens;
+DROP TABLE users;

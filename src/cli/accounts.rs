@@ -1,0 +1,186 @@
+//! `onair user …` and `onair token …`.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use crate::{
+    accounts::{self, UserName},
+    clock::Clock,
+    config::Config,
+    db::{
+        Db,
+        models::{User, YpToken},
+    },
+    streams::icecast_directory_block,
+    urls::Urls,
+};
+
+/// `onair user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from stdin; with none given (or a terminal),
+    /// one is generated and printed.
+    Create {
+        name: String,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account; its YP tokens stop working at once.
+    Disable { name: String },
+}
+
+/// `onair token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a YP token and print the <directory> block and the YP URL (last line).
+    Create {
+        user: String,
+        /// What the token is for (which Icecast server).
+        #[arg(long, default_value = "icecast")]
+        label: String,
+    },
+    /// List a user's tokens.
+    List { user: String },
+    /// Revoke a token by id; it stops working at once.
+    Revoke { id: i64 },
+}
+
+pub fn run_user(cmd: UserCommand, db: &Db) -> anyhow::Result<()> {
+    let now = Clock::System.now();
+    match cmd {
+        UserCommand::Create { name, admin } => {
+            let name = UserName::parse(&name)?;
+            let (password, generated) = match read_password_from_stdin()? {
+                Some(p) => (p, false),
+                None => (accounts::generate_password(), true),
+            };
+            let user =
+                db.write_blocking(|c| accounts::create_user(c, &name, &password, admin, now))?;
+            let role = if user.is_admin {
+                "admin"
+            } else {
+                "broadcaster"
+            };
+            println!("created {role} {} (id {})", user.name, user.id);
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::List => {
+            println!(
+                "{:>5}  {:<32}  {:<11}  {:<8}  created",
+                "id", "name", "role", "status"
+            );
+            for u in db.read_blocking(User::list)? {
+                let role = if u.is_admin { "admin" } else { "broadcaster" };
+                let status = if u.disabled_at.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:>5}  {:<32}  {role:<11}  {status:<8}  {}",
+                    u.id,
+                    u.name,
+                    u.created_at.format("%F %T")
+                );
+            }
+        }
+        UserCommand::Disable { name } => {
+            let name = UserName::parse(&name)?;
+            if db.write_blocking(|c| User::disable(c, name.as_str(), now))? {
+                println!("disabled {}; its YP tokens no longer work", name.as_str());
+            } else {
+                println!("{} was already disabled", name.as_str());
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn run_token(cmd: TokenCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
+    let now = Clock::System.now();
+    match cmd {
+        TokenCommand::Create { user, label } => {
+            let user = find_user(db, &user)?;
+            if user.disabled_at.is_some() {
+                bail!("user {} is disabled; its tokens would not work", user.name);
+            }
+            let (token, secret) =
+                db.write_blocking(|c| accounts::create_token(c, user.id, &label, now))?;
+            let url = Urls::new(config.url.clone()).yp(&secret);
+            println!(
+                "Created YP token {} ({}) for {}. It is shown only this once.",
+                token.id, token.label, user.name
+            );
+            println!(
+                "Paste this inside <icecast> in icecast.xml, set <hostname> to your server's public name,"
+            );
+            println!(
+                "and make the mount public (<public>1</public> or your source client's public setting):"
+            );
+            println!();
+            println!("{}", icecast_directory_block(&url));
+            println!();
+            println!("{url}");
+        }
+        TokenCommand::List { user } => {
+            let user = find_user(db, &user)?;
+            let tokens = db.read_blocking(|c| YpToken::list_for_user(c, user.id))?;
+            println!(
+                "{:>5}  {:<24}  {:<19}  {:<19}  status",
+                "id", "label", "created", "last used"
+            );
+            for t in tokens {
+                let last = t
+                    .last_used_at
+                    .map_or_else(|| "never".to_owned(), |t| t.format("%F %T").to_string());
+                let status = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:>5}  {:<24}  {}  {last:<19}  {status}",
+                    t.id,
+                    t.label,
+                    t.created_at.format("%F %T")
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if db.write_blocking(|c| YpToken::revoke(c, id, now))? {
+                println!("revoked token {id}; Icecast servers using it are refused from now on");
+            } else {
+                println!("token {id} was already revoked");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn find_user(db: &Db, name: &str) -> anyhow::Result<User> {
+    let name = UserName::parse(name)?;
+    db.read_blocking(|c| User::find_by_name(c, name.as_str()))?
+        .with_context(|| format!("no user {}", name.as_str()))
+}
+
+/// The first line of stdin when it is not a terminal and not empty.
+fn read_password_from_stdin() -> anyhow::Result<Option<String>> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(None);
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    Ok(Some(password).filter(|p| !p.is_empty()))
+}

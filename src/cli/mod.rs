@@ -1,0 +1,82 @@
+//! The `onair` command line: one clap enum, one module per subcommand. Every subcommand reads the
+//! same configuration as `serve` and works beside a running server on the same database.
+
+mod accounts;
+mod serve;
+mod stream;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::{
+    config::Config,
+    db::{Db, migrations},
+};
+
+/// Icecast live streams as fediverse accounts.
+#[derive(Debug, Parser)]
+#[command(name = "onair", version, about)]
+pub struct Cli {
+    /// TOML configuration file; ONAIR_* environment variables override it.
+    #[arg(long, short, global = true, env = "ONAIR_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (HTTP server, YP directory, reaper).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(accounts::UserCommand),
+    /// Manage YP tokens (the secret in a broadcaster's YP URL).
+    #[command(subcommand)]
+    Token(accounts::TokenCommand),
+    /// List or delete streams.
+    #[command(subcommand)]
+    Stream(stream::StreamCommand),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => serve::run(config),
+        Command::Migrate => {
+            let db = open(&config)?;
+            let applied = migrations::run_pending(&db)?;
+            println!("{} migration(s) applied", applied.len());
+            for name in applied {
+                println!("  {name}");
+            }
+            Ok(())
+        }
+        Command::User(cmd) => accounts::run_user(cmd, &open(&config)?),
+        Command::Token(cmd) => accounts::run_token(cmd, &open(&config)?, &config),
+        Command::Stream(cmd) => stream::run(cmd, &open(&config)?),
+    }
+}
+
+/// Opens the database and brings its schema up to date.
+fn open(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url, 2)?;
+    migrations::run_pending(&db).context("applying migrations")?;
+    Ok(db)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}

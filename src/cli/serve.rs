@@ -1,0 +1,74 @@
+//! `onair serve`
+
+use anyhow::Context;
+
+use crate::{
+    accounts::{self, UserName},
+    config::Config,
+    db::{Db, models::User},
+    server::{Application, Options},
+    streams::icecast_directory_block,
+    urls::Urls,
+};
+
+/// Name of the account made on the very first start.
+const FIRST_ADMIN: &str = "admin";
+
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting tokio")?;
+    runtime.block_on(async move {
+        tracing::info!(config = ?config, "starting");
+        let app = Application::build(config, Options::default()).await?;
+        let state = app.state().clone();
+        let db = state.db.clone();
+        let now = state.clock.now();
+        let first = tokio::task::spawn_blocking(move || bootstrap(&db, now)).await??;
+        if let Some((password, token)) = first {
+            print_first_start(&password, &state.urls, &token);
+        }
+        tracing::info!(port = app.port(), url = %state.config.url, "listening");
+        app.run_until_stopped().await.context("HTTP server")?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// On an empty database, creates the first admin and a YP token; returns their secrets.
+/// Two processes starting at once on one PostgreSQL: the loser sees the admin and skips.
+fn bootstrap(db: &Db, now: chrono::NaiveDateTime) -> anyhow::Result<Option<(String, String)>> {
+    let created = db.write_blocking(|c| {
+        if User::count(c)? > 0 {
+            return Ok(None);
+        }
+        let password = accounts::generate_password();
+        let name = UserName::parse(FIRST_ADMIN)?;
+        let user = accounts::create_user(c, &name, &password, true, now)?;
+        let (_, token) = accounts::create_token(c, user.id, "first start", now)?;
+        Ok(Some((password, token)))
+    });
+    match created {
+        Err(e) if e.is_unique_violation() => Ok(None),
+        other => Ok(other?),
+    }
+}
+
+fn print_first_start(password: &str, urls: &Urls, token: &str) {
+    let yp_url = urls.yp(token);
+    println!();
+    println!("  First start: created the admin account. This is shown only once.");
+    println!("    user:     {FIRST_ADMIN}");
+    println!("    password: {password}");
+    println!();
+    println!("  To list an Icecast stream, paste this inside <icecast> in icecast.xml:");
+    println!();
+    for line in icecast_directory_block(&yp_url).lines() {
+        println!("    {line}");
+    }
+    println!();
+    println!("  YP URL: {yp_url}");
+    println!("  More tokens: onair token create {FIRST_ADMIN} --label NAME");
+    println!();
+}

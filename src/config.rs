@@ -1,0 +1,269 @@
+//! Settings: a plain serde tree read from an optional TOML file, then `ONAIR_*` environment
+//! variables, which win. Loaded once at start and passed explicitly; there is no global.
+
+use std::{net::SocketAddr, path::Path};
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Everything onair can be told. Every key is listed with its default in `config.example.toml`.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Public base URL people and Icecast reach this instance at (`ONAIR_URL`).
+    pub url: Url,
+    /// Address the HTTP server listens on (`ONAIR_BIND`).
+    pub bind: SocketAddr,
+    /// SQLite path / `sqlite://path`, or a `postgres://` URL (`ONAIR_DATABASE_URL`).
+    pub database_url: String,
+    /// Largest number of pooled database connections per process (`ONAIR_DATABASE_POOL_SIZE`).
+    pub database_pool_size: u32,
+    /// Allow listen URLs (and later federation peers) on loopback and private addresses
+    /// (`ONAIR_ALLOW_PRIVATE_NETWORKS`): for tests and home setups.
+    pub allow_private_networks: bool,
+    /// Streams one account may register (`ONAIR_MAX_STREAMS_PER_USER`).
+    pub max_streams_per_user: u32,
+    /// HTTP worker threads; 0 means one per CPU (`ONAIR_WORKERS`).
+    pub workers: usize,
+    /// The Icecast YP directory.
+    pub yp: YpConfig,
+}
+
+/// How the YP directory paces Icecast and expires listings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct YpConfig {
+    /// Seconds sent as `TouchFreq` (`ONAIR_YP_TOUCH_FREQ`). Icecast raises anything below 30 to 30
+    /// by itself; smaller values are kept as configured so tests can expire listings fast.
+    pub touch_freq: u32,
+    /// Seconds between a `remove` and the end of the broadcast (`ONAIR_YP_END_GRACE`): covers
+    /// Icecast's 60 s re-add after a source reconnects.
+    pub end_grace: u32,
+    /// The reaper ends a broadcast after this many missed touches (`ONAIR_YP_MISSED_TOUCHES`).
+    pub missed_touches: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            url: Url::parse("http://localhost:8080").unwrap_or_else(|_| unreachable!()),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "onair.db".to_owned(),
+            database_pool_size: 8,
+            allow_private_networks: false,
+            max_streams_per_user: 20,
+            workers: 0,
+            yp: YpConfig::default(),
+        }
+    }
+}
+
+impl Default for YpConfig {
+    fn default() -> Self {
+        Self {
+            touch_freq: 30,
+            end_grace: 90,
+            missed_touches: 3,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    // Written by hand so a database password never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut db = Url::parse(&self.database_url).ok();
+        if let Some(u) = db.as_mut().filter(|u| u.password().is_some()) {
+            let _ = u.set_password(Some("REDACTED"));
+        }
+        f.debug_struct("Config")
+            .field("url", &self.url.as_str())
+            .field("bind", &self.bind)
+            .field(
+                "database_url",
+                &db.map_or_else(|| self.database_url.clone(), String::from),
+            )
+            .field("database_pool_size", &self.database_pool_size)
+            .field("allow_private_networks", &self.allow_private_networks)
+            .field("max_streams_per_user", &self.max_streams_per_user)
+            .field("workers", &self.workers)
+            .field("yp", &self.yp)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads `file` (if any), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// [`Config::load`] with the environment passed in (tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+                toml::from_str(&text)
+                    .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?
+            }
+            None => Self::default(),
+        };
+        for (key, value) in env {
+            if key.starts_with("ONAIR_") {
+                config.set_env(&key, &value)?;
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn set_env(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "ONAIR_URL" => self.url = parse(key, value)?,
+            "ONAIR_BIND" => self.bind = parse(key, value)?,
+            "ONAIR_DATABASE_URL" => value.clone_into(&mut self.database_url),
+            "ONAIR_DATABASE_POOL_SIZE" => self.database_pool_size = parse(key, value)?,
+            "ONAIR_ALLOW_PRIVATE_NETWORKS" => self.allow_private_networks = parse_bool(key, value)?,
+            "ONAIR_MAX_STREAMS_PER_USER" => self.max_streams_per_user = parse(key, value)?,
+            "ONAIR_WORKERS" => self.workers = parse(key, value)?,
+            "ONAIR_YP_TOUCH_FREQ" => self.yp.touch_freq = parse(key, value)?,
+            "ONAIR_YP_END_GRACE" => self.yp.end_grace = parse(key, value)?,
+            "ONAIR_YP_MISSED_TOUCHES" => self.yp.missed_touches = parse(key, value)?,
+            // Test-only and tool variables share the prefix; they are not settings.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn validate(&mut self) -> Result<()> {
+        if !matches!(self.url.scheme(), "http" | "https") || self.url.host().is_none() {
+            return Err(Error::Config(format!(
+                "url must be an http(s) URL with a host, got {}",
+                self.url
+            )));
+        }
+        if self.url.query().is_some() || self.url.fragment().is_some() {
+            return Err(Error::Config(
+                "url must not carry a query or fragment".to_owned(),
+            ));
+        }
+        if !self.url.path().ends_with('/') {
+            // Urls joins paths onto this base; a missing slash would drop the last segment.
+            let path = format!("{}/", self.url.path());
+            self.url.set_path(&path);
+        }
+        if self.yp.touch_freq == 0 || self.yp.missed_touches == 0 {
+            return Err(Error::Config(
+                "yp.touch_freq and yp.missed_touches must be at least 1".to_owned(),
+            ));
+        }
+        if self.database_url.trim().is_empty() {
+            return Err(Error::Config("database_url must not be empty".to_owned()));
+        }
+        Ok(())
+    }
+}
+
+fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|e| Error::Config(format!("{key}={value:?}: {e}")))
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(Error::Config(format!(
+            "{key}={value:?}: expected true or false"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_file_and_no_environment() {
+        let c = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(c.url.as_str(), "http://localhost:8080/");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "onair.db");
+        assert_eq!(
+            (c.yp.touch_freq, c.yp.end_grace, c.yp.missed_touches),
+            (30, 90, 3)
+        );
+        assert_eq!(c.max_streams_per_user, 20);
+        assert!(!c.allow_private_networks);
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("onair.toml");
+        std::fs::write(
+            &path,
+            "url = \"https://radio.example/base\"\n[yp]\ntouch_freq = 60\nend_grace = 5\n",
+        )
+        .unwrap();
+        let c = Config::load_from(
+            Some(&path),
+            env(&[
+                ("ONAIR_YP_TOUCH_FREQ", "2"),
+                ("ONAIR_ALLOW_PRIVATE_NETWORKS", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.url.as_str(), "https://radio.example/base/");
+        assert_eq!((c.yp.touch_freq, c.yp.end_grace), (2, 5));
+        assert!(c.allow_private_networks);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = Config::load_from(None, env(&[("ONAIR_YP_END_GRACE", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("ONAIR_YP_END_GRACE"), "{err}");
+        let err = Config::load_from(None, env(&[("ONAIR_URL", "ftp://x")])).unwrap_err();
+        assert!(err.to_string().contains("http(s)"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("onair.toml");
+        std::fs::write(&path, "binds = \"0.0.0.0:80\"\n").unwrap();
+        assert!(
+            Config::load_from(Some(&path), env(&[]))
+                .unwrap_err()
+                .to_string()
+                .contains("binds")
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_database_password() {
+        let c = Config::load_from(
+            None,
+            env(&[("ONAIR_DATABASE_URL", "postgres://u:secret@db/onair")]),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+}

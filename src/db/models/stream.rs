@@ -1,0 +1,275 @@
+use chrono::NaiveDateTime;
+use diesel::{
+    prelude::*,
+    sql_types::{Nullable, Text},
+};
+
+use super::{Broadcast, BroadcastState};
+use crate::{
+    db::{
+        DbConn,
+        schema::{broadcasts, streams},
+    },
+    error::Result,
+};
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, the same in SQLite and PostgreSQL for our purposes.
+    fn lower(x: Nullable<Text>) -> Nullable<Text>;
+}
+
+/// A local stream: one Icecast mount of one broadcaster, identified by (owner, listen URL).
+/// Its handle never changes once minted.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = streams)]
+pub struct Stream {
+    pub id: i64,
+    pub owner_id: i64,
+    pub handle: String,
+    pub listen_url: String,
+    pub name: String,
+    pub description: String,
+    /// Comma-separated; see [`Stream::genre_list`].
+    pub genres: String,
+    pub homepage: String,
+    pub content_type: String,
+    pub codec: String,
+    pub bitrate: Option<i32>,
+    pub samplerate: Option<i32>,
+    pub channels: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a YP `add` says about a stream; replaced as a whole on every add.
+#[derive(Debug, Clone, PartialEq, Eq, AsChangeset, Insertable)]
+#[diesel(table_name = streams)]
+pub struct StreamProfile {
+    pub name: String,
+    pub description: String,
+    pub genres: String,
+    pub homepage: String,
+    pub content_type: String,
+    pub codec: String,
+    pub bitrate: Option<i32>,
+    pub samplerate: Option<i32>,
+    pub channels: Option<i32>,
+}
+
+/// A stream about to be created.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = streams)]
+pub struct NewStream<'a> {
+    pub owner_id: i64,
+    pub handle: &'a str,
+    pub listen_url: &'a str,
+    #[diesel(embed)]
+    pub profile: StreamProfile,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Which streams a listing returns. Results are newest stream first; `before` is the cursor.
+#[derive(Debug, Clone, Default)]
+pub struct StreamFilter {
+    pub live_only: bool,
+    /// One genre, compared case-insensitively with each of a stream's genres.
+    pub genre: Option<String>,
+    /// Case-insensitive substring of the name, description or current title.
+    pub query: Option<String>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+impl Stream {
+    /// The genres as a list.
+    pub fn genre_list(&self) -> Vec<&str> {
+        self.genres.split(',').filter(|g| !g.is_empty()).collect()
+    }
+
+    /// Creates a stream and returns it.
+    pub fn insert(conn: &mut DbConn, new: &NewStream<'_>) -> Result<Self> {
+        diesel::insert_into(streams::table)
+            .values(new)
+            .execute(conn)?;
+        Ok(streams::table
+            .filter(streams::handle.eq(new.handle))
+            .select(Self::as_select())
+            .first(conn)?)
+    }
+
+    /// The owner's stream at this listen URL.
+    pub fn find_by_listen_url(
+        conn: &mut DbConn,
+        owner_id: i64,
+        listen_url: &str,
+    ) -> Result<Option<Self>> {
+        Ok(streams::table
+            .filter(streams::owner_id.eq(owner_id))
+            .filter(streams::listen_url.eq(listen_url))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// How many streams an account has.
+    pub fn count_for_owner(conn: &mut DbConn, owner_id: i64) -> Result<i64> {
+        Ok(streams::table
+            .filter(streams::owner_id.eq(owner_id))
+            .count()
+            .get_result(conn)?)
+    }
+
+    /// Handles already taken that start with `prefix` (to pick a free one).
+    pub fn handles_with_prefix(conn: &mut DbConn, prefix: &str) -> Result<Vec<String>> {
+        let pattern = format!("{}%", escape_like(prefix));
+        Ok(streams::table
+            .filter(streams::handle.like(pattern).escape('\\'))
+            .select(streams::handle)
+            .load(conn)?)
+    }
+
+    /// Replaces the profile when the broadcaster changed it; a no-op write is skipped.
+    pub fn update_profile(
+        &self,
+        conn: &mut DbConn,
+        profile: &StreamProfile,
+        now: NaiveDateTime,
+    ) -> Result<()> {
+        if self.profile() == *profile {
+            return Ok(());
+        }
+        diesel::update(streams::table.find(self.id))
+            .set((profile, streams::updated_at.eq(now)))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// The profile part of the row.
+    pub fn profile(&self) -> StreamProfile {
+        StreamProfile {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            genres: self.genres.clone(),
+            homepage: self.homepage.clone(),
+            content_type: self.content_type.clone(),
+            codec: self.codec.clone(),
+            bitrate: self.bitrate,
+            samplerate: self.samplerate,
+            channels: self.channels,
+        }
+    }
+
+    /// One stream by handle, with its on-air broadcast if any.
+    pub fn find_with_broadcast(
+        conn: &mut DbConn,
+        handle: &str,
+    ) -> Result<Option<(Self, Option<Broadcast>)>> {
+        Ok(with_active_broadcast()
+            .filter(streams::handle.eq(handle))
+            .select((Self::as_select(), Option::<Broadcast>::as_select()))
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Streams with their on-air broadcast, filtered and paged by `filter`.
+    pub fn list_with_broadcast(
+        conn: &mut DbConn,
+        filter: &StreamFilter,
+    ) -> Result<Vec<(Self, Option<Broadcast>)>> {
+        let mut query = with_active_broadcast()
+            .select((Self::as_select(), Option::<Broadcast>::as_select()))
+            .order(streams::id.desc())
+            .limit(filter.limit)
+            .into_boxed();
+        if filter.live_only {
+            query = query.filter(
+                broadcasts::state
+                    .nullable()
+                    .eq(BroadcastState::Live.as_str()),
+            );
+        }
+        if let Some(before) = filter.before {
+            query = query.filter(streams::id.lt(before));
+        }
+        if let Some(genre) = &filter.genre {
+            // Genres are stored comma-joined; wrapping both sides in commas matches whole genres.
+            let pattern = format!("%,{},%", escape_like(&genre.to_lowercase()));
+            let wrapped = lower(
+                ",".into_sql::<Text>()
+                    .concat(streams::genres)
+                    .concat(",")
+                    .nullable(),
+            );
+            query = query.filter(wrapped.like(pattern).escape('\\'));
+        }
+        if let Some(q) = &filter.query {
+            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+            // The title is NULL for streams off air; NULL never matches, the other columns still can.
+            query = query.filter(
+                lower(streams::name.nullable())
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(streams::description.nullable())
+                        .like(pattern.clone())
+                        .escape('\\'))
+                    .or(lower(broadcasts::title.nullable())
+                        .like(pattern)
+                        .escape('\\')),
+            );
+        }
+        Ok(query.load(conn)?)
+    }
+}
+
+type ActiveOn = diesel::dsl::And<
+    diesel::dsl::Eq<broadcasts::stream_id, streams::id>,
+    diesel::dsl::NotEq<broadcasts::state, &'static str>,
+>;
+type WithActiveBroadcast = diesel::dsl::LeftJoinOn<streams::table, broadcasts::table, ActiveOn>;
+
+/// Streams left-joined with the one broadcast that is live or ending, if any.
+fn with_active_broadcast() -> WithActiveBroadcast {
+    streams::table.left_join(
+        broadcasts::table.on(broadcasts::stream_id
+            .eq(streams::id)
+            .and(broadcasts::state.ne(BroadcastState::Ended.as_str()))),
+    )
+}
+
+/// Escapes `\`, `%` and `_` for a LIKE pattern with `ESCAPE '\'`.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Stream {
+    /// Every stream, or one owner's, oldest first.
+    pub fn list(
+        conn: &mut DbConn,
+        owner_id: Option<i64>,
+    ) -> Result<Vec<(Self, Option<Broadcast>)>> {
+        let mut query = with_active_broadcast()
+            .select((Self::as_select(), Option::<Broadcast>::as_select()))
+            .order(streams::id)
+            .into_boxed();
+        if let Some(owner) = owner_id {
+            query = query.filter(streams::owner_id.eq(owner));
+        }
+        Ok(query.load(conn)?)
+    }
+
+    /// Deletes a stream and its past broadcasts.
+    pub fn delete(&self, conn: &mut DbConn) -> Result<()> {
+        diesel::delete(broadcasts::table.filter(broadcasts::stream_id.eq(self.id)))
+            .execute(conn)?;
+        diesel::delete(streams::table.find(self.id)).execute(conn)?;
+        Ok(())
+    }
+}

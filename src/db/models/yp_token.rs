@@ -1,0 +1,110 @@
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+
+use crate::{
+    db::{
+        DbConn,
+        schema::{users, yp_tokens},
+    },
+    error::{Error, Result},
+};
+
+/// A revocable secret in a broadcaster's YP URL. Only its hash is stored, and never selected.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = yp_tokens)]
+pub struct YpToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub label: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// Who a working token speaks for.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenOwner {
+    pub token_id: i64,
+    pub user_id: i64,
+}
+
+/// `last_used_at` is bookkeeping for people, so it is written at most once a minute per token
+/// rather than on every touch.
+const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::seconds(60);
+
+impl YpToken {
+    /// Stores a new token under its hash.
+    pub fn insert(
+        conn: &mut DbConn,
+        user_id: i64,
+        label: &str,
+        hash: &str,
+        now: NaiveDateTime,
+    ) -> Result<Self> {
+        diesel::insert_into(yp_tokens::table)
+            .values((
+                yp_tokens::user_id.eq(user_id),
+                yp_tokens::label.eq(label),
+                yp_tokens::token_hash.eq(hash),
+                yp_tokens::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(yp_tokens::table
+            .filter(yp_tokens::token_hash.eq(hash))
+            .select(Self::as_select())
+            .first(conn)?)
+    }
+
+    /// The owner of a token that is neither revoked nor held by a disabled account.
+    pub fn find_owner(conn: &mut DbConn, hash: &str) -> Result<Option<TokenOwner>> {
+        let found = yp_tokens::table
+            .inner_join(users::table)
+            .filter(yp_tokens::token_hash.eq(hash))
+            .filter(yp_tokens::revoked_at.is_null())
+            .filter(users::disabled_at.is_null())
+            .select((yp_tokens::id, yp_tokens::user_id))
+            .first::<(i64, i64)>(conn)
+            .optional()?;
+        Ok(found.map(|(token_id, user_id)| TokenOwner { token_id, user_id }))
+    }
+
+    /// Notes that a token was used, unless that was noted less than a minute ago.
+    pub fn touch_last_used(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<()> {
+        let stale = now - LAST_USED_RESOLUTION;
+        diesel::update(
+            yp_tokens::table.find(id).filter(
+                yp_tokens::last_used_at
+                    .is_null()
+                    .or(yp_tokens::last_used_at.lt(stale)),
+            ),
+        )
+        .set(yp_tokens::last_used_at.eq(now))
+        .execute(conn)?;
+        Ok(())
+    }
+
+    /// A user's tokens, oldest first, revoked ones included.
+    pub fn list_for_user(conn: &mut DbConn, user_id: i64) -> Result<Vec<Self>> {
+        Ok(yp_tokens::table
+            .filter(yp_tokens::user_id.eq(user_id))
+            .order(yp_tokens::id)
+            .select(Self::as_select())
+            .load(conn)?)
+    }
+
+    /// Revokes a token; it stops working at once. Returns false if it was already revoked.
+    pub fn revoke(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<bool> {
+        let exists = yp_tokens::table.find(id).count().get_result::<i64>(conn)? == 1;
+        if !exists {
+            return Err(Error::NotFound(format!("token {id}")));
+        }
+        let changed = diesel::update(
+            yp_tokens::table
+                .find(id)
+                .filter(yp_tokens::revoked_at.is_null()),
+        )
+        .set(yp_tokens::revoked_at.eq(now))
+        .execute(conn)?;
+        Ok(changed == 1)
+    }
+}

@@ -1,0 +1,65 @@
+//! Table definitions shared by both backends (kept by hand in step with `migrations/`).
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        name -> Text,
+        password_hash -> Text,
+        is_admin -> Bool,
+        created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    yp_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        label -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    streams (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        handle -> Text,
+        listen_url -> Text,
+        name -> Text,
+        description -> Text,
+        genres -> Text,
+        homepage -> Text,
+        content_type -> Text,
+        codec -> Text,
+        bitrate -> Nullable<Integer>,
+        samplerate -> Nullable<Integer>,
+        channels -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    broadcasts (id) {
+        id -> BigInt,
+        stream_id -> BigInt,
+        state -> Text,
+        sid -> Nullable<Text>,
+        title -> Text,
+        listeners -> Integer,
+        max_listeners -> Nullable<Integer>,
+        started_at -> Timestamp,
+        last_touch_at -> Timestamp,
+        ending_since -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(yp_tokens -> users (user_id));
+diesel::joinable!(streams -> users (owner_id));
+diesel::joinable!(broadcasts -> streams (stream_id));
+diesel::allow_tables_to_appear_in_same_query!(users, yp_tokens, streams, broadcasts);

@@ -1,0 +1,108 @@
+//! The crate's one error type. Its HTTP status comes from the single match in `status_code`.
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+
+/// Every failure the library reports.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that breaks a rule; the message says what to fix and is safe to show the sender.
+    #[error("{0}")]
+    Invalid(String),
+    /// A YP URL whose token is unknown, revoked, or belongs to a disabled account.
+    #[error("this YP URL is unknown or was revoked; create a new one in onair and update <yp-url>")]
+    UnknownToken,
+    /// A YP touch or remove for a session id this directory does not hold.
+    #[error("SID is unknown or expired; Icecast will add the stream again")]
+    UnknownSid,
+    /// A named thing that does not exist; the payload names it.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A name or value already taken; the message names it.
+    #[error("{0}")]
+    Conflict(String),
+    /// A per-account limit was reached; the message says which.
+    #[error("{0}")]
+    LimitReached(String),
+    /// Configuration that cannot be used; the message names the setting.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A query failed.
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    /// No pooled database connection became free in time.
+    #[error("database unavailable: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(Box<dyn std::error::Error + Send + Sync>),
+    /// A blocking task panicked or was cancelled.
+    #[error("background task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    /// Hashing a password failed (it cannot for valid parameters; kept for completeness).
+    #[error("password hashing failed")]
+    PasswordHash,
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// True when the fault is ours (database, pool, task), not the sender's: worth a log line and
+    /// a retry, never a message that blames the input.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(_)
+                | Self::Pool(_)
+                | Self::Migration(_)
+                | Self::Join(_)
+                | Self::PasswordHash
+        )
+    }
+
+    /// A diesel unique-constraint violation (a concurrent insert won the race).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+
+    /// The text shown to a client: the message itself, or a neutral one for internal faults.
+    pub fn public_message(&self) -> String {
+        if self.is_internal() {
+            "the directory is temporarily unavailable; try again later".to_owned()
+        } else {
+            self.to_string()
+        }
+    }
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::UnknownToken => StatusCode::UNAUTHORIZED,
+            Self::UnknownSid | Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Config(_)
+            | Self::Database(_)
+            | Self::Migration(_)
+            | Self::Join(_)
+            | Self::PasswordHash => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.is_internal() {
+            tracing::error!(error = %self, "request failed");
+        }
+        HttpResponse::build(self.status_code())
+            .json(serde_json::json!({ "error": self.public_message() }))
+    }
+}

@@ -1,0 +1,17 @@
+//! onair: Icecast live streams as fediverse accounts.
+//!
+//! Layering goes one way: `routes → streams → db`; nothing imports `routes`.
+//! See docs/ARCHITECTURE.md for the picture.
+
+pub mod accounts;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod metrics;
+mod routes;
+pub mod server;
+pub mod state;
+pub mod streams;
+pub mod urls;

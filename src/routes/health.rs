@@ -1,0 +1,26 @@
+//! `/healthz` and `/metrics`.
+
+use actix_web::{HttpResponse, web};
+
+use crate::{db::models::Broadcast, error::Result, state::AppState};
+
+/// 200 when the database answers, 503 otherwise.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    match state.db.ping().await {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok\n"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("database unavailable\n")
+        }
+    }
+}
+
+/// Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse> {
+    let live = state.db.read(Broadcast::count_live).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.render(live)))
+}

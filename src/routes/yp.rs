@@ -1,0 +1,182 @@
+//! `POST /api/icecast/yp/{token}`: the Icecast YP directory endpoint.
+//!
+//! Icecast ignores the HTTP status and reads only headers (../shared/yp/PROTOCOL.md §2), so every
+//! answer is a 200 with `YPResponse: 1` or `YPResponse: 0` and a `YPMessage` for the broadcaster.
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use futures_util::StreamExt;
+
+use crate::{
+    error::Error,
+    state::AppState,
+    streams::yp_form::{Action, YpRequest},
+};
+
+/// Largest body accepted; Icecast's biggest add (a 1.5 kB description) is about 3.6 kB.
+const MAX_BODY: usize = 16 * 1024;
+
+/// What we tell Icecast.
+struct YpReply {
+    ok: bool,
+    message: String,
+    sid: Option<String>,
+    touch_freq: Option<u32>,
+}
+
+impl YpReply {
+    fn refused(message: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            message: message.into(),
+            sid: None,
+            touch_freq: None,
+        }
+    }
+
+    fn into_response(self) -> HttpResponse {
+        let mut res = HttpResponse::Ok();
+        // Exactly one space after the colon: Icecast compares the line prefix `YPResponse: 1`.
+        res.insert_header(("YPResponse", if self.ok { "1" } else { "0" }));
+        res.insert_header(("YPMessage", header_safe(&self.message)));
+        if let Some(sid) = self.sid {
+            res.insert_header(("SID", sid));
+        }
+        if let Some(freq) = self.touch_freq {
+            res.insert_header(("TouchFreq", freq.to_string()));
+        }
+        res.content_type("text/plain; charset=utf-8")
+            .body(format!("{}\n", self.message))
+    }
+}
+
+/// Icecast's YP request.
+#[tracing::instrument(skip_all)]
+pub async fn post_yp(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let body = match read_body(&req, payload).await {
+        Ok(body) => body,
+        Err(message) => {
+            state.metrics.yp_request("invalid", "refused");
+            return YpReply::refused(message).into_response();
+        }
+    };
+    let reply = match YpRequest::parse(&body, state.config.allow_private_networks) {
+        Ok(request) => answer(&state, &token, request).await,
+        Err(e) => {
+            state.metrics.yp_request("invalid", "refused");
+            tracing::info!(error = %e, "YP request refused");
+            YpReply::refused(e.to_string())
+        }
+    };
+    reply.into_response()
+}
+
+/// Anything but POST on the YP URL (a person trying it in a browser, say).
+pub async fn not_post() -> HttpResponse {
+    YpReply::refused("this is an Icecast YP directory URL: put it in <yp-url> in icecast.xml; Icecast POSTs to it")
+        .into_response()
+}
+
+async fn answer(state: &AppState, token: &str, request: YpRequest) -> YpReply {
+    let action = request.action();
+    let directory = &state.directory;
+    let result = if !plausible_token(token) {
+        Err(Error::UnknownToken)
+    } else {
+        match request {
+            YpRequest::Add(add) => {
+                let warnings = add.warnings.join("; ");
+                directory.add(token, *add).await.map(|added| YpReply {
+                    ok: true,
+                    message: match warnings.as_str() {
+                        "" => format!("Added as @{}", added.handle),
+                        w => format!("Added as @{} ({w})", added.handle),
+                    },
+                    sid: Some(added.sid.as_str().to_owned()),
+                    touch_freq: Some(directory.touch_freq()),
+                })
+            }
+            YpRequest::Touch(touch) => directory
+                .touch(token, touch)
+                .await
+                .map(|()| ok_reply("Touched")),
+            YpRequest::Remove(sid) => directory
+                .remove(token, sid)
+                .await
+                .map(|()| ok_reply("Removed")),
+        }
+    };
+    match result {
+        Ok(reply) => {
+            state.metrics.yp_request(action.as_str(), "ok");
+            reply
+        }
+        Err(e) => refusal(state, action, &e),
+    }
+}
+
+fn ok_reply(message: &str) -> YpReply {
+    YpReply {
+        ok: true,
+        message: message.to_owned(),
+        sid: None,
+        touch_freq: None,
+    }
+}
+
+fn refusal(state: &AppState, action: Action, e: &Error) -> YpReply {
+    if e.is_internal() {
+        state.metrics.yp_request(action.as_str(), "error");
+        tracing::error!(action = action.as_str(), error = %e, "YP request failed");
+    } else {
+        state.metrics.yp_request(action.as_str(), "refused");
+        tracing::info!(action = action.as_str(), error = %e, "YP request refused");
+    }
+    YpReply::refused(e.public_message())
+}
+
+/// Our tokens are letters and digits; anything else cannot match and skips the database.
+fn plausible_token(token: &str) -> bool {
+    !token.is_empty() && token.len() <= 128 && token.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Reads the body up to [`MAX_BODY`], refusing larger ones with a message instead of a 413.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, String> {
+    let too_large = || format!("request body is larger than {} KiB", MAX_BODY / 1024);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(512));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| format!("could not read the request body: {e}"))?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Header values carry visible ASCII only; Icecast logs the message up to the first CR/LF.
+fn header_safe(message: &str) -> String {
+    let ascii: String = deunicode::deunicode(message)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    ascii.chars().take(400).collect()
+}

@@ -1,0 +1,142 @@
+//! Builds the application: database, migrations, state, HTTP server and the reaper.
+
+use std::{net::TcpListener, sync::Arc, time::Duration};
+
+use actix_web::{App, HttpServer, dev::Server, web};
+
+use crate::{
+    clock::Clock,
+    config::Config,
+    db::{Db, migrations},
+    error::{Error, Result},
+    metrics::Metrics,
+    routes,
+    state::AppState,
+    streams::{Directory, DirectorySettings},
+    urls::Urls,
+};
+
+/// How often the reaper looks for broadcasts to end. One indexed query; the timing rules
+/// themselves come from the YP settings.
+const REAP_EVERY: Duration = Duration::from_secs(1);
+
+/// Knobs the binary never turns but tests do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub clock: Clock,
+    /// Run the reaper in the background (tests call [`Directory::reap`] themselves instead).
+    pub reaper: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            clock: Clock::System,
+            reaper: true,
+        }
+    }
+}
+
+/// A bound, not yet running, onair server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+    reaper: bool,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations and binds the listener (port 0 picks one).
+    pub async fn build(config: Config, options: Options) -> Result<Self> {
+        let db = Db::connect(&config.database_url, config.database_pool_size)?;
+        let db_for_migrations = db.clone();
+        tokio::task::spawn_blocking(move || migrations::run_pending(&db_for_migrations)).await??;
+        let state = AppState {
+            urls: Urls::new(config.url.clone()),
+            directory: Directory::new(
+                db.clone(),
+                options.clock.clone(),
+                DirectorySettings::from_config(&config),
+            ),
+            clock: options.clock,
+            metrics: Arc::new(Metrics::default()),
+            config: Arc::new(config),
+            db,
+        };
+        let listener = TcpListener::bind(state.config.bind)
+            .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", state.config.bind)))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::Config(e.to_string()))?
+            .port();
+        let server = http_server(state.clone(), listener)?;
+        Ok(Self {
+            port,
+            server,
+            state,
+            reaper: options.reaper,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The state handlers see (tests drive the directory through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish (up to 30 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let reaper = self
+            .reaper
+            .then(|| tokio::spawn(run_reaper(self.state.directory.clone())));
+        let result = self.server.await;
+        if let Some(task) = reaper {
+            task.abort();
+        }
+        result
+    }
+}
+
+fn http_server(state: AppState, listener: TcpListener) -> Result<Server> {
+    let workers = match state.config.workers {
+        0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| Error::Invalid(e.to_string()).into()),
+            )
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|e, _| Error::Invalid(e.to_string()).into()),
+            )
+            .configure(routes::configure)
+    })
+    .workers(workers)
+    // Icecast keeps one connection per directory and touches every 30 s or more: keep it open.
+    .keep_alive(Duration::from_secs(120))
+    .shutdown_timeout(30)
+    .listen(listener)
+    .map_err(|e| Error::Config(format!("cannot listen: {e}")))?
+    .run();
+    Ok(server)
+}
+
+/// Ends silent and expired broadcasts until the task is aborted.
+async fn run_reaper(directory: Directory) {
+    let mut tick = tokio::time::interval(REAP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = directory.reap().await {
+            tracing::error!(error = %e, "reaper pass failed");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! What every request handler can reach.
+
+use std::sync::Arc;
+
+use crate::{
+    clock::Clock, config::Config, db::Db, metrics::Metrics, streams::Directory, urls::Urls,
+};
+
+/// Shared application state (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub urls: Urls,
+    pub clock: Clock,
+    pub directory: Directory,
+    pub metrics: Arc<Metrics>,
+}

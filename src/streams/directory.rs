@@ -1,0 +1,265 @@
+//! The YP directory's use cases: add, touch, remove and the reaper, each one write transaction.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::Connection;
+
+use super::{
+    handle,
+    yp_form::{AddRequest, Sid, TouchRequest},
+};
+use crate::{
+    accounts,
+    clock::Clock,
+    config::Config,
+    db::{
+        Db, DbConn,
+        models::{Broadcast, BroadcastState, NewStream, Stream, TokenOwner, TouchUpdate, YpToken},
+    },
+    error::{Error, Result},
+};
+
+/// How the directory paces and expires listings (from [`Config`]).
+#[derive(Debug, Clone)]
+pub struct DirectorySettings {
+    /// Seconds sent to Icecast as `TouchFreq`.
+    pub touch_freq: u32,
+    /// A live broadcast with no touch for this long is ended by the reaper.
+    pub silence_limit: TimeDelta,
+    /// How long an ending broadcast waits for a re-add.
+    pub end_grace: TimeDelta,
+    /// Streams one account may register.
+    pub max_streams_per_user: i64,
+}
+
+impl DirectorySettings {
+    /// Reads the YP settings.
+    pub fn from_config(config: &Config) -> Self {
+        let yp = &config.yp;
+        Self {
+            touch_freq: yp.touch_freq,
+            silence_limit: TimeDelta::seconds(
+                i64::from(yp.touch_freq) * i64::from(yp.missed_touches),
+            ),
+            end_grace: TimeDelta::seconds(i64::from(yp.end_grace)),
+            max_streams_per_user: i64::from(config.max_streams_per_user),
+        }
+    }
+}
+
+/// The outcome of a successful add.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub sid: Sid,
+    pub handle: String,
+    /// False when an ending or live broadcast continued (no new announcement).
+    pub new_broadcast: bool,
+    pub broadcast_id: i64,
+}
+
+/// What one reaper pass ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reaped {
+    /// Live broadcasts that stopped being touched.
+    pub silent: usize,
+    /// Ending broadcasts whose grace ran out.
+    pub ended: usize,
+}
+
+/// Broadcasts a reaper pass handles at most; the next pass takes the rest.
+const REAP_BATCH: i64 = 500;
+
+/// The Icecast YP directory.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    db: Db,
+    clock: Clock,
+    settings: DirectorySettings,
+}
+
+impl Directory {
+    /// A directory over `db`.
+    pub fn new(db: Db, clock: Clock, settings: DirectorySettings) -> Self {
+        Self {
+            db,
+            clock,
+            settings,
+        }
+    }
+
+    /// The configured `TouchFreq`.
+    pub fn touch_freq(&self) -> u32 {
+        self.settings.touch_freq
+    }
+
+    /// A stream goes on air: create or refresh the stream, start or continue its broadcast, and
+    /// issue a new SID (the old one, if any, stops working).
+    #[tracing::instrument(skip_all, fields(mount = %req.mount))]
+    pub async fn add(&self, token: &str, req: AddRequest) -> Result<Added> {
+        let (hash, now, settings) = (
+            accounts::token_hash(token),
+            self.clock.now(),
+            self.settings.clone(),
+        );
+        let added = self
+            .db
+            .write(move |conn| {
+                let owner = owner_of(conn, &hash, now)?;
+                let stream = find_or_create_stream(conn, owner.user_id, &req, &settings, now)?;
+                let sid = Sid::generate();
+                let (broadcast_id, new_broadcast) = match Broadcast::find_active(conn, stream.id)? {
+                    Some(b) if can_continue(&b, &settings, now) => {
+                        b.resume(conn, sid.as_str(), now)?;
+                        (b.id, false)
+                    }
+                    stale => {
+                        if let Some(b) = stale {
+                            b.end(conn, b.state, now)?;
+                        }
+                        (
+                            Broadcast::insert_live(conn, stream.id, sid.as_str(), now)?.id,
+                            true,
+                        )
+                    }
+                };
+                Ok(Added {
+                    sid,
+                    handle: stream.handle,
+                    new_broadcast,
+                    broadcast_id,
+                })
+            })
+            .await?;
+        tracing::info!(handle = %added.handle, broadcast = added.broadcast_id, new = added.new_broadcast, "on air");
+        Ok(added)
+    }
+
+    /// Icecast says the stream is still on air and what plays now.
+    pub async fn touch(&self, token: &str, req: TouchRequest) -> Result<()> {
+        let (hash, now) = (accounts::token_hash(token), self.clock.now());
+        self.db
+            .write(move |conn| {
+                let owner = owner_of(conn, &hash, now)?;
+                let broadcast = Broadcast::find_live_by_sid(conn, req.sid.as_str(), owner.user_id)?
+                    .ok_or(Error::UnknownSid)?;
+                broadcast.record_touch(
+                    conn,
+                    &TouchUpdate {
+                        title: &req.title,
+                        listeners: req.listeners,
+                        max_listeners: req.max_listeners,
+                        last_touch_at: now,
+                    },
+                )
+            })
+            .await
+    }
+
+    /// The source stopped: the broadcast waits out the grace period before it ends.
+    #[tracing::instrument(skip_all)]
+    pub async fn remove(&self, token: &str, sid: Sid) -> Result<()> {
+        let (hash, now) = (accounts::token_hash(token), self.clock.now());
+        let id = self
+            .db
+            .write(move |conn| {
+                let owner = owner_of(conn, &hash, now)?;
+                let broadcast = Broadcast::find_live_by_sid(conn, sid.as_str(), owner.user_id)?
+                    .ok_or(Error::UnknownSid)?;
+                broadcast.begin_ending(conn, now)?;
+                Ok(broadcast.id)
+            })
+            .await?;
+        tracing::info!(broadcast = id, "ending");
+        Ok(())
+    }
+
+    /// One reaper pass: ends live broadcasts nobody touched for too long and ending broadcasts
+    /// whose grace ran out. Safe to run in several processes at once.
+    pub async fn reap(&self) -> Result<Reaped> {
+        let now = self.clock.now();
+        let (silent_cutoff, ending_cutoff) = (
+            now - self.settings.silence_limit,
+            now - self.settings.end_grace,
+        );
+        let reaped = self
+            .db
+            .write(move |conn| {
+                let mut reaped = Reaped::default();
+                for b in Broadcast::list_silent_since(conn, silent_cutoff, REAP_BATCH)? {
+                    if b.end(conn, BroadcastState::Live, now)? {
+                        tracing::info!(broadcast = b.id, "ended: no touch");
+                        reaped.silent += 1;
+                    }
+                }
+                for b in Broadcast::list_ending_since(conn, ending_cutoff, REAP_BATCH)? {
+                    if b.end(conn, BroadcastState::Ending, now)? {
+                        tracing::info!(broadcast = b.id, "ended: removed");
+                        reaped.ended += 1;
+                    }
+                }
+                Ok(reaped)
+            })
+            .await?;
+        Ok(reaped)
+    }
+}
+
+/// The account a token speaks for; also notes the token's use.
+fn owner_of(conn: &mut DbConn, hash: &str, now: NaiveDateTime) -> Result<TokenOwner> {
+    let owner = YpToken::find_owner(conn, hash)?.ok_or(Error::UnknownToken)?;
+    YpToken::touch_last_used(conn, owner.token_id, now)?;
+    Ok(owner)
+}
+
+/// Whether an add continues `b` rather than starting a new broadcast: it is live and still being
+/// touched, or ending within its grace.
+fn can_continue(b: &Broadcast, settings: &DirectorySettings, now: NaiveDateTime) -> bool {
+    match b.state {
+        BroadcastState::Live => now - b.last_touch_at <= settings.silence_limit,
+        BroadcastState::Ending => b
+            .ending_since
+            .is_some_and(|t| now - t <= settings.end_grace),
+        BroadcastState::Ended => false,
+    }
+}
+
+/// The owner's stream at the add's listen URL, with the add's profile; created with a fresh
+/// handle if new. Retries when a concurrent add (another process) won a unique-key race.
+fn find_or_create_stream(
+    conn: &mut DbConn,
+    owner_id: i64,
+    req: &AddRequest,
+    settings: &DirectorySettings,
+    now: NaiveDateTime,
+) -> Result<Stream> {
+    for _ in 0..3 {
+        if let Some(stream) = Stream::find_by_listen_url(conn, owner_id, req.listen_url.as_str())? {
+            stream.update_profile(conn, &req.profile, now)?;
+            return Ok(stream);
+        }
+        if Stream::count_for_owner(conn, owner_id)? >= settings.max_streams_per_user {
+            return Err(Error::LimitReached(format!(
+                "this account already has {} streams, the most allowed: delete an unused one \
+                 (onair stream delete HANDLE) or ask the admin to raise max_streams_per_user",
+                settings.max_streams_per_user
+            )));
+        }
+        let base = handle::base_handle(&req.profile.name, &req.mount);
+        let handle = handle::first_free(&base, &Stream::handles_with_prefix(conn, &base)?);
+        let new = NewStream {
+            owner_id,
+            handle: &handle,
+            listen_url: req.listen_url.as_str(),
+            profile: req.profile.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        // A savepoint, so that a lost race leaves the outer transaction usable on PostgreSQL.
+        match conn.transaction(|c| Stream::insert(c, &new)) {
+            Err(e) if e.is_unique_violation() => continue,
+            other => return other,
+        }
+    }
+    Err(Error::Conflict(
+        "another add for this stream is in progress; Icecast will retry".to_owned(),
+    ))
+}

@@ -1,0 +1,50 @@
+//! The domain: what a stream and a broadcast are, and the rules of the YP lifecycle.
+//! No HTTP types live here; SQL stays in `db::models`.
+
+mod directory;
+pub mod handle;
+pub mod listen_url;
+pub mod yp_form;
+
+pub use directory::{Added, Directory, DirectorySettings, Reaped};
+
+use crate::db::models::{Broadcast, BroadcastState};
+
+/// What the public sees of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamStatus {
+    /// On air.
+    Live,
+    /// Icecast removed it; it may come back within the grace period.
+    Ending,
+    /// Not on air.
+    Offline,
+}
+
+impl StreamStatus {
+    /// The status of a stream given its live-or-ending broadcast, if any.
+    pub fn of(active: Option<&Broadcast>) -> Self {
+        match active.map(|b| b.state) {
+            Some(BroadcastState::Live) => Self::Live,
+            Some(BroadcastState::Ending) => Self::Ending,
+            Some(BroadcastState::Ended) | None => Self::Offline,
+        }
+    }
+
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Ending => "ending",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+/// The `<directory>` block a broadcaster pastes into `icecast.xml`. The timeout is 10 s because
+/// Icecast 2.4 silently turns anything above 10 into 6.
+pub fn icecast_directory_block(yp_url: &url::Url) -> String {
+    format!(
+        "<directory>\n    <yp-url-timeout>10</yp-url-timeout>\n    <yp-url>{yp_url}</yp-url>\n</directory>"
+    )
+}
