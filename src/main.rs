@@ -1,3 +1,5 @@
+use std::io::IsTerminal;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -14,6 +16,7 @@ fn main() -> std::process::ExitCode {
             EnvFilter::try_from_env("ONAIR_LOG").unwrap_or_else(|_| EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match onair::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,

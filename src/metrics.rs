@@ -54,9 +54,12 @@ impl Metrics {
     }
 
     /// Renders every metric, with the live-stream gauge set to `live` (read from the database at
-    /// scrape time, so it is right whichever process served the YP requests).
-    pub fn render(&self, live: i64) -> String {
-        self.live_streams.set(live);
+    /// scrape time, so it is right whichever process served the YP requests; `None` keeps the
+    /// last known value when the database cannot say).
+    pub fn render(&self, live: Option<i64>) -> String {
+        if let Some(live) = live {
+            self.live_streams.set(live);
+        }
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::{db::models::Broadcast, error::Result, state::AppState};
+use crate::{db::models::Broadcast, state::AppState};
 
 /// 200 when the database answers, 503 otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
@@ -17,10 +17,15 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text format.
-pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse> {
-    let live = state.db.read(Broadcast::count_live).await?;
-    Ok(HttpResponse::Ok()
+/// Prometheus text format. Renders even when the database is down: the counters matter most then.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let live = state
+        .db
+        .read(Broadcast::count_live)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "counting live streams failed"))
+        .ok();
+    HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render(live)))
+        .body(state.metrics.render(live))
 }

@@ -1,0 +1,291 @@
+//! The `onair` binary, run as a user would, beside a running server on the same database.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    process::{Command, Output, Stdio},
+};
+
+use crate::helpers::{TestApp, add_body, spawn_app};
+
+fn onair(app: &TestApp, args: &[&str], stdin: &str) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onair"));
+    clean_env(&mut cmd);
+    let mut child = cmd
+        .args(args)
+        .env("ONAIR_DATABASE_URL", &app.database_url)
+        .env("ONAIR_URL", app.url(""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn clean_env(cmd: &mut Command) {
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ONAIR_")) {
+        cmd.env_remove(key);
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "should have failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_and_tokens_from_the_command_line_drive_the_running_server() {
+    let app = spawn_app().await;
+    let created = stdout(&onair(
+        &app,
+        &["user", "create", "Alice"],
+        "a good password\n",
+    ));
+    assert!(created.contains("created broadcaster alice"), "{created}");
+    assert!(
+        !created.contains("password:"),
+        "a password given on stdin is not echoed"
+    );
+    assert!(
+        stderr(&onair(
+            &app,
+            &["user", "create", "alice"],
+            "another password\n"
+        ))
+        .contains("already exists")
+    );
+    assert!(stderr(&onair(&app, &["user", "create", "bad name"], "")).contains("not valid"));
+    let generated = stdout(&onair(&app, &["user", "create", "root2", "--admin"], ""));
+    assert!(
+        generated.contains("created admin root2") && generated.contains("password: "),
+        "{generated}"
+    );
+
+    let out = stdout(&onair(
+        &app,
+        &["token", "create", "alice", "--label", "studio"],
+        "",
+    ));
+    let yp_url = out.lines().last().unwrap().to_owned();
+    assert!(
+        yp_url.starts_with(&app.url("/api/icecast/yp/")),
+        "the last line is the YP URL: {out}"
+    );
+    assert!(out.contains(&format!("<directory>\n    <yp-url-timeout>10</yp-url-timeout>\n    <yp-url>{yp_url}</yp-url>\n</directory>")), "{out}");
+    let token = yp_url.rsplit('/').next().unwrap().to_owned();
+    assert!(
+        app.yp(&token, &add_body("CLI FM", "http://radio.example/cli", ""))
+            .await
+            .ok
+    );
+
+    let list = stdout(&onair(&app, &["token", "list", "alice"], ""));
+    let line = list.lines().find(|l| l.contains("studio")).unwrap();
+    assert!(
+        line.ends_with("active") && !line.contains("never"),
+        "used tokens show when: {line}"
+    );
+    assert!(!list.contains(&token), "token secrets are never listed");
+    let id = line.split_whitespace().next().unwrap().to_owned();
+    assert!(stdout(&onair(&app, &["token", "revoke", &id], "")).contains("revoked"));
+    assert!(
+        !app.yp(&token, &add_body("CLI FM", "http://radio.example/cli", ""))
+            .await
+            .ok,
+        "revoked at once"
+    );
+    assert!(stdout(&onair(&app, &["token", "list", "alice"], "")).contains("revoked"));
+    assert!(
+        stderr(&onair(&app, &["token", "revoke", "9999"], "")).contains("token 9999 not found")
+    );
+    assert!(stderr(&onair(&app, &["token", "create", "nobody"], "")).contains("no user nobody"));
+
+    let second = stdout(&onair(&app, &["token", "create", "alice"], ""));
+    let token = second
+        .lines()
+        .last()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        app.yp(&token, &add_body("CLI FM", "http://radio.example/cli", ""))
+            .await
+            .ok
+    );
+    stdout(&onair(&app, &["user", "disable", "alice"], ""));
+    assert!(
+        !app.yp(&token, &add_body("CLI FM", "http://radio.example/cli", ""))
+            .await
+            .ok,
+        "disabled at once"
+    );
+    let users = stdout(&onair(&app, &["user", "list"], ""));
+    assert!(
+        users
+            .lines()
+            .any(|l| l.contains("alice") && l.contains("disabled")),
+        "{users}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streams_can_be_listed_and_deleted_when_off_air() {
+    let app = spawn_app().await;
+    let token = app.broadcaster("alice").await;
+    let sid = app.add(&token, "Old Mount", "old").await;
+    let list = stdout(&onair(&app, &["stream", "list", "--user", "alice"], ""));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("old_mount") && l.contains("live")),
+        "{list}"
+    );
+    assert!(stderr(&onair(&app, &["stream", "delete", "old_mount"], "")).contains("on air"));
+    app.yp(&token, &format!("action=remove&sid={sid}")).await;
+    app.advance_and_reap(3600).await;
+    assert!(stdout(&onair(&app, &["stream", "delete", "old_mount"], "")).contains("deleted"));
+    assert_eq!(app.get_json("/api/v1/streams/old_mount").await.0, 404);
+    assert!(stdout(&onair(&app, &["migrate"], "")).contains("0 migration(s) applied"));
+}
+
+#[test]
+fn bad_configuration_is_named() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onair"));
+    clean_env(&mut cmd);
+    let out = cmd
+        .args(["user", "list"])
+        .env("ONAIR_YP_TOUCH_FREQ", "often")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ONAIR_YP_TOUCH_FREQ"));
+    let out = Command::new(env!("CARGO_BIN_EXE_onair"))
+        .args(["--config", "/nonexistent.toml", "user", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.toml"));
+}
+
+/// `onair serve` with no configuration at all, in an empty directory, as on a fresh machine.
+#[tokio::test(flavor = "multi_thread")]
+async fn first_start_creates_an_admin_prints_a_yp_url_once_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_onair"));
+        clean_env(&mut cmd);
+        // Port 0 instead of 8080, which another process on this machine may hold.
+        let mut child = cmd
+            .arg("serve")
+            .current_dir(dir.path())
+            .env("ONAIR_BIND", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Keep reading stderr to the end, so the server never writes into a closed pipe.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Some(p) = line.split("port=").nth(1) {
+                    let _ = tx.send(p.split_whitespace().next().unwrap().parse::<u16>().unwrap());
+                }
+            }
+        });
+        let port = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("serve logs its port");
+        (child, port)
+    };
+    let (mut child, port) = start();
+    assert!(
+        dir.path().join("onair.db").exists(),
+        "SQLite file in the working directory"
+    );
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client
+            .get(format!("http://localhost:{port}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    stop(&child);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "SIGTERM is a clean stop: {:?}",
+        out.status
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(printed.contains("user:     admin"), "{printed}");
+    assert!(
+        printed
+            .lines()
+            .any(|l| l.trim().starts_with("password: ") && l.trim().len() > 20),
+        "{printed}"
+    );
+    let yp_url = printed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("YP URL: "))
+        .unwrap()
+        .to_owned();
+    assert!(
+        yp_url.starts_with("http://localhost:8080/api/icecast/yp/"),
+        "{yp_url}"
+    );
+
+    let (mut child, port) = start();
+    let token = yp_url.rsplit('/').next().unwrap();
+    let res = client
+        .post(format!("http://localhost:{port}/api/icecast/yp/{token}"))
+        .body(add_body(
+            "First Light",
+            "http://radio.example/first",
+            "ambient",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["YPResponse"], "1", "the printed YP URL works");
+    stop(&child);
+    let second = child.wait_with_output().unwrap();
+    assert!(second.status.success());
+    assert!(
+        !String::from_utf8(second.stdout)
+            .unwrap()
+            .contains("password"),
+        "printed once only"
+    );
+}
+
+fn stop(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

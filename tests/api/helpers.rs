@@ -1,0 +1,278 @@
+//! Boots the real application on port 0 against a fresh database: a temporary SQLite file, or a
+//! new PostgreSQL database when `ONAIR_TEST_DATABASE_URL` is set.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use chrono::TimeDelta;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use onair::{
+    accounts::{self, UserName},
+    clock::Clock,
+    config::Config,
+    server::{Application, Options},
+    state::AppState,
+    streams::Reaped,
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+/// A running onair with a manual clock and no background reaper (tests step both).
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub database_url: String,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+/// Icecast's view of one YP answer.
+#[derive(Debug)]
+pub struct YpAnswer {
+    pub ok: bool,
+    pub message: String,
+    pub sid: Option<String>,
+    pub touch_freq: Option<u32>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, pg) = match std::env::var("ONAIR_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!(
+                "onair_test_{}",
+                accounts::random_alphanumeric(12).to_lowercase()
+            );
+            let mut admin = PgConnection::establish(&admin_url)
+                .expect("ONAIR_TEST_DATABASE_URL must be reachable");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .unwrap();
+            let mut url = url::Url::parse(&admin_url).unwrap();
+            url.set_path(&name);
+            (url.to_string(), Some((admin_url, name)))
+        }
+        _ => (dir.path().join("onair.db").display().to_string(), None),
+    };
+    let mut config = Config::load_from(None, Vec::new()).unwrap();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.database_url.clone_from(&database_url);
+    config.allow_private_networks = true;
+    config.workers = 2;
+    customise(&mut config);
+    let app = Application::build(
+        config,
+        Options {
+            clock: Clock::manual(),
+            reaper: false,
+        },
+    )
+    .await
+    .unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], app.port()));
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        addr,
+        state,
+        database_url,
+        client: reqwest::Client::new(),
+        _dir: dir,
+        pg,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.pg {
+            // FORCE: the app's pool still holds connections.
+            if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://localhost:{}{path}", self.addr.port())
+    }
+
+    /// Creates a broadcaster and one YP token; returns the token.
+    pub async fn broadcaster(&self, name: &str) -> String {
+        let (name, now) = (UserName::parse(name).unwrap(), self.state.clock.now());
+        self.state
+            .db
+            .write(move |c| {
+                let user = accounts::create_user(c, &name, "a long password", false, now)?;
+                accounts::create_token(c, user.id, "test", now).map(|(_, secret)| secret)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Posts a YP body the way Icecast does and reads the answer from the headers.
+    pub async fn yp(&self, token: &str, body: &str) -> YpAnswer {
+        let res = self
+            .client
+            .post(self.url(&format!("/api/icecast/yp/{token}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("user-agent", "Icecast 2.4.4")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "the YP endpoint always answers 200");
+        let h = |name: &str| {
+            res.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        YpAnswer {
+            ok: match h("YPResponse").as_deref() {
+                Some("1") => true,
+                Some("0") => false,
+                other => panic!("YPResponse header missing or malformed: {other:?}"),
+            },
+            message: h("YPMessage").expect("every YP answer carries YPMessage"),
+            sid: h("SID"),
+            touch_freq: h("TouchFreq").map(|f| f.parse().unwrap()),
+        }
+    }
+
+    /// A successful add for a listen URL on radio.example; returns the SID.
+    pub async fn add(&self, token: &str, name: &str, mount: &str) -> String {
+        let body = add_body(
+            name,
+            &format!("http://radio.example:8000/{mount}"),
+            "Jazz Soul",
+        );
+        let answer = self.yp(token, &body).await;
+        assert!(answer.ok, "add refused: {}", answer.message);
+        answer.sid.expect("a successful add carries a SID")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self.client.get(self.url(path)).send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap())
+    }
+
+    /// The API item of one stream.
+    pub async fn stream(&self, handle: &str) -> serde_json::Value {
+        let (status, body) = self.get_json(&format!("/api/v1/streams/{handle}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Moves the clock and runs one reaper pass.
+    pub async fn advance_and_reap(&self, seconds: i64) -> Reaped {
+        self.state.clock.advance(TimeDelta::seconds(seconds));
+        self.state.directory.reap().await.unwrap()
+    }
+}
+
+/// An Icecast 2.4 add body, escaped the way Icecast escapes (every byte but [0-9A-Za-z]).
+pub fn add_body(name: &str, listen_url: &str, genre: &str) -> String {
+    format!(
+        "action=add&sn={}&genre={}&cpswd=cluster%20secret&desc=A%20test%20stream&url=https%3a%2f%2fradio%2eexample&listenurl={}&type=audio%2fmpeg&stype=&b=128&bitrate%3d128%3bsamplerate%3d44100%3bchannels%3d2\r\n",
+        icecast_escape(name),
+        icecast_escape(genre),
+        icecast_escape(listen_url)
+    )
+}
+
+pub fn touch_body(sid: &str, title: &str, listeners: u32) -> String {
+    format!(
+        "action=touch&sid={sid}&st={}&listeners={listeners}&max_listeners=100&stype=\r\n",
+        icecast_escape(title)
+    )
+}
+
+pub fn icecast_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02x}")
+            }
+        })
+        .collect()
+}
+
+/// One keep-alive TCP connection that sends raw bytes, as Icecast's libcurl does.
+pub struct RawConn(TcpStream);
+
+/// A raw HTTP response: the head as text (status line and header lines) and the body.
+pub struct RawResponse {
+    pub head: String,
+}
+
+impl RawResponse {
+    /// Header lines as they are on the wire.
+    pub fn header_lines(&self) -> Vec<&str> {
+        self.head
+            .split("\r\n")
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
+    /// The value of a header, found case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_lines().into_iter().find_map(|l| {
+            l.split_once(": ")
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+    }
+}
+
+impl RawConn {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        Self(TcpStream::connect(addr).await.unwrap())
+    }
+
+    pub async fn send(&mut self, request: &[u8]) -> RawResponse {
+        self.0.write_all(request).await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            let n = self.0.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed before the response head");
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
+        let response = RawResponse { head };
+        let length: usize = response
+            .header("content-length")
+            .map_or(0, |v| v.parse().unwrap());
+        while buf.len() < head_end + 4 + length {
+            let n = self.0.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed inside the body");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        response
+    }
+}
+
+/// The YP captures of ../shared/yp/fixtures (Icecast 2.4.4 on the wire), copied verbatim.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/yp")
+}
+
+/// True under CI, where every optional tool must be present.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}

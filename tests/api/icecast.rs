@@ -1,0 +1,1 @@
+//! End-to-end with Debian's icecast2 and ezstream (filled in below).
