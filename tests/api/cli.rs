@@ -218,7 +218,7 @@ async fn first_start_creates_an_admin_prints_a_yp_url_once_and_stops_on_sigterm(
             .expect("serve logs its port");
         (child, port)
     };
-    let (mut child, port) = start();
+    let (child, port) = start();
     assert!(
         dir.path().join("onair.db").exists(),
         "SQLite file in the working directory"
@@ -258,7 +258,7 @@ async fn first_start_creates_an_admin_prints_a_yp_url_once_and_stops_on_sigterm(
         "{yp_url}"
     );
 
-    let (mut child, port) = start();
+    let (child, port) = start();
     let token = yp_url.rsplit('/').next().unwrap();
     let res = client
         .post(format!("http://localhost:{port}/api/icecast/yp/{token}"))
