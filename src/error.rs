@@ -38,6 +38,12 @@ pub enum Error {
     /// A blocking task panicked or was cancelled.
     #[error("background task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// A SQLite write batch could not be committed; the message is SQLite's.
+    #[error("commit failed: {0}")]
+    Commit(String),
+    /// The SQLite writer thread is gone (it could not start, or the process is stopping).
+    #[error("the database writer is not running")]
+    WriterGone,
     /// Hashing a password failed (it cannot for valid parameters; kept for completeness).
     #[error("password hashing failed")]
     PasswordHash,
@@ -89,11 +95,12 @@ impl ResponseError for Error {
             Self::UnknownSid | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Pool(_) | Self::WriterGone => StatusCode::SERVICE_UNAVAILABLE,
             Self::Config(_)
             | Self::Database(_)
             | Self::Migration(_)
             | Self::Join(_)
+            | Self::Commit(_)
             | Self::PasswordHash => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

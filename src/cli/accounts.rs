@@ -59,8 +59,10 @@ pub fn run_user(cmd: UserCommand, db: &Db) -> anyhow::Result<()> {
                 Some(p) => (p, false),
                 None => (accounts::generate_password(), true),
             };
-            let user =
-                db.write_blocking(|c| accounts::create_user(c, &name, &password, admin, now))?;
+            let user = db.write_blocking({
+                let password = password.clone();
+                move |c| accounts::create_user(c, &name, &password, admin, now)
+            })?;
             let role = if user.is_admin {
                 "admin"
             } else {
@@ -93,7 +95,10 @@ pub fn run_user(cmd: UserCommand, db: &Db) -> anyhow::Result<()> {
         }
         UserCommand::Disable { name } => {
             let name = UserName::parse(&name)?;
-            if db.write_blocking(|c| User::disable(c, name.as_str(), now))? {
+            if db.write_blocking({
+                let name = name.clone();
+                move |c| User::disable(c, name.as_str(), now)
+            })? {
                 println!("disabled {}; its YP tokens no longer work", name.as_str());
             } else {
                 println!("{} was already disabled", name.as_str());
@@ -112,7 +117,7 @@ pub fn run_token(cmd: TokenCommand, db: &Db, config: &Config) -> anyhow::Result<
                 bail!("user {} is disabled; its tokens would not work", user.name);
             }
             let (token, secret) =
-                db.write_blocking(|c| accounts::create_token(c, user.id, &label, now))?;
+                db.write_blocking(move |c| accounts::create_token(c, user.id, &label, now))?;
             let url = Urls::new(config.url.clone()).yp(&secret);
             println!(
                 "Created YP token {} ({}) for {}. It is shown only this once.",
@@ -154,7 +159,7 @@ pub fn run_token(cmd: TokenCommand, db: &Db, config: &Config) -> anyhow::Result<
             }
         }
         TokenCommand::Revoke { id } => {
-            if db.write_blocking(|c| YpToken::revoke(c, id, now))? {
+            if db.write_blocking(move |c| YpToken::revoke(c, id, now))? {
                 println!("revoked token {id}; Icecast servers using it are refused from now on");
             } else {
                 println!("token {id} was already revoked");

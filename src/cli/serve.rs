@@ -39,7 +39,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 /// On an empty database, creates the first admin and a YP token; returns their secrets.
 /// Two processes starting at once on one PostgreSQL: the loser sees the admin and skips.
 fn bootstrap(db: &Db, now: chrono::NaiveDateTime) -> anyhow::Result<Option<(String, String)>> {
-    let created = db.write_blocking(|c| {
+    let created = db.write_blocking(move |c| {
         if User::count(c)? > 0 {
             return Ok(None);
         }

@@ -51,18 +51,19 @@ pub fn run(cmd: StreamCommand, db: &Db) -> anyhow::Result<()> {
             }
         }
         StreamCommand::Delete { handle } => {
-            db.write_blocking(|c| {
-                let Some((stream, active)) = Stream::find_with_broadcast(c, &handle)? else {
-                    return Ok(Err(format!("no stream {handle}")));
-                };
-                if active.is_some() {
-                    return Ok(Err(format!(
-                        "stream {handle} is on air; stop the source first"
-                    )));
-                }
-                stream.delete(c).map(Ok)
-            })?
-            .or_else(|message| bail!(message))?;
+            let key = handle.clone();
+            let refusal = db.write_blocking(move |c| {
+                Ok(match Stream::find_with_broadcast(c, &key)? {
+                    None => Some(format!("no stream {key}")),
+                    Some((_, Some(_))) => {
+                        Some(format!("stream {key} is on air; stop the source first"))
+                    }
+                    Some((stream, None)) => stream.delete(c).map(|()| None)?,
+                })
+            })?;
+            if let Some(message) = refusal {
+                bail!(message);
+            }
             println!("deleted stream {handle}");
         }
     }

@@ -2,26 +2,25 @@
 //!
 //! One binary serves SQLite and PostgreSQL: the backend is picked at run time from the database URL
 //! and every query is written once against [`DbConn`], diesel's runtime-selected connection.
-//! Queries are blocking, so [`Db::read`] and [`Db::write`] move them onto tokio's blocking pool.
-//!
-//! SQLite allows one writer at a time. Rather than letting pooled connections fight over the write
-//! lock (SQLite's busy handler sleeps in steps of milliseconds, which wrecks tail latency), writers in
-//! this process queue on a mutex and open `BEGIN IMMEDIATE` transactions; the busy timeout is only
-//! for other processes (a CLI command next to a running server).
+//! Queries are blocking, so nothing here runs on the async executor: reads go to tokio's blocking
+//! pool with a pooled connection; writes go to SQLite's writer thread ([`writer`]) or, on
+//! PostgreSQL, to the blocking pool inside a transaction.
 
 pub mod migrations;
 pub mod models;
 pub mod schema;
+mod writer;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use diesel::{
     Connection, RunQueryDsl, SqliteConnection,
-    connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
+    connection::SimpleConnection,
     pg::PgConnection,
     r2d2::{self, ConnectionManager, CustomizeConnection},
 };
 
+use self::writer::Writer;
 use crate::error::{Error, Result};
 
 /// A connection to whichever backend the URL selected.
@@ -56,6 +55,11 @@ impl Backend {
     }
 }
 
+/// WAL lets readers run beside the writer; NORMAL syncs at checkpoints only (a power cut can lose
+/// the last commits, never corrupt the file). The busy timeout covers another process's write
+/// transaction (a CLI command beside the server); they are all short.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
 /// Sets the per-connection pragmas SQLite needs; nothing for PostgreSQL.
 #[derive(Debug)]
 struct Pragmas;
@@ -63,26 +67,20 @@ struct Pragmas;
 impl CustomizeConnection<DbConn, r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> std::result::Result<(), r2d2::Error> {
         if let DbConn::Sqlite(c) = conn {
-            // WAL lets readers run beside the writer; NORMAL syncs at checkpoints only (a power cut
-            // can lose the last commits, never corrupt the file). 5 s covers another process's
-            // write transaction, which are all short.
-            c.batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-            )
-            .map_err(r2d2::Error::QueryError)?;
+            c.batch_execute(SQLITE_PRAGMAS)
+                .map_err(r2d2::Error::QueryError)?;
         }
         Ok(())
     }
 }
 
-/// The database handle shared by the whole process.
+/// The database handle shared by the whole process (cheap to clone).
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<ConnectionManager<DbConn>>,
     backend: Backend,
-    /// Serialises this process's SQLite writers; `None` on PostgreSQL.
-    write_lock: Option<Arc<std::sync::Mutex<()>>>,
+    /// SQLite's writer thread; `None` on PostgreSQL.
+    writer: Option<Writer>,
 }
 
 impl std::fmt::Debug for Db {
@@ -97,23 +95,23 @@ impl Db {
     /// Opens a pool for `url` (no migrations: see [`migrations::run_pending`]).
     pub fn connect(url: &str, pool_size: u32) -> Result<Self> {
         let (backend, target) = Backend::from_url(url);
-        if backend == Backend::Sqlite {
-            // Opening once up front turns a bad path into a clear error instead of a pool timeout.
-            SqliteConnection::establish(&target)
-                .map_err(|e| Error::Config(format!("cannot open SQLite database {target}: {e}")))?;
-        }
+        let writer = match backend {
+            Backend::Sqlite => Some(Writer::start(open_sqlite(&target)?, open_sqlite(&target)?)?),
+            Backend::Postgres => None,
+        };
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(2))
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
+            // A broken connection fails its query and is replaced; a ping per checkout costs more.
+            .test_on_check_out(false)
             .connection_customizer(Box::new(Pragmas))
             .build(ConnectionManager::<DbConn>::new(target))
             .map_err(|e| Error::Config(format!("cannot connect to the database: {e}")))?;
-        let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(std::sync::Mutex::new(())));
         Ok(Self {
             pool,
             backend,
-            write_lock,
+            writer,
         })
     }
 
@@ -136,48 +134,34 @@ impl Db {
         .await?
     }
 
-    /// Runs `f` in one write transaction on the blocking pool; an error rolls everything back.
+    /// Runs `f` in one write transaction; an error rolls back everything `f` did.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(f)).await?
-    }
-
-    /// [`Db::write`] for callers that are already off the async executor (CLI, tests).
-    pub fn write_blocking<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(&mut DbConn) -> Result<T>,
-    {
-        // A poisoned lock only means another writer panicked; the database rolled it back.
-        let _guard = self
-            .write_lock
-            .as_ref()
-            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()));
-        let mut conn = self.pool.get()?;
-        let conn: &mut DbConn = &mut conn;
-        let DbConn::Sqlite(sqlite) = conn else {
-            return conn.transaction(f);
-        };
-        // IMMEDIATE takes the write lock up front, so a transaction never fails half-way when it
-        // upgrades from reading to writing. The transaction state lives in the inner connection,
-        // so nested `transaction` calls inside `f` still become savepoints.
-        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-        match f(conn) {
-            Ok(value) => {
-                <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
-                Ok(value)
-            }
-            Err(e) => {
-                <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
-                Err(e)
+        match &self.writer {
+            Some(writer) => writer.write(f).await,
+            None => {
+                let pool = self.pool.clone();
+                tokio::task::spawn_blocking(move || pg_transaction(&pool, f)).await?
             }
         }
     }
 
-    /// Runs read-only queries on the current thread (CLI).
+    /// [`Db::write`] for threads outside the async runtime (CLI, blocking tasks).
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write_blocking(f),
+            None => pg_transaction(&self.pool, f),
+        }
+    }
+
+    /// Runs read-only queries on the current thread (CLI, migrations).
     pub fn read_blocking<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut DbConn) -> Result<T>,
@@ -194,4 +178,20 @@ impl Db {
         })
         .await
     }
+}
+
+fn pg_transaction<T>(
+    pool: &r2d2::Pool<ConnectionManager<DbConn>>,
+    f: impl FnOnce(&mut DbConn) -> Result<T>,
+) -> Result<T> {
+    let mut conn = pool.get()?;
+    let conn: &mut DbConn = &mut conn;
+    conn.transaction(f)
+}
+
+fn open_sqlite(path: &str) -> Result<DbConn> {
+    let mut conn = SqliteConnection::establish(path)
+        .map_err(|e| Error::Config(format!("cannot open SQLite database {path}: {e}")))?;
+    conn.batch_execute(SQLITE_PRAGMAS)?;
+    Ok(DbConn::Sqlite(conn))
 }

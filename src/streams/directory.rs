@@ -206,7 +206,7 @@ impl Directory {
 /// The account a token speaks for; also notes the token's use.
 fn owner_of(conn: &mut DbConn, hash: &str, now: NaiveDateTime) -> Result<TokenOwner> {
     let owner = YpToken::find_owner(conn, hash)?.ok_or(Error::UnknownToken)?;
-    YpToken::touch_last_used(conn, owner.token_id, now)?;
+    YpToken::touch_last_used(conn, &owner, now)?;
     Ok(owner)
 }
 

@@ -6,7 +6,7 @@
 use std::{
     net::TcpListener,
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::{Duration, Instant},
 };
 
@@ -29,23 +29,41 @@ impl Drop for Guard {
 }
 
 fn tools_present() -> bool {
-    let found = |tool: &str| Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success());
+    let found = |tool: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
     let present = found("icecast2") && found("ezstream");
     if !present {
-        assert!(!in_ci(), "icecast2 and ezstream are required under CI=true (apt-get install -y icecast2 ezstream)");
-        eprintln!("skipped: icecast2 or ezstream not installed (apt-get install -y icecast2 ezstream)");
+        assert!(
+            !in_ci(),
+            "icecast2 and ezstream are required under CI=true (apt-get install -y icecast2 ezstream)"
+        );
+        eprintln!(
+            "skipped: icecast2 or ezstream not installed (apt-get install -y icecast2 ezstream)"
+        );
     }
     present
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn icecast_xml(dir: &Path, port: u16, yp_url: &str) -> String {
     let log = dir.join("log");
     // Icecast refuses to run as root; as root it drops to the package's user.
-    let owner = if is_root() { "<changeowner><user>icecast2</user><group>icecast</group></changeowner>" } else { "" };
+    let owner = if is_root() {
+        "<changeowner><user>icecast2</user><group>icecast</group></changeowner>"
+    } else {
+        ""
+    };
     format!(
         r#"<icecast>
   <location>onair test</location><admin>test@example.org</admin>
@@ -83,20 +101,40 @@ fn ezstream_xml(port: u16, mount: &str, name: &str, genre: &str, playlist: &Path
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
-fn start_ezstream(dir: &Path, port: u16, mount: &str, name: &str, genre: &str, media: &str) -> Guard {
+fn start_ezstream(
+    dir: &Path,
+    port: u16,
+    mount: &str,
+    name: &str,
+    genre: &str,
+    media: &str,
+) -> Guard {
     use std::os::unix::fs::PermissionsExt;
     let playlist = dir.join(format!("{mount}.m3u"));
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media").join(media);
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/media")
+        .join(media);
     std::fs::write(&playlist, format!("{}\n", file.display())).unwrap();
     let conf = dir.join(format!("{mount}.xml"));
     std::fs::write(&conf, ezstream_xml(port, mount, name, genre, &playlist)).unwrap();
     // ezstream refuses a configuration that others can read (it holds the source password).
     std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o600)).unwrap();
     let log = std::fs::File::create(dir.join(format!("{mount}.log"))).unwrap();
-    Guard(Command::new("ezstream").arg("-c").arg(&conf).stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap())
+    Guard(
+        Command::new("ezstream")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// Polls one stream through the API until `done` holds or the deadline passes.
@@ -110,11 +148,18 @@ async fn wait_for(
     let deadline = Instant::now() + limit;
     loop {
         let res = client.get(url).send().await.unwrap();
-        let body: serde_json::Value = if res.status() == 200 { res.json().await.unwrap() } else { serde_json::Value::Null };
+        let body: serde_json::Value = if res.status() == 200 {
+            res.json().await.unwrap()
+        } else {
+            serde_json::Value::Null
+        };
         if done(&body) {
             return body;
         }
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}; last seen {body}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {limit:?}; last seen {body}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -129,7 +174,11 @@ async fn real_icecast_lists_titles_removes_and_is_reaped_after_a_crash() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::create_dir(dir.path().join("log")).unwrap();
-        std::fs::set_permissions(dir.path().join("log"), std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::set_permissions(
+            dir.path().join("log"),
+            std::fs::Permissions::from_mode(0o777),
+        )
+        .unwrap();
     }
     // Real clock and the background reaper, as in production; short limits so the test ends.
     let mut config = Config::load_from(None, Vec::new()).unwrap();
@@ -142,12 +191,24 @@ async fn real_icecast_lists_titles_removes_and_is_reaped_after_a_crash() {
     config.yp.touch_freq = 10; // Icecast raises it to 30 by itself
     config.yp.missed_touches = 4; // so a listing ends 40 s after its last touch
     config.yp.end_grace = 2;
-    let app = Application::build(config, Options { clock: Clock::System, reaper: true }).await.unwrap();
+    let app = Application::build(
+        config,
+        Options {
+            clock: Clock::System,
+            reaper: true,
+        },
+    )
+    .await
+    .unwrap();
     let port = app.port();
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     let now = state.clock.now();
-    let name = onair::accounts::UserName::parse(&format!("e2e{}", onair::accounts::random_alphanumeric(6).to_lowercase())).unwrap();
+    let name = onair::accounts::UserName::parse(&format!(
+        "e2e{}",
+        onair::accounts::random_alphanumeric(6).to_lowercase()
+    ))
+    .unwrap();
     let token = state
         .db
         .write(move |c| {
@@ -159,41 +220,143 @@ async fn real_icecast_lists_titles_removes_and_is_reaped_after_a_crash() {
 
     let ice_port = free_port();
     let conf = dir.path().join("icecast.xml");
-    std::fs::write(&conf, icecast_xml(dir.path(), ice_port, &format!("http://localhost:{port}/api/icecast/yp/{token}"))).unwrap();
+    std::fs::write(
+        &conf,
+        icecast_xml(
+            dir.path(),
+            ice_port,
+            &format!("http://localhost:{port}/api/icecast/yp/{token}"),
+        ),
+    )
+    .unwrap();
     let ice_log = std::fs::File::create(dir.path().join("icecast.out")).unwrap();
-    let mut icecast = Guard(Command::new("icecast2").arg("-c").arg(&conf).stdout(ice_log.try_clone().unwrap()).stderr(ice_log).spawn().unwrap());
+    let mut icecast = Guard(
+        Command::new("icecast2")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(ice_log.try_clone().unwrap())
+            .stderr(ice_log)
+            .spawn()
+            .unwrap(),
+    );
     let up = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", ice_port)).is_err() {
-        assert!(up.elapsed() < Duration::from_secs(10), "icecast did not start: {}", std::fs::read_to_string(dir.path().join("icecast.out")).unwrap_or_default());
+        assert!(
+            up.elapsed() < Duration::from_secs(10),
+            "icecast did not start: {}",
+            std::fs::read_to_string(dir.path().join("icecast.out")).unwrap_or_default()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut clean = start_ezstream(dir.path(), ice_port, "clean.ogg", "Clean Stop FM", "Ambient Drone", "a.ogg");
-    let _crash = start_ezstream(dir.path(), ice_port, "crash.ogg", "Crash Test Radio", "Noise", "b.ogg");
+    let mut clean = start_ezstream(
+        dir.path(),
+        ice_port,
+        "clean.ogg",
+        "Clean Stop FM",
+        "Ambient Drone",
+        "a.ogg",
+    );
+    let _crash = start_ezstream(
+        dir.path(),
+        ice_port,
+        "crash.ogg",
+        "Crash Test Radio",
+        "Noise",
+        "b.ogg",
+    );
 
     let client = reqwest::Client::new();
     let api = |handle: &str| format!("http://localhost:{port}/api/v1/streams/{handle}");
     // Icecast adds 60 s after the source connects.
-    let listed = wait_for(&client, &api("clean_stop_fm"), "add of clean.ogg", Duration::from_secs(90), |s| s["status"] == "live").await;
+    let listed = wait_for(
+        &client,
+        &api("clean_stop_fm"),
+        "add of clean.ogg",
+        Duration::from_secs(90),
+        |s| s["status"] == "live",
+    )
+    .await;
     assert_eq!(listed["name"], "Clean Stop FM");
     assert_eq!(listed["genres"], serde_json::json!(["Ambient", "Drone"]));
-    assert_eq!((listed["content_type"].as_str(), listed["codec"].as_str()), (Some("application/ogg"), Some("Vorbis")));
-    assert_eq!(listed["listen_url"], format!("http://localhost:{ice_port}/clean.ogg"));
-    wait_for(&client, &api("crash_test_radio"), "add of crash.ogg", Duration::from_secs(10), |s| s["status"] == "live").await;
+    assert_eq!(
+        (listed["content_type"].as_str(), listed["codec"].as_str()),
+        (Some("application/ogg"), Some("Vorbis"))
+    );
+    assert_eq!(
+        listed["listen_url"],
+        format!("http://localhost:{ice_port}/clean.ogg")
+    );
+    wait_for(
+        &client,
+        &api("crash_test_radio"),
+        "add of crash.ogg",
+        Duration::from_secs(10),
+        |s| s["status"] == "live",
+    )
+    .await;
 
     // The first touch comes 5 s after the add, with the Vorbis comments of what plays.
-    wait_for(&client, &api("clean_stop_fm"), "title of clean.ogg", Duration::from_secs(20), |s| s["title"] == "Test Artist - Tone A 440 Hz").await;
-    let crash = wait_for(&client, &api("crash_test_radio"), "title of crash.ogg", Duration::from_secs(20), |s| s["title"] == "Tone B – 660 Hz").await;
+    wait_for(
+        &client,
+        &api("clean_stop_fm"),
+        "title of clean.ogg",
+        Duration::from_secs(20),
+        |s| s["title"] == "Test Artist - Tone A 440 Hz",
+    )
+    .await;
+    let crash = wait_for(
+        &client,
+        &api("crash_test_radio"),
+        "title of crash.ogg",
+        Duration::from_secs(20),
+        |s| s["title"] == "Tone B – 660 Hz",
+    )
+    .await;
     assert_eq!(crash["status"], "live");
 
     // A source that stops: Icecast removes at once; the grace (2 s here) then ends the broadcast.
     let _ = clean.0.kill();
-    wait_for(&client, &api("clean_stop_fm"), "remove of clean.ogg", Duration::from_secs(10), |s| s["status"] != "live").await;
-    wait_for(&client, &api("clean_stop_fm"), "end of clean.ogg", Duration::from_secs(10), |s| s["status"] == "offline").await;
-    assert_eq!(client.get(api("crash_test_radio")).send().await.unwrap().json::<serde_json::Value>().await.unwrap()["status"], "live");
+    wait_for(
+        &client,
+        &api("clean_stop_fm"),
+        "remove of clean.ogg",
+        Duration::from_secs(10),
+        |s| s["status"] != "live",
+    )
+    .await;
+    wait_for(
+        &client,
+        &api("clean_stop_fm"),
+        "end of clean.ogg",
+        Duration::from_secs(10),
+        |s| s["status"] == "offline",
+    )
+    .await;
+    assert_eq!(
+        client
+            .get(api("crash_test_radio"))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["status"],
+        "live"
+    );
 
     // SIGKILL: no remove is sent; the reaper ends the listing after 4 missed touches.
     let _ = icecast.0.kill();
     let killed = Instant::now();
-    wait_for(&client, &api("crash_test_radio"), "reaping of crash.ogg", Duration::from_secs(75), |s| s["status"] == "offline").await;
-    assert!(killed.elapsed() > Duration::from_secs(5), "ended by the reaper, not by a remove");
+    wait_for(
+        &client,
+        &api("crash_test_radio"),
+        "reaping of crash.ogg",
+        Duration::from_secs(75),
+        |s| s["status"] == "offline",
+    )
+    .await;
+    assert!(
+        killed.elapsed() > Duration::from_secs(5),
+        "ended by the reaper, not by a remove"
+    );
 }

@@ -1,7 +1,11 @@
 //! One integration binary: the real app on port 0, against SQLite or (with
 //! `ONAIR_TEST_DATABASE_URL`) PostgreSQL.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test should fail loudly at the first surprise")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
 
 mod api;
 mod cli;

@@ -26,6 +26,7 @@ pub struct YpToken {
 pub struct TokenOwner {
     pub token_id: i64,
     pub user_id: i64,
+    pub last_used_at: Option<NaiveDateTime>,
 }
 
 /// `last_used_at` is bookkeeping for people, so it is written at most once a minute per token
@@ -62,24 +63,31 @@ impl YpToken {
             .filter(yp_tokens::token_hash.eq(hash))
             .filter(yp_tokens::revoked_at.is_null())
             .filter(users::disabled_at.is_null())
-            .select((yp_tokens::id, yp_tokens::user_id))
-            .first::<(i64, i64)>(conn)
+            .select((yp_tokens::id, yp_tokens::user_id, yp_tokens::last_used_at))
+            .first::<(i64, i64, Option<NaiveDateTime>)>(conn)
             .optional()?;
-        Ok(found.map(|(token_id, user_id)| TokenOwner { token_id, user_id }))
+        Ok(found.map(|(token_id, user_id, last_used_at)| TokenOwner {
+            token_id,
+            user_id,
+            last_used_at,
+        }))
     }
 
-    /// Notes that a token was used, unless that was noted less than a minute ago.
-    pub fn touch_last_used(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<()> {
-        let stale = now - LAST_USED_RESOLUTION;
-        diesel::update(
-            yp_tokens::table.find(id).filter(
-                yp_tokens::last_used_at
-                    .is_null()
-                    .or(yp_tokens::last_used_at.lt(stale)),
-            ),
-        )
-        .set(yp_tokens::last_used_at.eq(now))
-        .execute(conn)?;
+    /// Notes that a token was used, unless that was noted less than a minute ago (no write then).
+    pub fn touch_last_used(
+        conn: &mut DbConn,
+        owner: &TokenOwner,
+        now: NaiveDateTime,
+    ) -> Result<()> {
+        if owner
+            .last_used_at
+            .is_some_and(|t| now - t < LAST_USED_RESOLUTION)
+        {
+            return Ok(());
+        }
+        diesel::update(yp_tokens::table.find(owner.token_id))
+            .set(yp_tokens::last_used_at.eq(now))
+            .execute(conn)?;
         Ok(())
     }
 
