@@ -261,10 +261,23 @@ mod tests {
     fn the_example_file_lists_every_default() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
         let example = Config::load_from(Some(&path), env(&[])).unwrap();
-        assert_eq!(format!("{example:?}"), format!("{:?}", Config::load_from(None, env(&[])).unwrap()));
+        assert_eq!(
+            format!("{example:?}"),
+            format!("{:?}", Config::load_from(None, env(&[])).unwrap())
+        );
         let text = std::fs::read_to_string(&path).unwrap();
-        for var in ["ONAIR_URL", "ONAIR_BIND", "ONAIR_DATABASE_URL", "ONAIR_ALLOW_PRIVATE_NETWORKS", "ONAIR_YP_TOUCH_FREQ",
-            "ONAIR_YP_END_GRACE", "ONAIR_YP_MISSED_TOUCHES", "ONAIR_MAX_STREAMS_PER_USER", "ONAIR_WORKERS", "ONAIR_DATABASE_POOL_SIZE"] {
+        for var in [
+            "ONAIR_URL",
+            "ONAIR_BIND",
+            "ONAIR_DATABASE_URL",
+            "ONAIR_ALLOW_PRIVATE_NETWORKS",
+            "ONAIR_YP_TOUCH_FREQ",
+            "ONAIR_YP_END_GRACE",
+            "ONAIR_YP_MISSED_TOUCHES",
+            "ONAIR_MAX_STREAMS_PER_USER",
+            "ONAIR_WORKERS",
+            "ONAIR_DATABASE_POOL_SIZE",
+        ] {
             assert!(text.contains(var), "{var} is not documented");
         }
     }
