@@ -8,6 +8,9 @@ use url::Url;
 
 use crate::error::{Error, Result};
 
+/// Icecast raises any `TouchFreq` below this to it.
+const ICECAST_MIN_TOUCH_FREQ: u32 = 30;
+
 /// Everything onair can be told. Every key is listed with its default in `config.example.toml`.
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -134,8 +137,10 @@ impl Config {
             "ONAIR_YP_TOUCH_FREQ" => self.yp.touch_freq = parse(key, value)?,
             "ONAIR_YP_END_GRACE" => self.yp.end_grace = parse(key, value)?,
             "ONAIR_YP_MISSED_TOUCHES" => self.yp.missed_touches = parse(key, value)?,
-            // Test-only and tool variables share the prefix; they are not settings.
-            _ => {}
+            // Read elsewhere (clap, logging, tests, CI), not settings.
+            "ONAIR_CONFIG" | "ONAIR_LOG" | "ONAIR_TEST_DATABASE_URL" | "ONAIR_CI_POSTGRES_URL" => {}
+            // A typo would otherwise be ignored silently.
+            _ => tracing::warn!(variable = key, "unknown ONAIR_ variable ignored"),
         }
         Ok(())
     }
@@ -157,10 +162,22 @@ impl Config {
             let path = format!("{}/", self.url.path());
             self.url.set_path(&path);
         }
-        if self.yp.touch_freq == 0 || self.yp.missed_touches == 0 {
+        let yp = &self.yp;
+        if !(1..=86_400).contains(&yp.touch_freq)
+            || !(1..=1000).contains(&yp.missed_touches)
+            || yp.end_grace > 86_400
+        {
             return Err(Error::Config(
-                "yp.touch_freq and yp.missed_touches must be at least 1".to_owned(),
+                "yp.touch_freq must be 1-86400, yp.missed_touches 1-1000, yp.end_grace at most 86400".to_owned(),
             ));
+        }
+        if yp.touch_freq * yp.missed_touches <= ICECAST_MIN_TOUCH_FREQ {
+            // Icecast never touches more often than every 30 s, whatever it is told.
+            tracing::warn!(
+                limit_seconds = yp.touch_freq * yp.missed_touches,
+                "yp.touch_freq × yp.missed_touches is not above Icecast's 30 s touch interval: \
+                 listings will be reaped between touches"
+            );
         }
         if self.database_url.trim().is_empty() {
             return Err(Error::Config("database_url must not be empty".to_owned()));

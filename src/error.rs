@@ -41,6 +41,9 @@ pub enum Error {
     /// A SQLite write batch could not be committed; the message is SQLite's.
     #[error("commit failed: {0}")]
     Commit(String),
+    /// Too many writes are waiting; the caller should retry later.
+    #[error("the database is busy; try again later")]
+    Busy,
     /// The SQLite writer thread is gone (it could not start, or the process is stopping).
     #[error("the database writer is not running")]
     WriterGone,
@@ -62,6 +65,10 @@ impl Error {
                 | Self::Pool(_)
                 | Self::Migration(_)
                 | Self::Join(_)
+                | Self::Commit(_)
+                | Self::WriterGone
+                | Self::Busy
+                | Self::Config(_)
                 | Self::PasswordHash
         )
     }
@@ -95,7 +102,7 @@ impl ResponseError for Error {
             Self::UnknownSid | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Pool(_) | Self::WriterGone => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Pool(_) | Self::WriterGone | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Config(_)
             | Self::Database(_)
             | Self::Migration(_)

@@ -7,12 +7,12 @@ mod stream;
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::{
     config::Config,
-    db::{Db, migrations},
+    db::{Backend, Db, migrations},
 };
 
 /// Icecast live streams as fediverse accounts.
@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve::run(config),
         Command::Migrate => {
-            let db = open(&config)?;
+            let db = Db::connect(&config.database_url, 2)?;
             let applied = migrations::run_pending(&db)?;
             println!("{} migration(s) applied", applied.len());
             for name in applied {
@@ -64,8 +64,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Opens the database and brings its schema up to date.
+/// Opens an existing database and brings its schema up to date. Unlike `serve` and `migrate`, it
+/// never creates a SQLite file: run from the wrong directory, a command would otherwise succeed
+/// on a new, empty database.
 fn open(config: &Config) -> anyhow::Result<Db> {
+    if let (Backend::Sqlite, path) = Backend::from_url(&config.database_url)
+        && !std::path::Path::new(&path).exists()
+    {
+        bail!(
+            "no database at {path}: run this where `onair serve` runs, or set ONAIR_DATABASE_URL \
+             (`onair migrate` creates an empty one)"
+        );
+    }
     let db = Db::connect(&config.database_url, 2)?;
     migrations::run_pending(&db).context("applying migrations")?;
     Ok(db)

@@ -6,6 +6,7 @@ use crate::{
     accounts::{self, UserName},
     config::Config,
     db::{Db, models::User},
+    error::Error,
     server::{Application, Options},
     streams::icecast_directory_block,
     urls::Urls,
@@ -50,7 +51,8 @@ fn bootstrap(db: &Db, now: chrono::NaiveDateTime) -> anyhow::Result<Option<(Stri
         Ok(Some((password, token)))
     });
     match created {
-        Err(e) if e.is_unique_violation() => Ok(None),
+        // Another process created the admin first (PostgreSQL, several processes starting).
+        Err(e) if e.is_unique_violation() || matches!(e, Error::Conflict(_)) => Ok(None),
         other => Ok(other?),
     }
 }

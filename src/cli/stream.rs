@@ -51,6 +51,8 @@ pub fn run(cmd: StreamCommand, db: &Db) -> anyhow::Result<()> {
             }
         }
         StreamCommand::Delete { handle } => {
+            // Accept the handle as YPMessage shows it (`@night_jazz`).
+            let handle = handle.trim().trim_start_matches('@').to_ascii_lowercase();
             let key = handle.clone();
             let refusal = db.write_blocking(move |c| {
                 Ok(match Stream::find_with_broadcast(c, &key)? {

@@ -58,7 +58,9 @@ impl Backend {
 /// WAL lets readers run beside the writer; NORMAL syncs at checkpoints only (a power cut can lose
 /// the last commits, never corrupt the file). The busy timeout covers another process's write
 /// transaction (a CLI command beside the server); they are all short.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+/// A WAL that grew during a burst is cut back to 64 MiB once a checkpoint resets it.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+    PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864;";
 
 /// Sets the per-connection pragmas SQLite needs; nothing for PostgreSQL.
 #[derive(Debug)]
@@ -170,13 +172,15 @@ impl Db {
         f(&mut conn)
     }
 
-    /// Cheap round trip for `/healthz`.
+    /// Cheap round trip for `/healthz`: a read on the pool and an empty write transaction (on
+    /// SQLite that goes through the writer thread, so a dead writer shows).
     pub async fn ping(&self) -> Result<()> {
         self.read(|c| {
             diesel::sql_query("SELECT 1").execute(c)?;
             Ok(())
         })
-        .await
+        .await?;
+        self.write(|_| Ok(())).await
     }
 }
 

@@ -11,8 +11,9 @@
 //! thread removes lock contention (SQLite's busy handler sleeps in millisecond steps), and taking
 //! whatever queued up while the previous batch ran into one transaction spreads the commit over
 //! the batch. Each job runs in its own savepoint, so one job's error rolls back only that job. A
-//! job's result is handed back only after the commit, so a caller never sees a write that is not
-//! durable (or, if the commit fails, every job of the batch gets the error).
+//! job's result is handed back only after the commit, so a caller never sees a write that was not
+//! committed (or, if the commit fails, every job of the batch gets the error). Committed means as
+//! durable as `synchronous = NORMAL` makes it: a power cut may lose the last commits.
 
 use std::sync::mpsc;
 
@@ -27,11 +28,14 @@ use crate::error::{Error, Result};
 
 /// Most jobs in one transaction; bounds the latency a batch adds to its first job.
 const MAX_BATCH: usize = 256;
+/// Most jobs waiting; at about 30 µs a job, a full queue is a quarter second of work.
+const MAX_QUEUE: usize = 8192;
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 trait Job: Send {
-    /// Runs the job inside the open transaction (in its own savepoint).
+    /// Runs the job inside the open transaction (in its own savepoint). Skips it if its caller
+    /// is gone: nobody would learn the outcome, and it was never acknowledged.
     fn run(&mut self, conn: &mut DbConn);
     /// Hands the result back once the transaction's fate is known.
     fn finish(self: Box<Self>, commit: Result<(), String>);
@@ -49,16 +53,24 @@ where
     F: FnOnce(&mut DbConn) -> Result<T> + Send,
 {
     fn run(&mut self, conn: &mut DbConn) {
-        if let Some(work) = self.work.take() {
-            self.result = Some(conn.transaction(work));
+        let Some(work) = self.work.take() else { return };
+        if self.reply.is_closed() {
+            self.result = Some(Err(Error::WriterGone));
+            return;
         }
+        // A panicking job must not take the writer thread (and every later write) with it.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.transaction(work)));
+        self.result = Some(ran.unwrap_or_else(|_| {
+            Err(Error::Commit(
+                "a write panicked and was rolled back".to_owned(),
+            ))
+        }));
     }
 
     fn finish(self: Box<Self>, commit: Result<(), String>) {
         let result = match (commit, self.result) {
             (Ok(()), Some(result)) => result,
-            (Err(e), Some(Ok(_))) => Err(Error::Commit(e)),
-            (_, Some(Err(e))) => Err(e),
+            (Err(e), Some(_)) => Err(Error::Commit(e)),
             (_, None) => Err(Error::Commit("the job never ran".to_owned())),
         };
         // The caller may have gone away (request cancelled); the write stands either way.
@@ -69,14 +81,14 @@ where
 /// A handle to the writer thread; cloning shares the thread.
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Box<dyn Job>>,
+    jobs: mpsc::SyncSender<Box<dyn Job>>,
 }
 
 impl Writer {
     /// Starts the writer thread on `conn`, and a checkpointer on `checkpoints`. Both stop when
     /// the last handle is dropped.
     pub fn start(mut conn: DbConn, checkpoints: DbConn) -> Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        let (jobs, queue) = mpsc::sync_channel::<Box<dyn Job>>(MAX_QUEUE);
         // Checkpoints copy the WAL into the database file and sync it: milliseconds. Run by the
         // writer they would stall every queued write; a PASSIVE checkpoint from another
         // connection runs beside the writer instead.
@@ -133,9 +145,12 @@ impl Writer {
             result: None,
             reply,
         };
-        self.jobs
-            .send(Box::new(job))
-            .map_err(|_| Error::WriterGone)?;
+        // A full queue means writes are already far behind: refuse now (Icecast retries) rather
+        // than queue past its 6 s timeout.
+        self.jobs.try_send(Box::new(job)).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => Error::Busy,
+            mpsc::TrySendError::Disconnected(_) => Error::WriterGone,
+        })?;
         Ok(result)
     }
 }
@@ -179,9 +194,89 @@ fn run_batch(conn: &mut DbConn, batch: &mut [Box<dyn Job>]) -> Result<(), String
         .map_err(|e| e.to_string())?;
     for job in batch.iter_mut() {
         job.run(conn);
+        // Some errors (disk full, I/O) make SQLite roll back the whole transaction, and what
+        // followed would run outside it. Stop, and report the batch as failed.
+        // A job that panicked left its savepoint open: roll it back to the batch's own level.
+        loop {
+            let status =
+                <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn);
+            match status.transaction_depth() {
+                Ok(Some(depth)) if depth.get() == 1 => break,
+                Ok(Some(_)) => {
+                    <DbConn as Connection>::TransactionManager::rollback_transaction(conn)
+                        .map_err(|e| e.to_string())?
+                }
+                _ => return Err("SQLite aborted the transaction".to_owned()),
+            }
+        }
     }
     <DbConn as Connection>::TransactionManager::commit_transaction(conn).map_err(|e| {
         let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
         e.to_string()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::{RunQueryDsl, connection::SimpleConnection, sql_types::BigInt};
+
+    use super::Writer;
+    use crate::{db::DbConn, error::Error};
+
+    fn sqlite(path: &std::path::Path) -> DbConn {
+        use diesel::Connection;
+        let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        conn.batch_execute("PRAGMA journal_mode = WAL;").unwrap();
+        DbConn::Sqlite(conn)
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_or_panicking_job_rolls_back_alone_and_the_writer_lives_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let writer = Writer::start(sqlite(&path), sqlite(&path)).unwrap();
+        writer
+            .write(|c| Ok(c.batch_execute("CREATE TABLE t (n INTEGER NOT NULL)")?))
+            .await
+            .unwrap();
+        // Queued together, so most of them share one batch.
+        let jobs: Vec<_> = (0..200i64)
+            .map(|i| {
+                let w = writer.clone();
+                tokio::spawn(async move {
+                    w.write(move |c| {
+                        diesel::sql_query(format!("INSERT INTO t (n) VALUES ({i})")).execute(c)?;
+                        match i {
+                            13 => Err(Error::Invalid("job 13 fails".to_owned())),
+                            42 => panic!("job 42 panics"),
+                            _ => Ok(i),
+                        }
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut failed = Vec::new();
+        for (i, job) in jobs.into_iter().enumerate() {
+            if job.await.unwrap().is_err() {
+                failed.push(i);
+            }
+        }
+        assert_eq!(failed, [13, 42]);
+        let count = writer
+            .write(|c| {
+                Ok(diesel::sql_query("SELECT COUNT(*) AS n FROM t")
+                    .get_result::<Count>(c)?
+                    .n)
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 198, "everything but the failed jobs committed");
+    }
 }

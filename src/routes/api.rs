@@ -10,7 +10,6 @@ use crate::{
     error::{Error, Result},
     state::AppState,
     streams::StreamStatus,
-    urls::Urls,
 };
 
 const DEFAULT_LIMIT: i64 = 50;
@@ -78,7 +77,6 @@ impl TryFrom<ListQuery> for StreamFilter {
 #[derive(Debug, Serialize)]
 pub struct StreamItem {
     handle: String,
-    url: String,
     name: String,
     description: String,
     genres: Vec<String>,
@@ -98,10 +96,9 @@ pub struct StreamItem {
 }
 
 impl StreamItem {
-    fn new(stream: Stream, active: Option<Broadcast>, urls: &Urls) -> Self {
+    fn new(stream: Stream, active: Option<Broadcast>) -> Self {
         let status = StreamStatus::of(active.as_ref());
         Self {
-            url: urls.stream(&stream.handle).to_string(),
             genres: stream.genre_list().into_iter().map(str::to_owned).collect(),
             homepage: Some(stream.homepage).filter(|h| !h.is_empty()),
             title: active
@@ -146,7 +143,7 @@ pub async fn list_streams(
         .flatten();
     let streams: Vec<StreamItem> = rows
         .into_iter()
-        .map(|(s, b)| StreamItem::new(s, b, &state.urls))
+        .map(|(s, b)| StreamItem::new(s, b))
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "streams": streams, "next": next })))
 }
@@ -163,5 +160,5 @@ pub async fn show_stream(
         .read(move |c| Stream::find_with_broadcast(c, &key))
         .await?
         .ok_or_else(|| Error::NotFound(format!("stream {handle}")))?;
-    Ok(HttpResponse::Ok().json(StreamItem::new(stream, active, &state.urls)))
+    Ok(HttpResponse::Ok().json(StreamItem::new(stream, active)))
 }

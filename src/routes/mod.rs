@@ -13,6 +13,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(yp::post_yp))
             .default_service(web::to(yp::not_post)),
     )
+    // A YP URL pasted with something extra (a trailing slash, another segment) still gets an
+    // answer Icecast logs.
+    .route(
+        "/api/icecast/yp/{token}/{rest:.*}",
+        web::to(yp::malformed_url),
+    )
     .route("/api/v1/streams", web::get().to(api::list_streams))
     .route("/api/v1/streams/{handle}", web::get().to(api::show_stream))
     .route("/healthz", web::get().to(health::healthz))

@@ -75,10 +75,22 @@ pub async fn post_yp(
     reply.into_response()
 }
 
-/// Anything but POST on the YP URL (a person trying it in a browser, say).
+/// Anything but POST on the YP URL: a person trying it in a browser, or a redirect (http to
+/// https, say) that made Icecast's POST a GET.
 pub async fn not_post() -> HttpResponse {
-    YpReply::refused("this is an Icecast YP directory URL: put it in <yp-url> in icecast.xml; Icecast POSTs to it")
-        .into_response()
+    YpReply::refused(
+        "this YP URL takes POST requests from Icecast: put it in <yp-url> in icecast.xml exactly as \
+         given (a redirect, e.g. http to https, turns the POST into a GET)",
+    )
+    .into_response()
+}
+
+/// The YP URL with extra path segments.
+pub async fn malformed_url() -> HttpResponse {
+    YpReply::refused(
+        "this is not a YP URL onair issued: copy <yp-url> exactly, with nothing after the token",
+    )
+    .into_response()
 }
 
 async fn answer(state: &AppState, token: &str, request: YpRequest) -> YpReply {

@@ -46,6 +46,16 @@ impl DirectorySettings {
     }
 }
 
+impl DirectorySettings {
+    /// A broadcast in `state` whose last sign of life is older than this is over.
+    fn idle_cutoff(&self, state: BroadcastState, now: NaiveDateTime) -> NaiveDateTime {
+        match state {
+            BroadcastState::Ending => now - self.end_grace,
+            BroadcastState::Live | BroadcastState::Ended => now - self.silence_limit,
+        }
+    }
+}
+
 /// The outcome of a successful add.
 #[derive(Debug, Clone)]
 pub struct Added {
@@ -93,27 +103,50 @@ impl Directory {
 
     /// A stream goes on air: create or refresh the stream, start or continue its broadcast, and
     /// issue a new SID (the old one, if any, stops working).
+    ///
+    /// A failed add costs the broadcaster two hours (Icecast's retry delay), so a lost race with
+    /// another process, or a transient database error, is retried once before answering.
     #[tracing::instrument(skip_all, fields(mount = %req.mount))]
     pub async fn add(&self, token: &str, req: AddRequest) -> Result<Added> {
-        let (hash, now, settings) = (
-            accounts::token_hash(token),
-            self.clock.now(),
-            self.settings.clone(),
-        );
-        let added = self
-            .db
+        let hash = accounts::token_hash(token);
+        let added = match self.try_add(hash.clone(), req.clone()).await {
+            Err(e)
+                if e.is_internal()
+                    || e.is_unique_violation()
+                    || matches!(e, Error::Conflict(_)) =>
+            {
+                tracing::warn!(error = %e, "add failed; retrying once");
+                self.try_add(hash, req).await?
+            }
+            other => other?,
+        };
+        tracing::info!(handle = %added.handle, broadcast = added.broadcast_id, new = added.new_broadcast, "on air");
+        Ok(added)
+    }
+
+    async fn try_add(&self, hash: String, req: AddRequest) -> Result<Added> {
+        let (now, settings) = (self.clock.now(), self.settings.clone());
+        self.db
             .write(move |conn| {
                 let owner = owner_of(conn, &hash, now)?;
                 let stream = find_or_create_stream(conn, owner.user_id, &req, &settings, now)?;
                 let sid = Sid::generate();
-                let (broadcast_id, new_broadcast) = match Broadcast::find_active(conn, stream.id)? {
+                let active = Broadcast::find_active(conn, stream.id)?;
+                let (broadcast_id, new_broadcast) = match active {
                     Some(b) if can_continue(&b, &settings, now) => {
-                        b.resume(conn, sid.as_str(), now)?;
+                        if !b.resume(conn, sid.as_str(), now)? {
+                            return Err(Error::Conflict(
+                                "the broadcast changed during the add".to_owned(),
+                            ));
+                        }
                         (b.id, false)
                     }
                     stale => {
+                        // Idle past its limit but not reaped yet: end it here. If another
+                        // process revived it meanwhile, the insert below hits the one-active
+                        // index and the add is retried.
                         if let Some(b) = stale {
-                            b.end(conn, b.state, now)?;
+                            b.end_if_idle(conn, settings.idle_cutoff(b.state, now), now)?;
                         }
                         (
                             Broadcast::insert_live(conn, stream.id, sid.as_str(), now)?.id,
@@ -128,9 +161,7 @@ impl Directory {
                     broadcast_id,
                 })
             })
-            .await?;
-        tracing::info!(handle = %added.handle, broadcast = added.broadcast_id, new = added.new_broadcast, "on air");
-        Ok(added)
+            .await
     }
 
     /// Icecast says the stream is still on air and what plays now.
@@ -141,15 +172,16 @@ impl Directory {
                 let owner = owner_of(conn, &hash, now)?;
                 let broadcast = Broadcast::find_live_by_sid(conn, req.sid.as_str(), owner.user_id)?
                     .ok_or(Error::UnknownSid)?;
-                broadcast.record_touch(
-                    conn,
-                    &TouchUpdate {
-                        title: &req.title,
-                        listeners: req.listeners,
-                        max_listeners: req.max_listeners,
-                        last_touch_at: now,
-                    },
-                )
+                let touch = TouchUpdate {
+                    title: &req.title,
+                    listeners: req.listeners,
+                    max_listeners: req.max_listeners,
+                    last_touch_at: now,
+                };
+                match broadcast.record_touch(conn, &touch)? {
+                    true => Ok(()),
+                    false => Err(Error::UnknownSid),
+                }
             })
             .await
     }
@@ -164,8 +196,10 @@ impl Directory {
                 let owner = owner_of(conn, &hash, now)?;
                 let broadcast = Broadcast::find_live_by_sid(conn, sid.as_str(), owner.user_id)?
                     .ok_or(Error::UnknownSid)?;
-                broadcast.begin_ending(conn, now)?;
-                Ok(broadcast.id)
+                match broadcast.begin_ending(conn, now)? {
+                    true => Ok(broadcast.id),
+                    false => Err(Error::UnknownSid),
+                }
             })
             .await?;
         tracing::info!(broadcast = id, "ending");
@@ -173,33 +207,30 @@ impl Directory {
     }
 
     /// One reaper pass: ends live broadcasts nobody touched for too long and ending broadcasts
-    /// whose grace ran out. Safe to run in several processes at once.
+    /// whose grace ran out. Safe to run in several processes at once: each end is conditional on
+    /// the broadcast still being idle.
     pub async fn reap(&self) -> Result<Reaped> {
-        let now = self.clock.now();
-        let (silent_cutoff, ending_cutoff) = (
-            now - self.settings.silence_limit,
-            now - self.settings.end_grace,
-        );
-        let reaped = self
-            .db
+        let (now, settings) = (self.clock.now(), self.settings.clone());
+        self.db
             .write(move |conn| {
                 let mut reaped = Reaped::default();
-                for b in Broadcast::list_silent_since(conn, silent_cutoff, REAP_BATCH)? {
-                    if b.end(conn, BroadcastState::Live, now)? {
+                let live_cutoff = settings.idle_cutoff(BroadcastState::Live, now);
+                for b in Broadcast::list_silent_since(conn, live_cutoff, REAP_BATCH)? {
+                    if b.end_if_idle(conn, live_cutoff, now)? {
                         tracing::info!(broadcast = b.id, "ended: no touch");
                         reaped.silent += 1;
                     }
                 }
+                let ending_cutoff = settings.idle_cutoff(BroadcastState::Ending, now);
                 for b in Broadcast::list_ending_since(conn, ending_cutoff, REAP_BATCH)? {
-                    if b.end(conn, BroadcastState::Ending, now)? {
+                    if b.end_if_idle(conn, ending_cutoff, now)? {
                         tracing::info!(broadcast = b.id, "ended: removed");
                         reaped.ended += 1;
                     }
                 }
                 Ok(reaped)
             })
-            .await?;
-        Ok(reaped)
+            .await
     }
 }
 

@@ -236,7 +236,9 @@ impl TouchRequest {
     fn parse(form: &Form<'_>) -> Result<Self, Error> {
         let sid = Sid::parse(&form.text("sid")?.unwrap_or_default())?;
         // MP3 titles arrive with HTML numeric references for characters outside Latin-1.
-        let title = form.text("st")?.unwrap_or_default();
+        // Lenient on purpose: a refused touch delists the stream for 20 minutes (Icecast's retry),
+        // too high a price for one badly encoded song title.
+        let title = form.text_lossy("st").unwrap_or_default();
         let title = clip(
             &clean(&html_escape::decode_html_entities(&title)),
             MAX_TITLE,
@@ -334,6 +336,14 @@ impl<'a> Form<'a> {
                 "{key} is not valid UTF-8: check the charset your source client sends"
             ))
         })
+    }
+
+    /// The first value of `key`, with invalid UTF-8 replaced by U+FFFD.
+    fn text_lossy(&self, key: &str) -> Option<String> {
+        self.pairs
+            .iter()
+            .find(|(k, _, named)| *named && k.as_ref() == key.as_bytes())
+            .map(|(_, v, _)| String::from_utf8_lossy(v).into_owned())
     }
 
     fn required(&self, key: &str, what: &str) -> Result<String, Error> {

@@ -164,9 +164,31 @@ async fn streams_can_be_listed_and_deleted_when_off_air() {
     assert!(stderr(&onair(&app, &["stream", "delete", "old_mount"], "")).contains("on air"));
     app.yp(&token, &format!("action=remove&sid={sid}")).await;
     app.advance_and_reap(3600).await;
-    assert!(stdout(&onair(&app, &["stream", "delete", "old_mount"], "")).contains("deleted"));
+    assert!(
+        stdout(&onair(&app, &["stream", "delete", "@Old_Mount"], "")).contains("deleted"),
+        "as YPMessage spells it"
+    );
     assert_eq!(app.get_json("/api/v1/streams/old_mount").await.0, 404);
     assert!(stdout(&onair(&app, &["migrate"], "")).contains("0 migration(s) applied"));
+}
+
+#[test]
+fn commands_refuse_to_create_a_sqlite_database_by_accident() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onair"));
+    clean_env(&mut cmd);
+    let out = cmd
+        .args(["user", "list"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no database at onair.db"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("onair.db").exists());
 }
 
 #[test]

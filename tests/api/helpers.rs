@@ -24,8 +24,58 @@ pub struct TestApp {
     pub state: AppState,
     pub database_url: String,
     pub client: reqwest::Client,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
+}
+
+/// A database of its own for one test: a SQLite file in a temporary directory, or a new
+/// PostgreSQL database (dropped at the end) when `ONAIR_TEST_DATABASE_URL` is set.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
     pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var("ONAIR_TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!(
+                    "onair_test_{}",
+                    accounts::random_alphanumeric(12).to_lowercase()
+                );
+                let mut admin = PgConnection::establish(&admin_url)
+                    .expect("ONAIR_TEST_DATABASE_URL must be reachable");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .unwrap();
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&name);
+                Self {
+                    url: url.to_string(),
+                    dir,
+                    pg: Some((admin_url, name)),
+                }
+            }
+            _ => Self {
+                url: dir.path().join("onair.db").display().to_string(),
+                dir,
+                pg: None,
+            },
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.pg {
+            // FORCE: the app's pool may still hold connections.
+            if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
 }
 
 /// Icecast's view of one YP answer.
@@ -42,27 +92,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let (database_url, pg) = match std::env::var("ONAIR_TEST_DATABASE_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => {
-            let name = format!(
-                "onair_test_{}",
-                accounts::random_alphanumeric(12).to_lowercase()
-            );
-            let mut admin = PgConnection::establish(&admin_url)
-                .expect("ONAIR_TEST_DATABASE_URL must be reachable");
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut admin)
-                .unwrap();
-            let mut url = url::Url::parse(&admin_url).unwrap();
-            url.set_path(&name);
-            (url.to_string(), Some((admin_url, name)))
-        }
-        _ => (dir.path().join("onair.db").display().to_string(), None),
-    };
+    let db = TestDb::new();
     let mut config = Config::load_from(None, Vec::new()).unwrap();
     config.bind = "127.0.0.1:0".parse().unwrap();
-    config.database_url.clone_from(&database_url);
+    config.database_url.clone_from(&db.url);
     config.allow_private_networks = true;
     config.workers = 2;
     customise(&mut config);
@@ -81,22 +114,9 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
     TestApp {
         addr,
         state,
-        database_url,
+        database_url: db.url.clone(),
         client: reqwest::Client::new(),
-        _dir: dir,
-        pg,
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = &self.pg {
-            // FORCE: the app's pool still holds connections.
-            if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin);
-            }
-        }
+        _db: db,
     }
 }
 

@@ -1,7 +1,7 @@
 //! End-to-end with Debian's icecast2 2.4.4 and ezstream: real sources, a real Icecast, our YP
 //! endpoint over real HTTP. Icecast's own timers rule here (first add 60 s after a source
 //! connects, first touch 5 s later, touches every 30 s), so the test waits on the API for what
-//! Icecast does, with deadlines, and takes about two minutes.
+//! Icecast does, with deadlines, and takes one to two minutes.
 
 use std::{
     net::TcpListener,
@@ -16,7 +16,7 @@ use onair::{
     server::{Application, Options},
 };
 
-use crate::helpers::in_ci;
+use crate::helpers::{TestDb, in_ci};
 
 /// Kills a child process when the test ends, however it ends.
 struct Guard(Child);
@@ -169,7 +169,8 @@ async fn real_icecast_lists_titles_removes_and_is_reaped_after_a_crash() {
     if !tools_present() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
+    let dir = &db.dir;
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -183,13 +184,10 @@ async fn real_icecast_lists_titles_removes_and_is_reaped_after_a_crash() {
     // Real clock and the background reaper, as in production; short limits so the test ends.
     let mut config = Config::load_from(None, Vec::new()).unwrap();
     config.bind = "127.0.0.1:0".parse().unwrap();
-    config.database_url = std::env::var("ONAIR_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| dir.path().join("onair.db").display().to_string());
+    config.database_url.clone_from(&db.url);
     config.allow_private_networks = true;
     config.yp.touch_freq = 10; // Icecast raises it to 30 by itself
-    config.yp.missed_touches = 4; // so a listing ends 40 s after its last touch
+    config.yp.missed_touches = 5; // so a listing ends 50 s after its last touch (touches: 30 s)
     config.yp.end_grace = 2;
     let app = Application::build(
         config,
@@ -344,14 +342,14 @@ async fn real_icecast_lists_titles_removes_and_is_reaped_after_a_crash() {
         "live"
     );
 
-    // SIGKILL: no remove is sent; the reaper ends the listing after 4 missed touches.
+    // SIGKILL: no remove is sent; the reaper ends the listing after 5 missed touches.
     let _ = icecast.0.kill();
     let killed = Instant::now();
     wait_for(
         &client,
         &api("crash_test_radio"),
         "reaping of crash.ogg",
-        Duration::from_secs(75),
+        Duration::from_secs(85),
         |s| s["status"] == "offline",
     )
     .await;

@@ -293,6 +293,37 @@ async fn bad_input_gets_yp_response_0_with_a_message_never_an_http_error() {
         );
         assert!(answer.sid.is_none());
     }
+    // Chunked, so no Content-Length warns us: the cap still holds.
+    let mut conn = crate::helpers::RawConn::connect(app.addr).await;
+    let chunk = "x".repeat(8192);
+    let chunked = format!(
+        "POST /api/icecast/yp/{token} HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n{len:x}\r\naction=add&sn={chunk}\r\n{len2:x}\r\n{chunk}\r\n{len2:x}\r\n{chunk}\r\n0\r\n\r\n",
+        len = chunk.len() + 14,
+        len2 = chunk.len()
+    );
+    let res = conn.send(chunked.as_bytes()).await;
+    assert_eq!(res.header("ypresponse"), Some("0"), "{}", res.head);
+    assert!(
+        res.header("ypmessage")
+            .unwrap()
+            .contains("larger than 16 KiB")
+    );
+
+    let near_miss = app
+        .client
+        .post(app.url(&format!("/api/icecast/yp/{token}/")))
+        .body("action=touch&sid=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(near_miss.headers()["YPResponse"], "0");
+    assert!(
+        near_miss.headers()["YPMessage"]
+            .to_str()
+            .unwrap()
+            .contains("copy <yp-url> exactly")
+    );
+
     let res = app
         .client
         .get(app.url(&format!("/api/icecast/yp/{token}")))

@@ -219,6 +219,26 @@ async fn every_captured_request_gets_the_right_answer_and_leaves_the_right_state
     );
 
     let (_, all) = app.get_json("/api/v1/streams?status=all").await;
+    // A refusal on the wire: the capture's touch for an SID we never issued, sent as captured.
+    let unknown = fixtures()
+        .into_iter()
+        .find(|f| f.name.starts_with("015-"))
+        .unwrap();
+    let with_path = String::from_utf8(unknown.request).unwrap().replace(
+        "/api/icecast/yp/test-token",
+        &format!("/api/icecast/yp/{}", tokens["test-token"]),
+    );
+    let res = conn.send(with_path.as_bytes()).await;
+    assert!(res.head.starts_with("HTTP/1.1 200"));
+    assert!(
+        res.header_lines()
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case("YPResponse: 0")),
+        "{}",
+        res.head
+    );
+    assert!(res.header("sid").is_none());
+
     let forced = all["streams"]
         .as_array()
         .unwrap()

@@ -62,6 +62,14 @@ pub struct Broadcast {
     pub ended_at: Option<NaiveDateTime>,
 }
 
+type LiveUnchanged = diesel::dsl::Filter<
+    diesel::dsl::Find<broadcasts::table, i64>,
+    diesel::dsl::And<
+        diesel::dsl::Eq<broadcasts::state, &'static str>,
+        diesel::dsl::Eq<broadcasts::sid, Option<String>>,
+    >,
+>;
+
 /// What a touch records.
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = broadcasts)]
@@ -120,37 +128,62 @@ impl Broadcast {
     }
 
     /// Puts an existing broadcast (live, or ending within its grace) back on air under a new SID;
-    /// the old SID stops working.
-    pub fn resume(&self, conn: &mut DbConn, sid: &str, now: NaiveDateTime) -> Result<()> {
-        diesel::update(broadcasts::table.find(self.id))
-            .set((
-                broadcasts::state.eq(BroadcastState::Live.as_str()),
-                broadcasts::sid.eq(sid),
-                broadcasts::last_touch_at.eq(now),
-                broadcasts::ending_since.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?;
-        Ok(())
+    /// the old SID stops working. False if another process changed it meanwhile.
+    pub fn resume(&self, conn: &mut DbConn, sid: &str, now: NaiveDateTime) -> Result<bool> {
+        let on_air = (
+            broadcasts::state.eq(BroadcastState::Live.as_str()),
+            broadcasts::sid.eq(sid),
+            broadcasts::last_touch_at.eq(now),
+            broadcasts::ending_since.eq(None::<NaiveDateTime>),
+        );
+        let changed = match self.state {
+            BroadcastState::Live => diesel::update(self.live_unchanged())
+                .set(on_air)
+                .execute(conn)?,
+            BroadcastState::Ending => diesel::update(
+                broadcasts::table
+                    .find(self.id)
+                    .filter(broadcasts::state.eq(BroadcastState::Ending.as_str()))
+                    .filter(broadcasts::ending_since.eq(self.ending_since)),
+            )
+            .set(on_air)
+            .execute(conn)?,
+            BroadcastState::Ended => 0,
+        };
+        Ok(changed == 1)
     }
 
-    /// Records a touch.
-    pub fn record_touch(&self, conn: &mut DbConn, touch: &TouchUpdate<'_>) -> Result<()> {
-        diesel::update(broadcasts::table.find(self.id))
+    /// Records a touch. False if the broadcast is no longer live under this SID (a reaper or a
+    /// re-add in another process got there first).
+    pub fn record_touch(&self, conn: &mut DbConn, touch: &TouchUpdate<'_>) -> Result<bool> {
+        let changed = diesel::update(self.live_unchanged())
             .set(touch)
             .execute(conn)?;
-        Ok(())
+        Ok(changed == 1)
     }
 
-    /// Icecast removed the stream: the broadcast waits out its grace period, and its SID is dropped.
-    pub fn begin_ending(&self, conn: &mut DbConn, now: NaiveDateTime) -> Result<()> {
-        diesel::update(broadcasts::table.find(self.id))
+    /// Icecast removed the stream: the broadcast waits out its grace period, and its SID is
+    /// dropped. False if the broadcast changed meanwhile.
+    pub fn begin_ending(&self, conn: &mut DbConn, now: NaiveDateTime) -> Result<bool> {
+        let changed = diesel::update(self.live_unchanged())
             .set((
                 broadcasts::state.eq(BroadcastState::Ending.as_str()),
                 broadcasts::sid.eq(None::<String>),
                 broadcasts::ending_since.eq(now),
             ))
             .execute(conn)?;
-        Ok(())
+        Ok(changed == 1)
+    }
+
+    /// This live row, as long as it is still live under the SID that was read: updates are
+    /// conditional on that, so a touch never lands on a broadcast another process just ended or
+    /// handed a new SID.
+    fn live_unchanged(&self) -> LiveUnchanged {
+        broadcasts::table.find(self.id).filter(
+            broadcasts::state
+                .eq(BroadcastState::Live.as_str())
+                .and(broadcasts::sid.eq(self.sid.clone())),
+        )
     }
 
     /// Live broadcasts last touched before `cutoff` (Icecast died without a remove).
@@ -183,20 +216,38 @@ impl Broadcast {
             .load(conn)?)
     }
 
-    /// Ends the broadcast if it is still in `from` (another process may have ended it already).
-    /// Returns whether this call ended it.
-    pub fn end(&self, conn: &mut DbConn, from: BroadcastState, now: NaiveDateTime) -> Result<bool> {
-        let changed = diesel::update(
-            broadcasts::table
-                .find(self.id)
-                .filter(broadcasts::state.eq(from.as_str())),
-        )
-        .set((
+    /// Ends the broadcast if it is still idle since before `cutoff`: live and last touched, or
+    /// ending and removed, before it. Another process may have touched, resumed or ended it
+    /// meanwhile; returns whether this call ended it.
+    pub fn end_if_idle(
+        &self,
+        conn: &mut DbConn,
+        cutoff: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> Result<bool> {
+        let target = broadcasts::table.find(self.id);
+        let end = (
             broadcasts::state.eq(BroadcastState::Ended.as_str()),
             broadcasts::sid.eq(None::<String>),
             broadcasts::ended_at.eq(now),
-        ))
-        .execute(conn)?;
+        );
+        let changed = match self.state {
+            BroadcastState::Live => diesel::update(
+                target
+                    .filter(broadcasts::state.eq(BroadcastState::Live.as_str()))
+                    .filter(broadcasts::last_touch_at.lt(cutoff)),
+            )
+            .set(end)
+            .execute(conn)?,
+            BroadcastState::Ending => diesel::update(
+                target
+                    .filter(broadcasts::state.eq(BroadcastState::Ending.as_str()))
+                    .filter(broadcasts::ending_since.lt(cutoff)),
+            )
+            .set(end)
+            .execute(conn)?,
+            BroadcastState::Ended => 0,
+        };
         Ok(changed == 1)
     }
 

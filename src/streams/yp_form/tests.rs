@@ -76,11 +76,20 @@ fn touch_decodes_utf8_and_html_references() {
 
 #[test]
 fn touch_with_stype_last_keeps_crlf_out_of_values() {
-    let t = touch(b"action=touch&sid=abc&st=&listeners=0&max_listeners=&stype=Vorbis\r\n");
+    let body = b"action=touch&sid=abc&st=&listeners=0&max_listeners=&stype=Vorbis\r\n";
+    let form = super::Form::parse(body);
+    assert_eq!(form.text("stype").unwrap().as_deref(), Some("Vorbis"));
+    let t = touch(body);
     assert_eq!(
         (t.title.as_str(), t.listeners, t.max_listeners),
         ("", 0, None)
     );
+}
+
+#[test]
+fn a_badly_encoded_title_does_not_fail_the_touch() {
+    let t = touch(b"action=touch&sid=abc&st=Caf%e9%20M%fcller&listeners=1");
+    assert_eq!(t.title, "Caf\u{fffd} M\u{fffd}ller");
 }
 
 #[test]
