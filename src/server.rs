@@ -88,7 +88,8 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish (up to 30 s).
+    /// Serves until SIGTERM, then lets in-flight requests finish (up to 30 s); SIGINT (Ctrl-C)
+    /// stops at once.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reaper = self
             .reaper
