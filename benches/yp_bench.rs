@@ -72,6 +72,12 @@ fn main() {
         .port();
 
     // A fresh broadcaster and token for this run (the database may be shared with earlier runs).
+    let migrated = onair(&db, port, &["migrate"]).output().unwrap();
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     let user = format!("bench{}", std::process::id());
     let created = onair(&db, port, &["user", "create", &user])
         .stdin(Stdio::null())
