@@ -103,7 +103,10 @@ impl Db {
         };
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(2))
-            .min_idle(Some(1))
+            // No idle minimum: r2d2 would open replacement connections on a background thread,
+            // and a short-lived CLI process can exit in the middle of one (libpq then crashes
+            // during exit). Connections open on demand and stay pooled.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
             // A broken connection fails its query and is replaced; a ping per checkout costs more.
             .test_on_check_out(false)

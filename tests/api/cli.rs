@@ -37,7 +37,8 @@ fn clean_env(cmd: &mut Command) {
 fn stdout(out: &Output) -> String {
     assert!(
         out.status.success(),
-        "failed: {}{}",
+        "failed ({:?}): {}{}",
+        out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
