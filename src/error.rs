@@ -47,6 +47,9 @@ pub enum Error {
     /// The SQLite writer thread is gone (it could not start, or the process is stopping).
     #[error("the database writer is not running")]
     WriterGone,
+    /// Making or reading an RSA key pair failed.
+    #[error("key pair: {0}")]
+    Keys(String),
     /// Hashing a password failed (it cannot for valid parameters; kept for completeness).
     #[error("password hashing failed")]
     PasswordHash,
@@ -68,6 +71,7 @@ impl Error {
                 | Self::Commit(_)
                 | Self::WriterGone
                 | Self::Busy
+                | Self::Keys(_)
                 | Self::Config(_)
                 | Self::PasswordHash
         )
@@ -108,6 +112,7 @@ impl ResponseError for Error {
             | Self::Migration(_)
             | Self::Join(_)
             | Self::Commit(_)
+            | Self::Keys(_)
             | Self::PasswordHash => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod federation;
 pub mod metrics;
 mod routes;
 pub mod server;

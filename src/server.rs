@@ -1,4 +1,4 @@
-//! Builds the application: database, migrations, state, HTTP server and the reaper.
+//! Builds the application: database, migrations, state, HTTP server and the background passes.
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
@@ -9,6 +9,7 @@ use crate::{
     config::Config,
     db::{Db, migrations},
     error::{Error, Result},
+    federation::keys,
     metrics::Metrics,
     routes,
     state::AppState,
@@ -19,20 +20,23 @@ use crate::{
 /// How often the reaper looks for broadcasts to end. One indexed query; the timing rules
 /// themselves come from the YP settings.
 const REAP_EVERY: Duration = Duration::from_secs(1);
+/// How often new streams are looked for to give them key pairs.
+const MAKE_KEYS_EVERY: Duration = Duration::from_secs(2);
 
 /// Knobs the binary never turns but tests do.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub clock: Clock,
-    /// Run the reaper in the background (tests call [`Directory::reap`] themselves instead).
-    pub reaper: bool,
+    /// Run the background passes, the reaper and the key maker (tests call
+    /// [`Directory::reap`] and [`keys::fill_missing`] themselves instead).
+    pub background: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             clock: Clock::System,
-            reaper: true,
+            background: true,
         }
     }
 }
@@ -42,7 +46,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
-    reaper: bool,
+    background: bool,
 }
 
 impl Application {
@@ -51,6 +55,7 @@ impl Application {
         let db = Db::connect(&config.database_url, config.database_pool_size)?;
         let db_for_migrations = db.clone();
         tokio::task::spawn_blocking(move || migrations::run_pending(&db_for_migrations)).await??;
+        let instance_keys = Arc::new(keys::instance_keys(&db, &options.clock).await?);
         let state = AppState {
             urls: Urls::new(config.url.clone()),
             directory: Directory::new(
@@ -60,6 +65,7 @@ impl Application {
             ),
             clock: options.clock,
             metrics: Arc::new(Metrics::default()),
+            instance_keys,
             config: Arc::new(config),
             db,
         };
@@ -74,7 +80,7 @@ impl Application {
             port,
             server,
             state,
-            reaper: options.reaper,
+            background: options.background,
         })
     }
 
@@ -91,11 +97,19 @@ impl Application {
     /// Serves until SIGTERM, then lets in-flight requests finish (up to 30 s); SIGINT (Ctrl-C)
     /// stops at once.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let reaper = self
-            .reaper
-            .then(|| tokio::spawn(run_reaper(self.state.directory.clone())));
+        let tasks = if self.background {
+            vec![
+                tokio::spawn(run_reaper(self.state.directory.clone())),
+                tokio::spawn(run_key_maker(
+                    self.state.db.clone(),
+                    self.state.clock.clone(),
+                )),
+            ]
+        } else {
+            Vec::new()
+        };
         let result = self.server.await;
-        if let Some(task) = reaper {
+        for task in tasks {
             task.abort();
         }
         result
@@ -128,6 +142,18 @@ fn http_server(state: AppState, listener: TcpListener) -> Result<Server> {
     .map_err(|e| Error::Config(format!("cannot listen: {e}")))?
     .run();
     Ok(server)
+}
+
+/// Gives new streams their key pairs until the task is aborted.
+async fn run_key_maker(db: Db, clock: Clock) {
+    let mut tick = tokio::time::interval(MAKE_KEYS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = keys::fill_missing(&db, &clock).await {
+            tracing::error!(error = %e, "key maker pass failed");
+        }
+    }
 }
 
 /// Ends silent and expired broadcasts until the task is aborted.

@@ -3,7 +3,12 @@
 use std::sync::Arc;
 
 use crate::{
-    clock::Clock, config::Config, db::Db, metrics::Metrics, streams::Directory, urls::Urls,
+    clock::Clock,
+    config::Config,
+    db::{Db, models::InstanceKeys},
+    metrics::Metrics,
+    streams::Directory,
+    urls::Urls,
 };
 
 /// Shared application state (cheap to clone).
@@ -15,4 +20,6 @@ pub struct AppState {
     pub clock: Clock,
     pub directory: Directory,
     pub metrics: Arc<Metrics>,
+    /// The instance actor's keys, read (or made) once at start.
+    pub instance_keys: Arc<InstanceKeys>,
 }

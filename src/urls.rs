@@ -36,9 +36,74 @@ impl Urls {
         self.join(&format!("api/v1/streams/{handle}"))
     }
 
-    /// The stream's page (and, later, its ActivityPub actor).
+    /// The stream's actor id, which is also its HTML page.
     pub fn stream(&self, handle: &str) -> Url {
         self.join(&format!("streams/{handle}"))
+    }
+
+    /// The id of a stream actor's key (`publicKey.id`).
+    pub fn stream_key(&self, handle: &str) -> Url {
+        let mut url = self.stream(handle);
+        url.set_fragment(Some("main-key"));
+        url
+    }
+
+    /// A stream actor's inbox.
+    pub fn stream_inbox(&self, handle: &str) -> Url {
+        self.join(&format!("streams/{handle}/inbox"))
+    }
+
+    /// A stream actor's outbox.
+    pub fn stream_outbox(&self, handle: &str) -> Url {
+        self.join(&format!("streams/{handle}/outbox"))
+    }
+
+    /// A stream actor's followers collection.
+    pub fn stream_followers(&self, handle: &str) -> Url {
+        self.join(&format!("streams/{handle}/followers"))
+    }
+
+    /// The shared inbox of every actor here.
+    pub fn shared_inbox(&self) -> Url {
+        self.join("inbox")
+    }
+
+    /// The instance actor (signs fetches, follows remote streams).
+    pub fn instance_actor(&self) -> Url {
+        self.join("actor")
+    }
+
+    /// The instance actor's key id.
+    pub fn instance_key(&self) -> Url {
+        let mut url = self.instance_actor();
+        url.set_fragment(Some("main-key"));
+        url
+    }
+
+    /// WebFinger, as a template for host-meta (`{uri}` is left for the client to fill).
+    pub fn webfinger_template(&self) -> String {
+        format!("{}?resource={{uri}}", self.join(".well-known/webfinger"))
+    }
+
+    /// NodeInfo 2.1.
+    pub fn nodeinfo(&self) -> Url {
+        self.join("nodeinfo/2.1")
+    }
+
+    /// `host[:port]` as it appears in `acct:` URIs.
+    pub fn authority(&self) -> String {
+        match (self.base.host_str(), self.base.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => String::new(),
+        }
+    }
+
+    /// The handle of a local stream actor URL, if `url` is one.
+    pub fn handle_of(&self, url: &Url) -> Option<String> {
+        let prefix = self.stream("");
+        let rest = url.as_str().strip_prefix(prefix.as_str())?;
+        (!rest.is_empty() && !rest.contains(['/', '?', '#'])).then(|| rest.to_owned())
     }
 }
 

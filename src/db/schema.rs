@@ -59,7 +59,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stream_keys (stream_id) {
+        stream_id -> BigInt,
+        public_key_pem -> Text,
+        private_key_pem -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    instance_keys (id) {
+        id -> BigInt,
+        public_key_pem -> Text,
+        private_key_pem -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    followers (id) {
+        id -> BigInt,
+        stream_id -> BigInt,
+        actor_id -> Text,
+        inbox -> Text,
+        shared_inbox -> Nullable<Text>,
+        state -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(yp_tokens -> users (user_id));
+diesel::joinable!(followers -> streams (stream_id));
+diesel::joinable!(stream_keys -> streams (stream_id));
 diesel::joinable!(streams -> users (owner_id));
 diesel::joinable!(broadcasts -> streams (stream_id));
-diesel::allow_tables_to_appear_in_same_query!(users, yp_tokens, streams, broadcasts);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    yp_tokens,
+    streams,
+    broadcasts,
+    followers,
+    instance_keys,
+    stream_keys
+);

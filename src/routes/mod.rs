@@ -1,7 +1,9 @@
 //! HTTP only: extract, call the domain or the database, answer. The whole route table is here.
 
+mod actor;
 mod api;
 mod health;
+mod well_known;
 mod yp;
 
 use actix_web::{HttpResponse, web};
@@ -21,6 +23,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/api/v1/streams", web::get().to(api::list_streams))
     .route("/api/v1/streams/{handle}", web::get().to(api::show_stream))
+    .route("/streams/{handle}", web::get().to(actor::show_stream))
+    .route(
+        "/streams/{handle}/followers",
+        web::get().to(actor::followers),
+    )
+    .route("/streams/{handle}/outbox", web::get().to(actor::outbox))
+    .route("/actor", web::get().to(actor::instance_actor))
+    .route(
+        "/.well-known/webfinger",
+        web::get().to(well_known::webfinger),
+    )
+    .route(
+        "/.well-known/host-meta",
+        web::get().to(well_known::host_meta),
+    )
+    .route(
+        "/.well-known/nodeinfo",
+        web::get().to(well_known::nodeinfo_links),
+    )
+    .route("/nodeinfo/2.1", web::get().to(well_known::nodeinfo))
     .route("/healthz", web::get().to(health::healthz))
     .route("/metrics", web::get().to(health::metrics))
     .default_service(web::to(not_found));

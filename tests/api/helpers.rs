@@ -103,7 +103,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         config,
         Options {
             clock: Clock::manual(),
-            reaper: false,
+            background: false,
         },
     )
     .await

@@ -193,7 +193,7 @@ async fn real_icecast_lists_titles_removes_and_is_reaped_after_a_crash() {
         config,
         Options {
             clock: Clock::System,
-            reaper: true,
+            background: true,
         },
     )
     .await

@@ -251,6 +251,19 @@ impl Broadcast {
         Ok(changed == 1)
     }
 
+    /// Every broadcast ever (NodeInfo's `localPosts`).
+    pub fn count(conn: &mut DbConn) -> Result<i64> {
+        Ok(broadcasts::table.count().get_result(conn)?)
+    }
+
+    /// Streams with a broadcast started since `since` (NodeInfo's active users).
+    pub fn count_streams_since(conn: &mut DbConn, since: NaiveDateTime) -> Result<i64> {
+        Ok(broadcasts::table
+            .filter(broadcasts::started_at.ge(since))
+            .select(diesel::dsl::count(broadcasts::stream_id).aggregate_distinct())
+            .get_result(conn)?)
+    }
+
     /// Broadcasts on air right now (for the metrics gauge).
     pub fn count_live(conn: &mut DbConn) -> Result<i64> {
         Ok(broadcasts::table

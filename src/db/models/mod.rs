@@ -1,11 +1,17 @@
 //! One file per table: the row type and its queries together.
 
 mod broadcast;
+mod follower;
+mod instance_keys;
 mod stream;
+mod stream_keys;
 mod user;
 mod yp_token;
 
 pub use broadcast::{Broadcast, BroadcastState, TouchUpdate};
+pub use follower::Follower;
+pub use instance_keys::InstanceKeys;
 pub use stream::{NewStream, Stream, StreamFilter, StreamProfile};
+pub use stream_keys::StreamKeys;
 pub use user::User;
 pub use yp_token::{TokenOwner, YpToken};

