@@ -8,6 +8,7 @@ use crate::{
     clock::Clock,
     config::Config,
     db::{Db, migrations},
+    delivery::worker::{Limits, Worker},
     error::{Error, Result},
     federation::keys,
     metrics::Metrics,
@@ -27,8 +28,8 @@ const MAKE_KEYS_EVERY: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub struct Options {
     pub clock: Clock,
-    /// Run the background passes, the reaper and the key maker (tests call
-    /// [`Directory::reap`] and [`keys::fill_missing`] themselves instead).
+    /// Run the background passes: the reaper, the key maker and the delivery worker (tests
+    /// call `Directory::reap`, `keys::fill_missing` and `Worker::deliver_due` instead).
     pub background: bool,
 }
 
@@ -104,6 +105,18 @@ impl Application {
                     self.state.db.clone(),
                     self.state.clock.clone(),
                 )),
+                tokio::spawn(
+                    Worker::new(
+                        self.state.db.clone(),
+                        self.state.clock.clone(),
+                        self.state.urls.clone(),
+                        Limits {
+                            allow_private: self.state.config.allow_private_networks,
+                            ..Limits::default()
+                        },
+                    )
+                    .run_until_stopped(),
+                ),
             ]
         } else {
             Vec::new()

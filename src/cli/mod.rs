@@ -2,6 +2,7 @@
 //! same configuration as `serve` and works beside a running server on the same database.
 
 mod accounts;
+mod queue;
 mod serve;
 mod stream;
 
@@ -42,6 +43,9 @@ pub enum Command {
     /// List or delete streams.
     #[command(subcommand)]
     Stream(stream::StreamCommand),
+    /// The delivery queue.
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
 }
 
 /// Runs the parsed command line.
@@ -61,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => accounts::run_user(cmd, &open(&config)?),
         Command::Token(cmd) => accounts::run_token(cmd, &open(&config)?, &config),
         Command::Stream(cmd) => stream::run(cmd, &open(&config)?),
+        Command::Queue(cmd) => queue::run(cmd, &open(&config)?),
     }
 }
 

@@ -89,7 +89,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    activities (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        kind -> Text,
+        object_id -> Nullable<Text>,
+        stream_id -> Nullable<BigInt>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> BigInt,
+        activity_id -> BigInt,
+        inbox -> Text,
+        host -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(yp_tokens -> users (user_id));
+diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(followers -> streams (stream_id));
 diesel::joinable!(stream_keys -> streams (stream_id));
 diesel::joinable!(streams -> users (owner_id));
@@ -101,5 +129,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     broadcasts,
     followers,
     instance_keys,
-    stream_keys
+    stream_keys,
+    activities,
+    deliveries
 );

@@ -60,6 +60,12 @@ impl ListenUrl {
     }
 }
 
+/// True when `url`'s host is loopback, private, link-local or a local-only name (judged by
+/// spelling, without DNS).
+pub fn is_local(url: &Url) -> bool {
+    url.host().is_some_and(|h| is_private(&h))
+}
+
 fn is_private(host: &Host<&str>) -> bool {
     match host {
         Host::Domain(d) => {

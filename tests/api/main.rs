@@ -9,6 +9,7 @@
 
 mod api;
 mod cli;
+mod delivery;
 mod federation;
 mod helpers;
 mod icecast;

@@ -21,6 +21,12 @@ pub struct Follower {
 }
 
 impl Follower {
+    /// Removes the followers whose own inbox is `inbox` (it answered 410 Gone). Followers merely
+    /// sharing a shared inbox stay: a gone shared inbox says nothing about one account.
+    pub fn delete_by_inbox(conn: &mut DbConn, inbox: &str) -> Result<usize> {
+        Ok(diesel::delete(followers::table.filter(followers::inbox.eq(inbox))).execute(conn)?)
+    }
+
     /// Accepted followers of a stream (the followers collection's `totalItems`).
     pub fn count_accepted(conn: &mut DbConn, stream_id: i64) -> Result<i64> {
         Ok(followers::table

@@ -1,6 +1,8 @@
 //! One file per table: the row type and its queries together.
 
+mod activity;
 mod broadcast;
+mod delivery;
 mod follower;
 mod instance_keys;
 mod stream;
@@ -8,7 +10,9 @@ mod stream_keys;
 mod user;
 mod yp_token;
 
+pub use activity::{Activity, NewActivity};
 pub use broadcast::{Broadcast, BroadcastState, TouchUpdate};
+pub use delivery::{Delivery, DeliveryState};
 pub use follower::Follower;
 pub use instance_keys::InstanceKeys;
 pub use stream::{NewStream, Stream, StreamFilter, StreamProfile};

@@ -112,6 +112,15 @@ impl Stream {
             .optional()?)
     }
 
+    /// The handle of a stream by id.
+    pub fn handle_of(conn: &mut DbConn, id: i64) -> Result<Option<String>> {
+        Ok(streams::table
+            .find(id)
+            .select(streams::handle)
+            .first(conn)
+            .optional()?)
+    }
+
     /// How many streams there are.
     pub fn count(conn: &mut DbConn) -> Result<i64> {
         Ok(streams::table.count().get_result(conn)?)

@@ -34,6 +34,15 @@ impl StreamKeys {
             .optional()?)
     }
 
+    /// A stream's private key (for signing only; never logged or served).
+    pub fn private_key(conn: &mut DbConn, stream_id: i64) -> Result<Option<String>> {
+        Ok(stream_keys::table
+            .find(stream_id)
+            .select(stream_keys::private_key_pem)
+            .first(conn)
+            .optional()?)
+    }
+
     /// Streams that have no key pair yet, oldest first.
     pub fn list_missing(conn: &mut DbConn, limit: i64) -> Result<Vec<i64>> {
         Ok(streams::table

@@ -1,0 +1,85 @@
+//! The durable delivery queue (DESIGN.md §5): an activity is stored once, with one row per target
+//! inbox, in the same transaction as the state change that caused it; workers in any process
+//! claim due rows under a lease, sign at send time and record the outcome.
+
+pub mod backoff;
+pub mod sign;
+pub mod worker;
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDateTime;
+use url::Url;
+
+use crate::{
+    db::{
+        DbConn,
+        models::{Activity, Delivery, NewActivity},
+    },
+    error::Result,
+};
+
+/// An activity to send.
+#[derive(Debug)]
+pub struct Outgoing<'a> {
+    pub ap_id: &'a Url,
+    /// The ActivityStreams type (`Create`, `Update`, `Delete`, `Accept`, …).
+    pub kind: &'a str,
+    /// What it is about, for supersession.
+    pub object_id: Option<&'a Url>,
+    /// The signing stream actor, or `None` for the instance actor.
+    pub stream_id: Option<i64>,
+    pub body: &'a serde_json::Value,
+}
+
+/// Stores `out` once and queues it for every distinct inbox. Call it inside the transaction of
+/// the state change, so that neither can exist without the other.
+///
+/// A `Delete` drops every pending, unclaimed `Create` or `Update` of the same object, and an
+/// `Update` every older pending `Update`: a follower who was unreachable while a stream went on
+/// and off air gets the `Delete` at most, never a stale go-live post.
+pub fn enqueue(
+    conn: &mut DbConn,
+    out: &Outgoing<'_>,
+    inboxes: impl IntoIterator<Item = Url>,
+    now: NaiveDateTime,
+) -> Result<usize> {
+    let targets: BTreeSet<(String, String)> = inboxes
+        .into_iter()
+        .filter_map(|u| Some((host_of(&u)?, u.into())))
+        .map(|(h, u)| (u, h))
+        .collect();
+    if let Some(object) = out.object_id {
+        let superseded: &[&str] = match out.kind {
+            "Delete" => &["Create", "Update"],
+            "Update" => &["Update"],
+            _ => &[],
+        };
+        if !superseded.is_empty() {
+            Delivery::supersede(conn, object.as_str(), superseded, now)?;
+        }
+    }
+    let body = out.body.to_string();
+    let id = Activity::insert(
+        conn,
+        &NewActivity {
+            ap_id: out.ap_id.as_str(),
+            kind: out.kind,
+            object_id: out.object_id.map(Url::as_str),
+            stream_id: out.stream_id,
+            body: &body,
+            created_at: now,
+        },
+    )?;
+    let targets: Vec<(String, String)> = targets.into_iter().collect();
+    Delivery::insert_many(conn, id, &targets, now)
+}
+
+/// `host[:port]`, the unit of per-host limits.
+fn host_of(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}

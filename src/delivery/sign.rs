@@ -1,0 +1,161 @@
+//! HTTP signatures on deliveries: draft-cavage `rsa-sha256` over `(request-target) host date
+//! digest`, the scheme Mastodon and Fedify verify. Private keys are parsed once per actor and kept.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use chrono::{DateTime, Utc};
+use rsa::{Pkcs1v15Sign, RsaPrivateKey, pkcs8::DecodePrivateKey};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Which of our actors signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignerId {
+    Stream(i64),
+    Instance,
+}
+
+/// Parsed private keys by actor.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: Mutex<HashMap<SignerId, Arc<RsaPrivateKey>>>,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCache").finish_non_exhaustive()
+    }
+}
+
+impl KeyCache {
+    /// The parsed key of `who`, parsing `pem()` the first time only.
+    pub fn get(
+        &self,
+        who: SignerId,
+        pem: impl FnOnce() -> Result<String>,
+    ) -> Result<Arc<RsaPrivateKey>> {
+        if let Some(key) = self
+            .keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&who)
+        {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(
+            RsaPrivateKey::from_pkcs8_pem(&pem()?).map_err(|e| Error::Keys(e.to_string()))?,
+        );
+        self.keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(who, key.clone());
+        Ok(key)
+    }
+}
+
+/// The headers of a signed POST of `body` to `inbox`.
+#[derive(Debug)]
+pub struct SignedHeaders {
+    pub host: String,
+    pub date: String,
+    pub digest: String,
+    pub signature: String,
+}
+
+/// Signs a POST of `body` to `inbox` as `key_id` (blocking: about a millisecond of CPU).
+pub fn sign_post(
+    key: &RsaPrivateKey,
+    key_id: &Url,
+    inbox: &Url,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<SignedHeaders> {
+    let host = match (inbox.host_str(), inbox.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        (None, _) => return Err(Error::Invalid(format!("inbox {inbox} has no host"))),
+    };
+    let target = match inbox.query() {
+        Some(q) => format!("{}?{q}", inbox.path()),
+        None => inbox.path().to_owned(),
+    };
+    let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(body)));
+    let signing_string =
+        format!("(request-target): post {target}\nhost: {host}\ndate: {date}\ndigest: {digest}");
+    let signature = key
+        .sign(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(signing_string.as_bytes()),
+        )
+        .map_err(|e| Error::Keys(e.to_string()))?;
+    let signature = format!(
+        r#"keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="{}""#,
+        BASE64.encode(signature)
+    );
+    Ok(SignedHeaders {
+        host,
+        date,
+        digest,
+        signature,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use rsa::{RsaPublicKey, pkcs8::EncodePrivateKey};
+
+    use super::*;
+
+    #[test]
+    fn the_signature_verifies_over_the_cavage_signing_string() {
+        let key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let inbox: Url = "http://peer.example:8802/users/bob/inbox".parse().unwrap();
+        let key_id: Url = "http://localhost:8080/streams/jazz#main-key"
+            .parse()
+            .unwrap();
+        let h = sign_post(&key, &key_id, &inbox, b"{}", now).unwrap();
+        assert_eq!(h.host, "peer.example:8802");
+        assert_eq!(h.date, "Wed, 25 Nov 2026 10:00:00 GMT");
+        assert_eq!(
+            h.digest,
+            "SHA-256=RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o="
+        );
+        let sig = h
+            .signature
+            .split("signature=\"")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches('"');
+        let string = format!(
+            "(request-target): post /users/bob/inbox\nhost: {}\ndate: {}\ndigest: {}",
+            h.host, h.date, h.digest
+        );
+        RsaPublicKey::from(&key)
+            .verify(
+                Pkcs1v15Sign::new::<Sha256>(),
+                &Sha256::digest(string.as_bytes()),
+                &BASE64.decode(sig).unwrap(),
+            )
+            .unwrap();
+        let cache = KeyCache::default();
+        let pem = key
+            .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap()
+            .to_string();
+        let first = cache.get(SignerId::Stream(1), || Ok(pem.clone())).unwrap();
+        let again = cache
+            .get(SignerId::Stream(1), || panic!("parsed twice"))
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+    }
+}

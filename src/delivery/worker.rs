@@ -1,0 +1,322 @@
+//! The delivery worker: one step claims due deliveries, sends them with bounded concurrency (in
+//! total and per host), and records each outcome. `run_until_stopped` loops the step; tests call
+//! [`Worker::deliver_due`] to drain the queue without sleeping.
+//!
+//! ```text
+//!  list due ─▶ claim (conditional UPDATE: lease) ─▶ sign + POST ─┬─ 2xx ──────────────▶ delivered
+//!                                                               ├─ 410 ──────────────▶ delivered, follower removed
+//!                                                               ├─ other 4xx ────────▶ failed (final)
+//!                                                               └─ 408/429/5xx/error ▶ pending, backoff (or failed)
+//! ```
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use futures_util::{StreamExt, stream};
+use rand::Rng;
+use reqwest::StatusCode;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use super::{
+    backoff,
+    sign::{KeyCache, SignerId, sign_post},
+};
+use crate::{
+    clock::Clock,
+    db::{
+        Db,
+        models::{Activity, Delivery, DeliveryState, Follower, InstanceKeys, Stream, StreamKeys},
+    },
+    error::{Error, Result},
+    urls::Urls,
+};
+
+/// How much the worker does at once.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Requests in flight in total.
+    pub total: usize,
+    /// Requests in flight to one host.
+    pub per_host: usize,
+    /// How long a claimed delivery stays ours; past it another worker may retry it.
+    pub lease: Duration,
+    /// Deliver to loopback and private addresses too (tests, home setups).
+    pub allow_private: bool,
+    /// Time allowed for one request.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            total: 64,
+            per_host: 8,
+            lease: Duration::from_secs(120),
+            timeout: Duration::from_secs(10),
+            allow_private: false,
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Step {
+    pub delivered: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+impl Step {
+    /// Nothing was due.
+    pub fn is_idle(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug)]
+enum Outcome {
+    Delivered,
+    /// 410: the inbox is gone for good; its followers go too.
+    Gone,
+    Final(String),
+    Retry(String),
+}
+
+/// Sends queued activities.
+#[derive(Clone, Debug)]
+pub struct Worker {
+    db: Db,
+    clock: Clock,
+    urls: Urls,
+    client: reqwest::Client,
+    keys: Arc<KeyCache>,
+    limits: Limits,
+}
+
+impl Worker {
+    /// A worker over `db`.
+    pub fn new(db: Db, clock: Clock, urls: Urls, limits: Limits) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(limits.timeout)
+            .user_agent(concat!("onair/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self {
+            db,
+            clock,
+            urls,
+            client,
+            keys: Arc::new(KeyCache::default()),
+            limits,
+        }
+    }
+
+    /// One step: claims what is due (up to twice the total concurrency), sends it, records it.
+    pub async fn deliver_due(&self) -> Result<Step> {
+        let now = self.clock.now();
+        let limit = i64::try_from(self.limits.total * 2).unwrap_or(i64::MAX);
+        let due = self
+            .db
+            .read(move |c| Delivery::list_due(c, now, limit))
+            .await?;
+        if due.is_empty() {
+            return Ok(Step::default());
+        }
+        let until = now + TimeDelta::from_std(self.limits.lease).unwrap_or(TimeDelta::seconds(120));
+        let claimed = self
+            .db
+            .write(move |c| {
+                let mut claimed = Vec::new();
+                for id in due {
+                    claimed.extend(Delivery::claim(c, id, now, until)?);
+                }
+                Ok(claimed)
+            })
+            .await?;
+        let hosts: HashMap<String, Arc<Semaphore>> = claimed
+            .iter()
+            .map(|d| {
+                (
+                    d.host.clone(),
+                    Arc::new(Semaphore::new(self.limits.per_host)),
+                )
+            })
+            .collect();
+        let results: Vec<(Delivery, Outcome)> = stream::iter(claimed)
+            .map(|d| {
+                let gate = hosts.get(&d.host).cloned();
+                async move {
+                    let _permit = match &gate {
+                        Some(g) => g.acquire().await.ok(),
+                        None => None,
+                    };
+                    let outcome = self.attempt(&d).await;
+                    (d, outcome)
+                }
+            })
+            .buffer_unordered(self.limits.total)
+            .collect()
+            .await;
+        self.record(results).await
+    }
+
+    async fn attempt(&self, delivery: &Delivery) -> Outcome {
+        match self.send(delivery).await {
+            Ok(status) if status.is_success() => Outcome::Delivered,
+            Ok(StatusCode::GONE) => Outcome::Gone,
+            Ok(status)
+                if status.is_client_error()
+                    && status != StatusCode::REQUEST_TIMEOUT
+                    && status != StatusCode::TOO_MANY_REQUESTS =>
+            {
+                Outcome::Final(format!("HTTP {status}"))
+            }
+            Ok(status) => Outcome::Retry(format!("HTTP {status}")),
+            Err(e) if matches!(e, Error::Invalid(_)) => Outcome::Final(e.to_string()),
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
+    }
+
+    async fn send(&self, delivery: &Delivery) -> Result<StatusCode> {
+        let activity_id = delivery.activity_id;
+        let activity = self
+            .db
+            .read(move |c| Activity::find(c, activity_id))
+            .await?
+            .ok_or_else(|| Error::Invalid(format!("activity {activity_id} is gone")))?;
+        let inbox =
+            Url::parse(&delivery.inbox).map_err(|e| Error::Invalid(format!("bad inbox: {e}")))?;
+        if !self.limits.allow_private && crate::streams::listen_url::is_local(&inbox) {
+            return Err(Error::Invalid(
+                "inbox on a local or private address".to_owned(),
+            ));
+        }
+        let (signer, key_id) = self.signer_of(&activity).await?;
+        let key = match self
+            .keys
+            .get(signer, || Err(Error::Keys("not cached".to_owned())))
+        {
+            Ok(key) => key,
+            Err(_) => {
+                let pem = self.private_key_pem(signer).await?;
+                self.keys.get(signer, || Ok(pem))?
+            }
+        };
+        let body = activity.body.into_bytes();
+        let (signed_body, target) = (body.clone(), inbox.clone());
+        let headers = tokio::task::spawn_blocking(move || {
+            sign_post(&key, &key_id, &target, &signed_body, Utc::now())
+        })
+        .await??;
+        let response = self
+            .client
+            .post(inbox)
+            .header("content-type", "application/activity+json")
+            .header("host", headers.host)
+            .header("date", headers.date)
+            .header("digest", headers.digest)
+            .header("signature", headers.signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Error::Keys(format!("request failed: {e}")))?;
+        Ok(response.status())
+    }
+
+    async fn signer_of(&self, activity: &Activity) -> Result<(SignerId, Url)> {
+        match activity.stream_id {
+            None => Ok((SignerId::Instance, self.urls.instance_key())),
+            Some(id) => {
+                let handle = self
+                    .db
+                    .read(move |c| Stream::handle_of(c, id))
+                    .await?
+                    .ok_or_else(|| Error::Invalid(format!("stream {id} is gone")))?;
+                Ok((SignerId::Stream(id), self.urls.stream_key(&handle)))
+            }
+        }
+    }
+
+    async fn private_key_pem(&self, signer: SignerId) -> Result<String> {
+        let pem = match signer {
+            SignerId::Instance => self
+                .db
+                .read(InstanceKeys::find)
+                .await?
+                .map(|k| k.private_key_pem),
+            SignerId::Stream(id) => {
+                self.db
+                    .read(move |c| StreamKeys::private_key(c, id))
+                    .await?
+            }
+        };
+        pem.ok_or_else(|| Error::Keys(format!("no private key for {signer:?}")))
+    }
+
+    async fn record(&self, results: Vec<(Delivery, Outcome)>) -> Result<Step> {
+        let now = self.clock.now();
+        let jitter: Vec<f64> = results
+            .iter()
+            .map(|_| rand::thread_rng().r#gen::<f64>())
+            .collect();
+        self.db
+            .write(move |c| {
+                let mut step = Step::default();
+                for ((d, outcome), jitter) in results.into_iter().zip(jitter) {
+                    let (state, next, error) = match outcome {
+                        Outcome::Delivered => (DeliveryState::Delivered, None, None),
+                        Outcome::Gone => {
+                            Follower::delete_by_inbox(c, &d.inbox)?;
+                            (
+                                DeliveryState::Delivered,
+                                None,
+                                Some("410 Gone: followers removed".to_owned()),
+                            )
+                        }
+                        Outcome::Final(e) => (DeliveryState::Failed, None, Some(e)),
+                        Outcome::Retry(e) => match retry_at(d.attempts, jitter, now) {
+                            Some(at) => (DeliveryState::Pending, Some(at), Some(e)),
+                            None => (DeliveryState::Failed, None, Some(format!("gave up: {e}"))),
+                        },
+                    };
+                    match state {
+                        DeliveryState::Pending => step.retried += 1,
+                        DeliveryState::Failed => step.failed += 1,
+                        DeliveryState::Delivered | DeliveryState::Superseded => step.delivered += 1,
+                    }
+                    if !d.finish(c, state, next, error.as_deref(), now)? {
+                        tracing::warn!(
+                            delivery = d.id,
+                            "lease lost before the outcome was recorded"
+                        );
+                    }
+                }
+                Ok(step)
+            })
+            .await
+    }
+
+    /// Steps until the task is aborted, resting a second whenever nothing was due.
+    pub async fn run_until_stopped(self) {
+        loop {
+            match self.deliver_due().await {
+                Ok(step) if step.is_idle() => tokio::time::sleep(Duration::from_secs(1)).await,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "delivery step failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+/// When retry number `attempts + 1` is due, or `None` to give up.
+fn retry_at(attempts: i32, jitter: f64, now: NaiveDateTime) -> Option<NaiveDateTime> {
+    let retry = u32::try_from(attempts).unwrap_or(0) + 1;
+    let wait = backoff::next_attempt_after(retry, jitter)?;
+    Some(now + TimeDelta::from_std(wait).ok()?)
+}

@@ -1,0 +1,316 @@
+//! The durable delivery queue against local HTTP sinks: outcomes, retries, supersession, two
+//! workers sharing one queue, and signatures that verify with the actor's published key.
+
+use std::sync::{Arc, Mutex};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use base64::Engine;
+use onair::delivery::{
+    Outgoing, enqueue,
+    worker::{Limits, Worker},
+};
+use rsa::{Pkcs1v15Sign, RsaPublicKey, pkcs8::DecodePublicKey};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// One POST a sink received: path, headers, body.
+type Request = (String, Vec<(String, String)>, String);
+
+/// What a sink saw.
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<Request>>>);
+
+impl Seen {
+    fn paths(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(p, _, _)| p.clone())
+            .collect()
+    }
+    fn count(&self, path: &str) -> usize {
+        self.paths().iter().filter(|p| *p == path).count()
+    }
+}
+
+async fn sink(req: HttpRequest, body: web::Bytes, seen: web::Data<Seen>) -> HttpResponse {
+    let path = req.path().to_owned();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    seen.0.lock().unwrap().push((
+        path.clone(),
+        headers,
+        String::from_utf8_lossy(&body).into_owned(),
+    ));
+    match path.rsplit('/').next().unwrap() {
+        "gone" => HttpResponse::Gone().finish(),
+        "bad" => HttpResponse::BadRequest().finish(),
+        "flaky" => HttpResponse::InternalServerError().finish(),
+        _ => HttpResponse::Accepted().finish(),
+    }
+}
+
+/// A local inbox server; returns its base URL and what it saw.
+fn start_sink() -> (String, Seen) {
+    let seen = Seen::default();
+    let data = web::Data::new(seen.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(sink))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    (format!("http://localhost:{port}"), seen)
+}
+
+/// A stream with keys; returns its id and actor URL.
+async fn stream(app: &TestApp) -> (i64, Url) {
+    let token = app.broadcaster("alice").await;
+    app.add(&token, "Queue FM", "q").await;
+    onair::federation::keys::fill_missing(&app.state.db, &app.state.clock)
+        .await
+        .unwrap();
+    (1, app.state.urls.stream("queue_fm"))
+}
+
+async fn send(app: &TestApp, stream_id: i64, kind: &str, object: &Url, n: u32, inboxes: Vec<Url>) {
+    let id: Url = format!("{object}#{kind}-{n}").parse().unwrap();
+    let body = serde_json::json!({ "type": kind, "id": id, "object": object });
+    let (kind, object, now) = (kind.to_owned(), object.clone(), app.state.clock.now());
+    app.state
+        .db
+        .write(move |c| {
+            let out = Outgoing {
+                ap_id: &id,
+                kind: &kind,
+                object_id: Some(&object),
+                stream_id: Some(stream_id),
+                body: &body,
+            };
+            enqueue(c, &out, inboxes, now)
+        })
+        .await
+        .unwrap();
+}
+
+fn worker(app: &TestApp) -> Worker {
+    Worker::new(
+        app.state.db.clone(),
+        app.state.clock.clone(),
+        app.state.urls.clone(),
+        Limits {
+            allow_private: true,
+            ..Limits::default()
+        },
+    )
+}
+
+async fn states(app: &TestApp) -> Vec<(String, i64)> {
+    app.state
+        .db
+        .read(onair::db::models::Delivery::count_by_state)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outcomes_retries_and_signatures() {
+    let app = spawn_app().await;
+    let (sink, seen) = start_sink();
+    let (stream_id, actor) = stream(&app).await;
+    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
+    let inbox = |p: &str| -> Url { format!("{sink}/{p}").parse().unwrap() };
+    // The same inbox twice is one delivery.
+    let inboxes = vec![
+        inbox("a/inbox"),
+        inbox("b/inbox"),
+        inbox("a/inbox"),
+        inbox("gone"),
+        inbox("bad"),
+        inbox("flaky"),
+    ];
+    send(&app, stream_id, "Create", &object, 1, inboxes).await;
+    let step = worker(&app).deliver_due().await.unwrap();
+    assert_eq!(
+        (step.delivered, step.retried, step.failed),
+        (3, 1, 1),
+        "{step:?}"
+    );
+    assert_eq!(seen.count("/a/inbox"), 1);
+    assert!(
+        worker(&app).deliver_due().await.unwrap().is_idle(),
+        "the retry is not due yet"
+    );
+
+    // Signed by the stream's key, verifiable with the key its actor document publishes.
+    let (_, headers, body) = seen
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(p, _, _)| p == "/a/inbox")
+        .cloned()
+        .unwrap();
+    let h = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert!(h("signature").contains(&format!("keyId=\"{actor}#main-key\"")));
+    let actor_doc: serde_json::Value = app
+        .client
+        .get(
+            actor
+                .as_str()
+                .replace("http://localhost:8080", &app.url("")),
+        )
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    verify(
+        actor_doc["publicKey"]["publicKeyPem"].as_str().unwrap(),
+        &h("signature"),
+        &format!(
+            "(request-target): post /a/inbox\nhost: {}\ndate: {}\ndigest: {}",
+            h("host"),
+            h("date"),
+            h("digest")
+        ),
+    );
+    assert_eq!(
+        h("digest"),
+        format!(
+            "SHA-256={}",
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body.as_bytes()))
+        )
+    );
+
+    app.state.clock.advance(chrono::TimeDelta::minutes(2));
+    let step = worker(&app).deliver_due().await.unwrap();
+    assert_eq!(step.retried, 1);
+    assert_eq!(seen.count("/flaky"), 2, "retried after the backoff");
+    assert_eq!(seen.count("/bad"), 1, "a 400 is final");
+}
+
+fn verify(public_pem: &str, signature_header: &str, signing_string: &str) {
+    let sig = signature_header
+        .split("signature=\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"');
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(sig)
+        .unwrap();
+    RsaPublicKey::from_public_key_pem(public_pem)
+        .unwrap()
+        .verify(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(signing_string.as_bytes()),
+            &sig,
+        )
+        .expect("the signature verifies with the published key");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_supersedes_a_pending_create_for_an_unreachable_inbox() {
+    let app = spawn_app().await;
+    let (sink, seen) = start_sink();
+    let (stream_id, actor) = stream(&app).await;
+    let object: Url = format!("{actor}/broadcasts/7").parse().unwrap();
+    let flaky: Url = format!("{sink}/flaky").parse().unwrap();
+    send(&app, stream_id, "Create", &object, 1, vec![flaky.clone()]).await;
+    worker(&app).deliver_due().await.unwrap();
+    send(&app, stream_id, "Update", &object, 2, vec![flaky.clone()]).await;
+    send(&app, stream_id, "Delete", &object, 3, vec![flaky.clone()]).await;
+    assert!(
+        states(&app).await.contains(&("superseded".to_owned(), 2)),
+        "{:?}",
+        states(&app).await
+    );
+    app.state.clock.advance(chrono::TimeDelta::hours(1));
+    worker(&app).deliver_due().await.unwrap();
+    let kinds: Vec<String> = seen
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, body)| {
+            serde_json::from_str::<serde_json::Value>(body).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["Create", "Delete"],
+        "after the first failed attempt only the Delete goes out"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_workers_share_one_queue_without_duplicates() {
+    let app = spawn_app().await;
+    let (sink, seen) = start_sink();
+    let (stream_id, actor) = stream(&app).await;
+    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
+    let inboxes: Vec<Url> = (0..300)
+        .map(|i| format!("{sink}/u{i}/inbox").parse().unwrap())
+        .collect();
+    send(&app, stream_id, "Create", &object, 1, inboxes).await;
+    let limits = Limits {
+        total: 16,
+        ..Limits {
+            allow_private: true,
+            ..Limits::default()
+        }
+    };
+    let (a, b) = (
+        Worker::new(
+            app.state.db.clone(),
+            app.state.clock.clone(),
+            app.state.urls.clone(),
+            limits.clone(),
+        ),
+        Worker::new(
+            app.state.db.clone(),
+            app.state.clock.clone(),
+            app.state.urls.clone(),
+            limits,
+        ),
+    );
+    // Each steps until nothing is pending; a step that lost every claim to the other is idle.
+    let app = &app;
+    let drain = |w: Worker| async move {
+        let mut delivered = 0;
+        while states(app).await.iter().any(|(s, _)| s == "pending") {
+            delivered += w.deliver_due().await.unwrap().delivered;
+            tokio::task::yield_now().await;
+        }
+        delivered
+    };
+    let (da, db) = tokio::join!(drain(a), drain(b));
+    assert_eq!(da + db, 300);
+    assert!(da > 0 && db > 0, "both workers took part ({da} + {db})");
+    let mut paths = seen.paths();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), 300);
+    assert_eq!(seen.paths().len(), 300, "no inbox got it twice");
+}
