@@ -50,9 +50,24 @@ pub enum Error {
     /// Making or reading an RSA key pair failed.
     #[error("key pair: {0}")]
     Keys(String),
+    /// A federation request failed verification or parsing (signature, digest, the signer's
+    /// actor document, the activity's shape). The sender's fault, never an internal one.
+    #[error(transparent)]
+    Federation(#[from] activitypub_federation::error::Error),
     /// Hashing a password failed (it cannot for valid parameters; kept for completeness).
     #[error("password hashing failed")]
     PasswordHash,
+}
+
+/// A malformed activity is a 400; anything that keeps us from verifying who sent it (a bad or
+/// missing signature or digest, a signer whose key cannot be fetched) is a 401, which tells
+/// strict peers such as Fedify to retry with another signature scheme.
+fn federation_status(e: &activitypub_federation::error::Error) -> StatusCode {
+    use activitypub_federation::error::Error as Fed;
+    match e {
+        Fed::ParseReceivedActivity { .. } | Fed::UrlVerificationError(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::UNAUTHORIZED,
+    }
 }
 
 /// The crate's result type.
@@ -102,6 +117,7 @@ impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::Federation(e) => federation_status(e),
             Self::UnknownToken => StatusCode::UNAUTHORIZED,
             Self::UnknownSid | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,

@@ -2,6 +2,7 @@
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
+use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use actix_web::{App, HttpServer, dev::Server, web};
 
 use crate::{
@@ -10,7 +11,7 @@ use crate::{
     db::{Db, migrations},
     delivery::worker::{Limits, Worker},
     error::{Error, Result},
-    federation::keys,
+    federation::{instance::InstanceActor, keys},
     metrics::Metrics,
     routes,
     state::AppState,
@@ -76,7 +77,8 @@ impl Application {
             .local_addr()
             .map_err(|e| Error::Config(e.to_string()))?
             .port();
-        let server = http_server(state.clone(), listener)?;
+        let federation = federation_config(&state).await?;
+        let server = http_server(state.clone(), federation, listener)?;
         Ok(Self {
             port,
             server,
@@ -129,13 +131,32 @@ impl Application {
     }
 }
 
-fn http_server(state: AppState, listener: TcpListener) -> Result<Server> {
+/// The library's configuration: our domain, and the instance actor to sign fetches with. Private
+/// networks allowed means the library's debug mode, its only way to accept `localhost:port`.
+async fn federation_config(state: &AppState) -> Result<FederationConfig<AppState>> {
+    let signer = InstanceActor::new(&state.urls, (*state.instance_keys).clone());
+    FederationConfig::builder()
+        .domain(state.urls.authority())
+        .app_data(state.clone())
+        .debug(state.config.allow_private_networks)
+        .signed_fetch_actor(&signer)
+        .build()
+        .await
+        .map_err(|e| Error::Config(format!("federation: {e}")))
+}
+
+fn http_server(
+    state: AppState,
+    federation: FederationConfig<AppState>,
+    listener: TcpListener,
+) -> Result<Server> {
     let workers = match state.config.workers {
         0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
         n => n,
     };
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(FederationMiddleware::new(federation.clone()))
             .app_data(web::Data::new(state.clone()))
             .app_data(
                 web::QueryConfig::default()

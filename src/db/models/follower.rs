@@ -21,6 +21,71 @@ pub struct Follower {
 }
 
 impl Follower {
+    /// Adds (or re-adds) `actor_id` as a follower of a stream; returns whether it is new.
+    pub fn upsert(
+        conn: &mut DbConn,
+        stream_id: i64,
+        actor_id: &str,
+        inbox: &str,
+        shared_inbox: Option<&str>,
+        state: &str,
+        now: NaiveDateTime,
+    ) -> Result<bool> {
+        let existing = followers::table
+            .filter(followers::stream_id.eq(stream_id))
+            .filter(followers::actor_id.eq(actor_id))
+            .select(followers::id)
+            .first::<i64>(conn)
+            .optional()?;
+        if let Some(id) = existing {
+            diesel::update(followers::table.find(id))
+                .set((
+                    followers::inbox.eq(inbox),
+                    followers::shared_inbox.eq(shared_inbox),
+                ))
+                .execute(conn)?;
+            return Ok(false);
+        }
+        diesel::insert_into(followers::table)
+            .values((
+                followers::stream_id.eq(stream_id),
+                followers::actor_id.eq(actor_id),
+                followers::inbox.eq(inbox),
+                followers::shared_inbox.eq(shared_inbox),
+                followers::state.eq(state),
+                followers::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(true)
+    }
+
+    /// Removes `actor_id` as a follower of one stream (Undo Follow), or of all (actor deleted).
+    pub fn delete_by_actor(
+        conn: &mut DbConn,
+        actor_id: &str,
+        stream_id: Option<i64>,
+    ) -> Result<usize> {
+        let mut query =
+            diesel::delete(followers::table.filter(followers::actor_id.eq(actor_id))).into_boxed();
+        if let Some(stream) = stream_id {
+            query = query.filter(followers::stream_id.eq(stream));
+        }
+        Ok(query.execute(conn)?)
+    }
+
+    /// Inboxes of a stream's accepted followers, a follower's shared inbox in place of its own.
+    pub fn inboxes(conn: &mut DbConn, stream_id: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String, Option<String>)> = followers::table
+            .filter(followers::stream_id.eq(stream_id))
+            .filter(followers::state.eq("accepted"))
+            .select((followers::inbox, followers::shared_inbox))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(inbox, shared)| shared.unwrap_or(inbox))
+            .collect())
+    }
+
     /// Removes the followers whose own inbox is `inbox` (it answered 410 Gone). Followers merely
     /// sharing a shared inbox stay: a gone shared inbox says nothing about one account.
     pub fn delete_by_inbox(conn: &mut DbConn, inbox: &str) -> Result<usize> {

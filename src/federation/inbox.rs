@@ -1,0 +1,229 @@
+//! What our inboxes accept. The library verifies the HTTP signature against the sender's key
+//! (fetched and cached as a [`RemoteActor`]) before any of this runs; an activity that parses as
+//! none of ours is dropped after that check, with a 2xx.
+//!
+//! Nothing one sender signs is trusted about another actor: a Follow, Undo or Delete is applied
+//! only to the signer's own follow relation or account.
+
+use activitypub_federation::{
+    config::Data,
+    fetch::object_id::ObjectId,
+    kinds::activity::{DeleteType, FollowType, UndoType},
+    traits::{Activity, Actor, Object as _},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use url::Url;
+
+use super::remote_actor::RemoteActor;
+use crate::{
+    accounts::random_alphanumeric,
+    db::models::{Follower, ReceivedActivity, Stream},
+    delivery::{Outgoing, enqueue},
+    error::{Error, Result},
+    state::AppState,
+};
+
+/// `Follow` of one of our streams.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Follow {
+    id: Url,
+    #[serde(rename = "type")]
+    kind: FollowType,
+    actor: ObjectId<RemoteActor>,
+    object: Url,
+}
+
+/// `Undo` of a `Follow` (embedded, as Mastodon and Fedify send it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Undo {
+    id: Url,
+    // Typed so that only an Undo matches this variant.
+    #[serde(rename = "type")]
+    _kind: UndoType,
+    actor: ObjectId<RemoteActor>,
+    object: UndoObject,
+}
+
+/// What an Undo undoes: a Follow we understand, or anything else (ignored).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum UndoObject {
+    Follow(Follow),
+    Other(serde_json::Value),
+}
+
+/// `Delete` of an actor by itself (an account gone away).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delete {
+    id: Url,
+    #[serde(rename = "type")]
+    _kind: DeleteType,
+    actor: ObjectId<RemoteActor>,
+    object: IdOrObject,
+}
+
+/// A reference given as a bare URL or as an object with an `id`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum IdOrObject {
+    Id(Url),
+    Object { id: Url },
+}
+
+impl IdOrObject {
+    fn id(&self) -> &Url {
+        match self {
+            Self::Id(id) | Self::Object { id } => id,
+        }
+    }
+}
+
+/// Any other verified activity: accepted and dropped.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Other {
+    id: Url,
+    actor: Url,
+}
+
+/// Everything the inbox parses; the catch-all comes last so that ours match first.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum InboxActivity {
+    Follow(Follow),
+    Undo(Undo),
+    Delete(Delete),
+    Other(Other),
+}
+
+#[async_trait::async_trait]
+impl Activity for InboxActivity {
+    type DataType = AppState;
+    type Error = Error;
+
+    fn id(&self) -> &Url {
+        match self {
+            Self::Follow(a) => &a.id,
+            Self::Undo(a) => &a.id,
+            Self::Delete(a) => &a.id,
+            Self::Other(a) => &a.id,
+        }
+    }
+
+    fn actor(&self) -> &Url {
+        match self {
+            Self::Follow(a) => a.actor.inner(),
+            Self::Undo(a) => a.actor.inner(),
+            Self::Delete(a) => a.actor.inner(),
+            Self::Other(a) => &a.actor,
+        }
+    }
+
+    async fn verify(&self, _data: &Data<AppState>) -> Result<()> {
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<AppState>) -> Result<()> {
+        let id = self.id().to_string();
+        let (key, now) = (id.clone(), data.clock.now());
+        // A redelivered activity is processed once.
+        if !data
+            .db
+            .write(move |c| ReceivedActivity::first_time(c, &key, now))
+            .await?
+        {
+            tracing::debug!(activity = %id, "duplicate ignored");
+            return Ok(());
+        }
+        match self {
+            Self::Follow(follow) => receive_follow(follow, data).await,
+            Self::Undo(Undo {
+                actor,
+                object: UndoObject::Follow(follow),
+                ..
+            }) if follow.actor == actor => {
+                let stream = local_stream(data, &follow.object).await?;
+                let who = actor.inner().to_string();
+                data.db
+                    .write(move |c| Follower::delete_by_actor(c, &who, Some(stream)))
+                    .await?;
+                tracing::info!(stream, "unfollowed");
+                Ok(())
+            }
+            Self::Delete(delete) if delete.object.id() == delete.actor.inner() => {
+                let who = delete.actor.inner().to_string();
+                data.db
+                    .write(move |c| {
+                        Follower::delete_by_actor(c, &who, None)?;
+                        crate::db::models::RemoteActorRow::delete(c, &who)
+                    })
+                    .await?;
+                tracing::info!(actor = %delete.actor.inner(), "actor deleted");
+                Ok(())
+            }
+            other => {
+                tracing::debug!(activity = %other.id(), "verified activity ignored");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The id of the local stream an actor URL names; 404 otherwise.
+async fn local_stream(data: &Data<AppState>, actor: &Url) -> Result<i64> {
+    let handle = data
+        .urls
+        .handle_of(actor)
+        .ok_or_else(|| Error::NotFound(format!("{actor} is not a stream here")))?;
+    let key = handle.clone();
+    let found = data
+        .db
+        .read(move |c| Stream::find_with_broadcast(c, &key))
+        .await?;
+    found
+        .map(|(s, _)| s.id)
+        .ok_or_else(|| Error::NotFound(format!("stream {handle}")))
+}
+
+/// Records the follower and queues the `Accept`, in one transaction.
+async fn receive_follow(follow: Follow, data: &Data<AppState>) -> Result<()> {
+    let stream_id = local_stream(data, &follow.object).await?;
+    let follower = follow.actor.dereference(data).await?;
+    let accept_id = data.urls.activity(&random_alphanumeric(22));
+    let body = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": accept_id,
+        "type": "Accept",
+        "actor": follow.object,
+        "object": follow,
+    });
+    let (now, inbox) = (data.clock.now(), follower.inbox());
+    let shared = follower.shared_inbox().map(ToString::to_string);
+    let actor_id = follower.id().to_string();
+    data.db
+        .write(move |c| {
+            Follower::upsert(
+                c,
+                stream_id,
+                &actor_id,
+                inbox.as_str(),
+                shared.as_deref(),
+                "accepted",
+                now,
+            )?;
+            let accept = Outgoing {
+                ap_id: &accept_id,
+                kind: "Accept",
+                object_id: None,
+                stream_id: Some(stream_id),
+                body: &body,
+            };
+            enqueue(c, &accept, [inbox], now)
+        })
+        .await?;
+    tracing::info!(stream = stream_id, "followed; Accept queued");
+    Ok(())
+}
