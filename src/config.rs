@@ -30,6 +30,9 @@ pub struct Config {
     pub max_streams_per_user: u32,
     /// HTTP worker threads; 0 means one per CPU (`ONAIR_WORKERS`).
     pub workers: usize,
+    /// Followers get at most one title `Update` per broadcast in this many seconds
+    /// (`ONAIR_UPDATE_INTERVAL`).
+    pub update_interval: u32,
     /// The Icecast YP directory.
     pub yp: YpConfig,
 }
@@ -58,6 +61,7 @@ impl Default for Config {
             allow_private_networks: false,
             max_streams_per_user: 20,
             workers: 0,
+            update_interval: 60,
             yp: YpConfig::default(),
         }
     }
@@ -91,6 +95,7 @@ impl std::fmt::Debug for Config {
             .field("allow_private_networks", &self.allow_private_networks)
             .field("max_streams_per_user", &self.max_streams_per_user)
             .field("workers", &self.workers)
+            .field("update_interval", &self.update_interval)
             .field("yp", &self.yp)
             .finish()
     }
@@ -134,6 +139,7 @@ impl Config {
             "ONAIR_ALLOW_PRIVATE_NETWORKS" => self.allow_private_networks = parse_bool(key, value)?,
             "ONAIR_MAX_STREAMS_PER_USER" => self.max_streams_per_user = parse(key, value)?,
             "ONAIR_WORKERS" => self.workers = parse(key, value)?,
+            "ONAIR_UPDATE_INTERVAL" => self.update_interval = parse(key, value)?,
             "ONAIR_YP_TOUCH_FREQ" => self.yp.touch_freq = parse(key, value)?,
             "ONAIR_YP_END_GRACE" => self.yp.end_grace = parse(key, value)?,
             "ONAIR_YP_MISSED_TOUCHES" => self.yp.missed_touches = parse(key, value)?,
@@ -294,6 +300,7 @@ mod tests {
             "ONAIR_MAX_STREAMS_PER_USER",
             "ONAIR_WORKERS",
             "ONAIR_DATABASE_POOL_SIZE",
+            "ONAIR_UPDATE_INTERVAL",
         ] {
             assert!(text.contains(var), "{var} is not documented");
         }

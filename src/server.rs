@@ -63,6 +63,7 @@ impl Application {
             directory: Directory::new(
                 db.clone(),
                 options.clock.clone(),
+                Urls::new(config.url.clone()),
                 DirectorySettings::from_config(&config),
             ),
             clock: options.clock,

@@ -63,6 +63,16 @@ impl Urls {
         self.join(&format!("streams/{handle}/followers"))
     }
 
+    /// A broadcast's Note.
+    pub fn broadcast(&self, id: i64) -> Url {
+        self.join(&format!("broadcasts/{id}"))
+    }
+
+    /// A genre hashtag's page.
+    pub fn tag(&self, tag: &str) -> Url {
+        self.join(&format!("tags/{tag}"))
+    }
+
     /// The id of an activity we send.
     pub fn activity(&self, id: &str) -> Url {
         self.join(&format!("activities/{id}"))

@@ -56,6 +56,8 @@ diesel::table! {
         last_touch_at -> Timestamp,
         ending_since -> Nullable<Timestamp>,
         ended_at -> Nullable<Timestamp>,
+        announced_title -> Nullable<Text>,
+        announced_at -> Nullable<Timestamp>,
     }
 }
 

@@ -3,9 +3,11 @@
 //! (`PublicKey`, the media type); signing, the inbox and deliveries come next.
 
 pub mod actor;
+pub mod announce;
 pub mod inbox;
 pub mod instance;
 pub mod keys;
+pub mod note;
 pub mod remote_actor;
 
 /// The media type of ActivityPub documents we serve.

@@ -5,12 +5,12 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use serde_json::json;
 
 use crate::{
-    db::models::{Follower, Stream},
+    db::models::{Broadcast, BroadcastState, Follower, Stream},
     error::{Error, Result},
     federation::{
         ACTIVITY_JSON,
         actor::{Application, Service},
-        keys, wants_activity_json,
+        keys, note, wants_activity_json,
     },
     state::AppState,
     streams::StreamStatus,
@@ -133,4 +133,40 @@ fn page(stream: &Stream, status: StreamStatus, title: &str, authority: &str) -> 
             "default-src 'none'; style-src 'self'",
         ))
         .body(body)
+}
+
+/// `GET /broadcasts/{id}`: the Note while on air (ActivityPub JSON, or a redirect to the stream
+/// page for browsers), `410 Gone` with a Tombstone once it ended.
+pub async fn show_broadcast(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    let id = id.into_inner();
+    let found = state
+        .db
+        .read(move |c| match Broadcast::find(c, id)? {
+            Some(b) => Ok(Stream::find(c, b.stream_id)?.map(|s| (s, b))),
+            None => Ok(None),
+        })
+        .await?;
+    let (stream, broadcast) = found.ok_or_else(|| Error::NotFound(format!("broadcast {id}")))?;
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if broadcast.state == BroadcastState::Ended {
+        let tombstone = note::tombstone(&state.urls.broadcast(id), broadcast.ended_at);
+        return Ok(HttpResponse::Gone()
+            .content_type(ACTIVITY_JSON)
+            .json(tombstone));
+    }
+    if !wants_activity_json(accept) {
+        let page = state.urls.stream(&stream.handle).to_string();
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, page))
+            .finish());
+    }
+    Ok(activity_json(&note::note(&stream, &broadcast, &state.urls)))
 }

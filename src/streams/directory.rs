@@ -16,6 +16,8 @@ use crate::{
         models::{Broadcast, BroadcastState, NewStream, Stream, TokenOwner, TouchUpdate, YpToken},
     },
     error::{Error, Result},
+    federation::announce,
+    urls::Urls,
 };
 
 /// How the directory paces and expires listings (from [`Config`]).
@@ -29,6 +31,8 @@ pub struct DirectorySettings {
     pub end_grace: TimeDelta,
     /// Streams one account may register.
     pub max_streams_per_user: i64,
+    /// At most one title Update per broadcast in this span.
+    pub update_interval: TimeDelta,
 }
 
 impl DirectorySettings {
@@ -41,6 +45,7 @@ impl DirectorySettings {
                 i64::from(yp.touch_freq) * i64::from(yp.missed_touches),
             ),
             end_grace: TimeDelta::seconds(i64::from(yp.end_grace)),
+            update_interval: TimeDelta::seconds(i64::from(config.update_interval)),
             max_streams_per_user: i64::from(config.max_streams_per_user),
         }
     }
@@ -83,15 +88,17 @@ const REAP_BATCH: i64 = 500;
 pub struct Directory {
     db: Db,
     clock: Clock,
+    urls: Urls,
     settings: DirectorySettings,
 }
 
 impl Directory {
     /// A directory over `db`.
-    pub fn new(db: Db, clock: Clock, settings: DirectorySettings) -> Self {
+    pub fn new(db: Db, clock: Clock, urls: Urls, settings: DirectorySettings) -> Self {
         Self {
             db,
             clock,
+            urls,
             settings,
         }
     }
@@ -125,7 +132,7 @@ impl Directory {
     }
 
     async fn try_add(&self, hash: String, req: AddRequest) -> Result<Added> {
-        let (now, settings) = (self.clock.now(), self.settings.clone());
+        let (now, settings, urls) = (self.clock.now(), self.settings.clone(), self.urls.clone());
         self.db
             .write(move |conn| {
                 let owner = owner_of(conn, &hash, now)?;
@@ -145,13 +152,14 @@ impl Directory {
                         // Idle past its limit but not reaped yet: end it here. If another
                         // process revived it meanwhile, the insert below hits the one-active
                         // index and the add is retried.
-                        if let Some(b) = stale {
-                            b.end_if_idle(conn, settings.idle_cutoff(b.state, now), now)?;
+                        if let Some(b) = stale
+                            && b.end_if_idle(conn, settings.idle_cutoff(b.state, now), now)?
+                        {
+                            announce::ended(conn, &stream, &b, &urls, now)?;
                         }
-                        (
-                            Broadcast::insert_live(conn, stream.id, sid.as_str(), now)?.id,
-                            true,
-                        )
+                        let started = Broadcast::insert_live(conn, stream.id, sid.as_str(), now)?;
+                        announce::started(conn, &stream, &started, &urls, now)?;
+                        (started.id, true)
                     }
                 };
                 Ok(Added {
@@ -167,11 +175,23 @@ impl Directory {
     /// Icecast says the stream is still on air and what plays now.
     pub async fn touch(&self, token: &str, req: TouchRequest) -> Result<()> {
         let (hash, now) = (accounts::token_hash(token), self.clock.now());
+        let (urls, interval) = (self.urls.clone(), self.settings.update_interval);
         self.db
             .write(move |conn| {
                 let owner = owner_of(conn, &hash, now)?;
                 let broadcast = Broadcast::find_live_by_sid(conn, req.sid.as_str(), owner.user_id)?
                     .ok_or(Error::UnknownSid)?;
+                // Followers hear of a new title; the stream is read only then, off the hot path.
+                let untold = broadcast.announced_title.as_deref() != Some(req.title.as_str());
+                if untold && broadcast.announced_at.is_none_or(|t| now - t >= interval) {
+                    let stream =
+                        Stream::find(conn, broadcast.stream_id)?.ok_or(Error::UnknownSid)?;
+                    let current = Broadcast {
+                        title: req.title.clone(),
+                        ..broadcast.clone()
+                    };
+                    announce::touched(conn, &stream, &current, interval, &urls, now)?;
+                }
                 let touch = TouchUpdate {
                     title: &req.title,
                     listeners: req.listeners,
@@ -210,13 +230,20 @@ impl Directory {
     /// whose grace ran out. Safe to run in several processes at once: each end is conditional on
     /// the broadcast still being idle.
     pub async fn reap(&self) -> Result<Reaped> {
-        let (now, settings) = (self.clock.now(), self.settings.clone());
+        let (now, settings, urls) = (self.clock.now(), self.settings.clone(), self.urls.clone());
         self.db
             .write(move |conn| {
                 let mut reaped = Reaped::default();
+                let ended = |conn: &mut DbConn, b: &Broadcast| -> Result<()> {
+                    if let Some(stream) = Stream::find(conn, b.stream_id)? {
+                        announce::ended(conn, &stream, b, &urls, now)?;
+                    }
+                    Ok(())
+                };
                 let live_cutoff = settings.idle_cutoff(BroadcastState::Live, now);
                 for b in Broadcast::list_silent_since(conn, live_cutoff, REAP_BATCH)? {
                     if b.end_if_idle(conn, live_cutoff, now)? {
+                        ended(conn, &b)?;
                         tracing::info!(broadcast = b.id, "ended: no touch");
                         reaped.silent += 1;
                     }
@@ -224,6 +251,7 @@ impl Directory {
                 let ending_cutoff = settings.idle_cutoff(BroadcastState::Ending, now);
                 for b in Broadcast::list_ending_since(conn, ending_cutoff, REAP_BATCH)? {
                     if b.end_if_idle(conn, ending_cutoff, now)? {
+                        ended(conn, &b)?;
                         tracing::info!(broadcast = b.id, "ended: removed");
                         reaped.ended += 1;
                     }

@@ -478,3 +478,194 @@ async fn fedify_follows_gets_a_verified_accept_and_unfollows() {
         .unwrap();
     assert_eq!(unsigned.status(), 401);
 }
+
+/// The broadcast Note, and what it becomes when the broadcast ends.
+#[tokio::test]
+async fn a_broadcast_is_a_note_then_a_tombstone() {
+    let app = spawn_app().await;
+    let token = app.broadcaster("alice").await;
+    let sid = app.add(&token, "Night <Jazz>", "jazz.mp3").await;
+    app.yp(
+        &token,
+        &crate::helpers::touch_body(&sid, "Miles & Co - So What", 3),
+    )
+    .await;
+    let res = fetch(&app, "/broadcasts/1", AP).await;
+    assert_eq!(res.status(), 200);
+    let note: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(note["type"], "Note");
+    assert_eq!(note["id"], "http://localhost:8080/broadcasts/1");
+    assert_eq!(
+        note["attributedTo"],
+        "http://localhost:8080/streams/night_jazz"
+    );
+    assert_eq!(
+        note["to"],
+        serde_json::json!(["https://www.w3.org/ns/activitystreams#Public"])
+    );
+    assert_eq!(
+        note["cc"],
+        serde_json::json!(["http://localhost:8080/streams/night_jazz/followers"])
+    );
+    let content = note["content"].as_str().unwrap();
+    assert!(
+        content.contains("Night &lt;Jazz&gt;") && content.contains("Miles &amp; Co - So What"),
+        "{content}"
+    );
+    assert!(
+        content.contains(r#"href="http://radio.example:8000/jazz.mp3""#),
+        "{content}"
+    );
+    assert!(content.contains(">#<span>Jazz</span></a>"), "{content}");
+    assert_eq!(
+        note["tag"][0],
+        serde_json::json!({"type": "Hashtag", "name": "#Jazz", "href": "http://localhost:8080/tags/Jazz"})
+    );
+    assert!(
+        note.get("attachment").is_none(),
+        "no audio attachment pointing at the live stream"
+    );
+    assert_eq!(note["isLiveBroadcast"], true);
+    assert_eq!(note["contentUrl"], "http://radio.example:8000/jazz.mp3");
+    assert_eq!(note["encodingFormat"], "audio/mpeg");
+    assert_eq!(note["nowPlaying"], "Miles & Co - So What");
+    let remote: Vec<&str> = note["@context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    assert_eq!(remote, ["https://www.w3.org/ns/activitystreams"]);
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = no_redirects
+        .get(app.url("/broadcasts/1"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303, "browsers are sent to the stream page");
+    assert_eq!(
+        page.headers()["location"],
+        "http://localhost:8080/streams/night_jazz"
+    );
+
+    app.yp(&token, &format!("action=remove&sid={sid}")).await;
+    app.advance_and_reap(3600).await;
+    let res = fetch(&app, "/broadcasts/1", AP).await;
+    assert_eq!(res.status(), 410);
+    let tombstone: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        (tombstone["type"].as_str(), tombstone["formerType"].as_str()),
+        (Some("Tombstone"), Some("Note"))
+    );
+    assert_eq!(fetch(&app, "/broadcasts/99", AP).await.status(), 404);
+}
+
+/// The whole story with a peer nobody on the team wrote: Fedify follows; the stream goes on air
+/// through the YP endpoint; Fedify verifies the Create, then an Update for a new title, then the
+/// Delete once the stream has ended.
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_receives_create_update_and_delete_of_a_broadcast() {
+    let Some((dir, node)) = fedify() else { return };
+    let (app, port) = public_app().await;
+    let token = app.broadcaster("alice").await;
+    let handle = "night_jazz_soul";
+    // The stream exists (and has keys) before anyone follows it.
+    let sid = app.add(&token, "Night <Jazz> & Soul", "jazz.mp3").await;
+    app.yp(&token, &format!("action=remove&sid={sid}")).await;
+    app.advance_and_reap(3600).await;
+    onair::federation::keys::fill_missing(&app.state.db, &app.state.clock)
+        .await
+        .unwrap();
+
+    let peer_port = free_port();
+    let log = std::fs::File::create(std::env::temp_dir().join(format!("fedify-{peer_port}.log")))
+        .unwrap();
+    let _peer = Guard(
+        Command::new(&node)
+            .args([
+                "fedify_peer.mjs",
+                "serve",
+                "--port",
+                &peer_port.to_string(),
+                "--host",
+                "localhost",
+                "--name",
+                "carol",
+            ])
+            .current_dir(&dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let control = |path: String| {
+        let client = app.client.clone();
+        async move {
+            client
+                .get(format!("http://127.0.0.1:{peer_port}/_control/{path}"))
+                .send()
+                .await
+                .ok()
+        }
+    };
+    poll("fedify starts", async || {
+        control("log".to_owned())
+            .await
+            .filter(|r| r.status() == 200)
+    })
+    .await;
+    let target = format!("http://localhost:{port}/streams/{handle}");
+    assert_eq!(
+        control(format!("follow?target={target}"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let worker = onair::delivery::worker::Worker::new(
+        app.state.db.clone(),
+        app.state.clock.clone(),
+        app.state.urls.clone(),
+        onair::delivery::worker::Limits {
+            allow_private: true,
+            ..Default::default()
+        },
+    );
+    let verified = |kind: &'static str| {
+        async move || -> Option<serde_json::Value> {
+            let log: serde_json::Value = control("log".to_owned()).await?.json().await.ok()?;
+            log.as_array()?
+                .iter()
+                .find(|e| e["verified"] == true && e["type"] == kind)
+                .cloned()
+        }
+    };
+    poll("follow recorded and Accept delivered", async || {
+        (worker.deliver_due().await.ok()?.delivered > 0).then_some(())
+    })
+    .await;
+    poll("Accept verified", verified("Accept")).await;
+
+    let sid = app.add(&token, "Night <Jazz> & Soul", "jazz.mp3").await;
+    assert_eq!(worker.deliver_due().await.unwrap().delivered, 1);
+    let create = poll("Create verified", verified("Create")).await;
+    assert!(create.to_string().contains("/broadcasts/2"), "{create}");
+
+    app.state.clock.advance(chrono::TimeDelta::seconds(61));
+    app.yp(
+        &token,
+        &crate::helpers::touch_body(&sid, "Artist - New Title", 2),
+    )
+    .await;
+    assert_eq!(worker.deliver_due().await.unwrap().delivered, 1);
+    poll("Update verified", verified("Update")).await;
+
+    app.yp(&token, &format!("action=remove&sid={sid}")).await;
+    assert_eq!(app.advance_and_reap(91).await.ended, 1);
+    assert_eq!(worker.deliver_due().await.unwrap().delivered, 1);
+    poll("Delete verified", verified("Delete")).await;
+}

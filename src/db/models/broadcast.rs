@@ -60,6 +60,9 @@ pub struct Broadcast {
     pub last_touch_at: NaiveDateTime,
     pub ending_since: Option<NaiveDateTime>,
     pub ended_at: Option<NaiveDateTime>,
+    /// The title followers were last told (by the Create or an Update), and when.
+    pub announced_title: Option<String>,
+    pub announced_at: Option<NaiveDateTime>,
 }
 
 type LiveUnchanged = diesel::dsl::Filter<
@@ -262,6 +265,31 @@ impl Broadcast {
             .filter(broadcasts::started_at.ge(since))
             .select(diesel::dsl::count(broadcasts::stream_id).aggregate_distinct())
             .get_result(conn)?)
+    }
+
+    /// Notes what followers were just told.
+    pub fn set_announced(
+        conn: &mut DbConn,
+        id: i64,
+        title: &str,
+        now: NaiveDateTime,
+    ) -> Result<()> {
+        diesel::update(broadcasts::table.find(id))
+            .set((
+                broadcasts::announced_title.eq(title),
+                broadcasts::announced_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// One broadcast by id.
+    pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<Self>> {
+        Ok(broadcasts::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
     }
 
     /// Broadcasts on air right now (for the metrics gauge).

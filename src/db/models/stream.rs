@@ -112,6 +112,15 @@ impl Stream {
             .optional()?)
     }
 
+    /// One stream by id.
+    pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<Self>> {
+        Ok(streams::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
     /// The handle of a stream by id.
     pub fn handle_of(conn: &mut DbConn, id: i64) -> Result<Option<String>> {
         Ok(streams::table
