@@ -172,6 +172,12 @@ async fn streams_can_be_listed_and_deleted_when_off_air() {
     assert_eq!(app.get_json("/api/v1/streams/old_mount").await.0, 404);
     assert!(stdout(&onair(&app, &["migrate"], "")).contains("0 migration(s) applied"));
     assert!(stdout(&onair(&app, &["queue", "status"], "")).contains("no deliveries"));
+    assert!(
+        stdout(&onair(&app, &["queue", "retry"], "")).contains("0 failed deliveries queued again")
+    );
+    assert!(
+        stdout(&onair(&app, &["queue", "purge"], "")).contains("0 finished deliveries deleted")
+    );
 }
 
 #[test]

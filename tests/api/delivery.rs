@@ -206,6 +206,29 @@ async fn outcomes_retries_and_signatures() {
     assert_eq!(step.retried, 1);
     assert_eq!(seen.count("/flaky"), 2, "retried after the backoff");
     assert_eq!(seen.count("/bad"), 1, "a 400 is final");
+
+    // An admin can send failed deliveries again, and forget finished ones.
+    let now = app.state.clock.now();
+    let requeued = app
+        .state
+        .db
+        .write(move |c| onair::db::models::Delivery::retry_failed(c, now))
+        .await
+        .unwrap();
+    assert_eq!(requeued, 1);
+    worker(&app).deliver_due().await.unwrap();
+    assert_eq!(seen.count("/bad"), 2);
+    let purged = app
+        .state
+        .db
+        .write(onair::db::models::Delivery::purge_finished)
+        .await
+        .unwrap();
+    assert_eq!(
+        purged, 4,
+        "delivered a, b, gone and the failed bad; the flaky one is still pending"
+    );
+    assert_eq!(states(&app).await, [("pending".to_owned(), 1)]);
 }
 
 fn verify(public_pem: &str, signature_header: &str, signing_string: &str) {

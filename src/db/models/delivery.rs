@@ -197,6 +197,34 @@ impl Delivery {
         Ok(changed == 1)
     }
 
+    /// Makes failed deliveries pending again, due now (`onair queue retry`).
+    pub fn retry_failed(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
+        Ok(diesel::update(
+            deliveries::table.filter(deliveries::state.eq(DeliveryState::Failed.as_str())),
+        )
+        .set((
+            deliveries::state.eq(DeliveryState::Pending.as_str()),
+            deliveries::attempts.eq(0),
+            deliveries::next_attempt_at.eq(now),
+            deliveries::lease_until.eq(None::<NaiveDateTime>),
+            deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)?)
+    }
+
+    /// Deletes finished deliveries (delivered, failed, superseded) and the activities no
+    /// delivery refers to any more (`onair queue purge`). Pending ones stay.
+    pub fn purge_finished(conn: &mut DbConn) -> Result<usize> {
+        let purged = diesel::delete(
+            deliveries::table.filter(deliveries::state.ne(DeliveryState::Pending.as_str())),
+        )
+        .execute(conn)?;
+        let referenced = deliveries::table.select(deliveries::activity_id);
+        diesel::delete(activities::table.filter(activities::id.ne_all(referenced)))
+            .execute(conn)?;
+        Ok(purged)
+    }
+
     /// How many deliveries are in each state (for `onair queue status` and tests).
     pub fn count_by_state(conn: &mut DbConn) -> Result<Vec<(String, i64)>> {
         Ok(deliveries::table
