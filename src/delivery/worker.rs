@@ -52,7 +52,9 @@ impl Default for Limits {
         Self {
             total: 64,
             per_host: 8,
-            lease: Duration::from_secs(120),
+            // Requests time out after 10 s; a lease a little longer lets a crashed process's
+            // deliveries be retried soon after a restart.
+            lease: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
             allow_private: false,
         }
@@ -125,7 +127,7 @@ impl Worker {
         if due.is_empty() {
             return Ok(Step::default());
         }
-        let until = now + TimeDelta::from_std(self.limits.lease).unwrap_or(TimeDelta::seconds(120));
+        let until = now + TimeDelta::from_std(self.limits.lease).unwrap_or(TimeDelta::seconds(30));
         let claimed = self
             .db
             .write(move |c| {

@@ -13,5 +13,6 @@ mod delivery;
 mod federation;
 mod helpers;
 mod icecast;
+mod restart;
 mod yp;
 mod yp_fixtures;
