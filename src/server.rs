@@ -141,6 +141,8 @@ async fn federation_config(state: &AppState) -> Result<FederationConfig<AppState
         .app_data(state.clone())
         .debug(state.config.allow_private_networks)
         .signed_fetch_actor(&signer)
+        // rsa-sha256 rather than hs2019 in our signed GETs: what Mastodon and bovine expect.
+        .http_signature_compat(true)
         .build()
         .await
         .map_err(|e| Error::Config(format!("federation: {e}")))

@@ -669,3 +669,77 @@ async fn fedify_receives_create_update_and_delete_of_a_broadcast() {
     assert_eq!(worker.deliver_due().await.unwrap().delivered, 1);
     poll("Delete verified", verified("Delete")).await;
 }
+
+/// fediverse-pasture's verify_actor: six test actors fetch our stream actor and post to its
+/// inbox; the unsigned ones must be refused, the signed ones accepted (two of them only let us
+/// fetch their keys with a signed GET).
+#[tokio::test(flavor = "multi_thread")]
+async fn fediverse_pasture_verify_actor() {
+    let python = std::env::var("ONAIR_PASTURE_PYTHON")
+        .unwrap_or_else(|_| "/tmp/peers/venv-pasture/bin/python".to_owned());
+    let present = Command::new(&python)
+        .args(["-c", "import fediverse_pasture"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        assert!(
+            !in_ci(),
+            "fediverse-pasture is required under CI=true (.ci/run installs it)"
+        );
+        eprintln!(
+            "skipped: fediverse-pasture not importable by {python} (see ../shared/peers/PEERS.md)"
+        );
+        return;
+    }
+    let (app, port) = public_app().await;
+    let handle = live_stream(&app).await;
+    let work = tempfile::tempdir().unwrap();
+    let va_port = free_port();
+    let log = std::fs::File::create(work.path().join("verify_actor.log")).unwrap();
+    let _peer = Guard(
+        Command::new(&python)
+            .args([
+                "-m",
+                "fediverse_pasture.verify_actor",
+                "--port",
+                &va_port.to_string(),
+                "--domain",
+                &format!("localhost:{va_port}"),
+            ])
+            .current_dir(work.path())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let form = format!(
+        "actor_uri={}",
+        crate::helpers::icecast_escape(&format!("acct:{handle}@localhost:{port}"))
+    );
+    let verdict: serde_json::Value = poll("verify_actor answers", async || {
+        let res = app
+            .client
+            .post(format!("http://127.0.0.1:{va_port}/"))
+            .header("accept", "application/json")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.clone())
+            .send()
+            .await
+            .ok()?;
+        res.json().await.ok()
+    })
+    .await;
+    let result = &verdict["result"];
+    assert_eq!(result["webfinger"], true, "{verdict}");
+    for (actor, posted) in [
+        ("alice", false),
+        ("bob", true),
+        ("claire", true),
+        ("dean", false),
+        ("emily", true),
+        ("frank", true),
+    ] {
+        assert_eq!(result[actor]["get_actor"], true, "{actor}: {verdict}");
+        assert_eq!(result[actor]["post_inbox"], posted, "{actor}: {verdict}");
+    }
+}
