@@ -337,3 +337,71 @@ async fn two_workers_share_one_queue_without_duplicates() {
     assert_eq!(paths.len(), 300);
     assert_eq!(seen.paths().len(), 300, "no inbox got it twice");
 }
+
+/// Supersession through the real lifecycle: a follower is down while a stream goes on air and
+/// off again; from then on it is sent the Delete only, never the stale Create.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_follower_never_gets_a_stale_go_live() {
+    let app = spawn_app().await;
+    let (sink, seen) = start_sink();
+    let (stream_id, _) = stream(&app).await;
+    // The stream from `stream()` is live; end that broadcast first.
+    app.advance_and_reap(3600).await;
+    let now = app.state.clock.now();
+    let inbox = format!("{sink}/flaky");
+    app.state
+        .db
+        .write(move |c| {
+            onair::db::models::Follower::upsert(
+                c,
+                stream_id,
+                "http://follower.example/u",
+                &inbox,
+                None,
+                "accepted",
+                now,
+            )
+        })
+        .await
+        .unwrap();
+    let token = app
+        .state
+        .db
+        .write(move |c| onair::accounts::create_token(c, 1, "second", now).map(|(_, t)| t))
+        .await
+        .unwrap();
+    let sid = app.add(&token, "Queue FM", "q").await;
+    worker(&app).deliver_due().await.unwrap();
+    assert_eq!(
+        seen.count("/flaky"),
+        1,
+        "the Create was tried while the follower was down"
+    );
+    app.yp(&token, &format!("action=remove&sid={sid}")).await;
+    assert_eq!(app.advance_and_reap(91).await.ended, 1);
+    assert!(
+        states(&app).await.contains(&("superseded".to_owned(), 1)),
+        "{:?}",
+        states(&app).await
+    );
+    // Past the Create's backoff, what goes to the follower is the Delete alone.
+    app.state.clock.advance(chrono::TimeDelta::hours(1));
+    worker(&app).deliver_due().await.unwrap();
+    let kinds: Vec<String> = seen
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, body)| {
+            serde_json::from_str::<serde_json::Value>(body).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["Create", "Delete"],
+        "after the failed first attempt, only the Delete"
+    );
+}
