@@ -54,6 +54,9 @@ pub enum Error {
     /// actor document, the activity's shape). The sender's fault, never an internal one.
     #[error(transparent)]
     Federation(#[from] activitypub_federation::error::Error),
+    /// A remote server failed or could not be reached; the message says how.
+    #[error("{0}")]
+    Remote(String),
     /// Hashing a password failed (it cannot for valid parameters; kept for completeness).
     #[error("password hashing failed")]
     PasswordHash,
@@ -117,6 +120,7 @@ impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::Remote(_) => StatusCode::BAD_GATEWAY,
             Self::Federation(e) => federation_status(e),
             Self::UnknownToken => StatusCode::UNAUTHORIZED,
             Self::UnknownSid | Self::NotFound(_) => StatusCode::NOT_FOUND,

@@ -1,5 +1,6 @@
 //! The delivery worker: one step claims due deliveries, sends them with bounded concurrency (in
-//! total and per host), and records each outcome. `run_until_stopped` loops the step; tests call
+//! total and per host), and records each outcome. `run_until_stopped` loops the step (resting a
+//! quarter second when nothing is due); tests call
 //! [`Worker::deliver_due`] to drain the queue without sleeping.
 //!
 //! ```text
@@ -31,6 +32,9 @@ use crate::{
     error::{Error, Result},
     urls::Urls,
 };
+
+/// How long the worker rests when nothing is due: a go-live waits at most this long to start.
+const IDLE_POLL: Duration = Duration::from_millis(250);
 
 /// How much the worker does at once.
 #[derive(Debug, Clone)]
@@ -74,6 +78,13 @@ impl Step {
     pub fn is_idle(&self) -> bool {
         *self == Self::default()
     }
+}
+
+/// An activity ready to sign and send to any number of inboxes.
+struct Prepared {
+    body: Arc<[u8]>,
+    key: Arc<rsa::RsaPrivateKey>,
+    key_id: Url,
 }
 
 /// How an attempt ended.
@@ -147,15 +158,32 @@ impl Worker {
                 )
             })
             .collect();
+        // Each activity is read, and its signer resolved, once per step, not once per inbox.
+        let mut prepared: HashMap<i64, std::result::Result<Arc<Prepared>, String>> = HashMap::new();
+        for d in &claimed {
+            if let std::collections::hash_map::Entry::Vacant(slot) = prepared.entry(d.activity_id) {
+                slot.insert(
+                    self.prepare(d.activity_id)
+                        .await
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string()),
+                );
+            }
+        }
         let results: Vec<(Delivery, Outcome)> = stream::iter(claimed)
             .map(|d| {
                 let gate = hosts.get(&d.host).cloned();
+                let activity = prepared.get(&d.activity_id).cloned();
                 async move {
                     let _permit = match &gate {
                         Some(g) => g.acquire().await.ok(),
                         None => None,
                     };
-                    let outcome = self.attempt(&d).await;
+                    let outcome = match activity {
+                        Some(Ok(activity)) => self.attempt(&d, &activity).await,
+                        Some(Err(e)) => Outcome::Retry(e),
+                        None => Outcome::Retry("not prepared".to_owned()),
+                    };
                     (d, outcome)
                 }
             })
@@ -165,8 +193,33 @@ impl Worker {
         self.record(results).await
     }
 
-    async fn attempt(&self, delivery: &Delivery) -> Outcome {
-        match self.send(delivery).await {
+    /// The body, key and key id of an activity, for every delivery of it in this step.
+    async fn prepare(&self, activity_id: i64) -> Result<Prepared> {
+        let activity = self
+            .db
+            .read(move |c| Activity::find(c, activity_id))
+            .await?
+            .ok_or_else(|| Error::Invalid(format!("activity {activity_id} is gone")))?;
+        let (signer, key_id) = self.signer_of(&activity).await?;
+        let key = match self
+            .keys
+            .get(signer, || Err(Error::Keys("not cached".to_owned())))
+        {
+            Ok(key) => key,
+            Err(_) => {
+                let pem = self.private_key_pem(signer).await?;
+                self.keys.get(signer, || Ok(pem))?
+            }
+        };
+        Ok(Prepared {
+            body: Arc::from(activity.body.into_bytes()),
+            key,
+            key_id,
+        })
+    }
+
+    async fn attempt(&self, delivery: &Delivery, activity: &Arc<Prepared>) -> Outcome {
+        match self.send(delivery, activity).await {
             Ok(status) if status.is_success() => Outcome::Delivered,
             Ok(StatusCode::GONE) => Outcome::Gone,
             Ok(status)
@@ -182,13 +235,7 @@ impl Worker {
         }
     }
 
-    async fn send(&self, delivery: &Delivery) -> Result<StatusCode> {
-        let activity_id = delivery.activity_id;
-        let activity = self
-            .db
-            .read(move |c| Activity::find(c, activity_id))
-            .await?
-            .ok_or_else(|| Error::Invalid(format!("activity {activity_id} is gone")))?;
+    async fn send(&self, delivery: &Delivery, activity: &Arc<Prepared>) -> Result<StatusCode> {
         let inbox =
             Url::parse(&delivery.inbox).map_err(|e| Error::Invalid(format!("bad inbox: {e}")))?;
         if !self.limits.allow_private && crate::streams::listen_url::is_local(&inbox) {
@@ -196,21 +243,16 @@ impl Worker {
                 "inbox on a local or private address".to_owned(),
             ));
         }
-        let (signer, key_id) = self.signer_of(&activity).await?;
-        let key = match self
-            .keys
-            .get(signer, || Err(Error::Keys("not cached".to_owned())))
-        {
-            Ok(key) => key,
-            Err(_) => {
-                let pem = self.private_key_pem(signer).await?;
-                self.keys.get(signer, || Ok(pem))?
-            }
-        };
-        let body = activity.body.into_bytes();
-        let (signed_body, target) = (body.clone(), inbox.clone());
+        let (prepared, target) = (activity.clone(), inbox.clone());
+        // About a millisecond of CPU: off the async workers.
         let headers = tokio::task::spawn_blocking(move || {
-            sign_post(&key, &key_id, &target, &signed_body, Utc::now())
+            sign_post(
+                &prepared.key,
+                &prepared.key_id,
+                &target,
+                &prepared.body,
+                Utc::now(),
+            )
         })
         .await??;
         let response = self
@@ -221,10 +263,10 @@ impl Worker {
             .header("date", headers.date)
             .header("digest", headers.digest)
             .header("signature", headers.signature)
-            .body(body)
+            .body(activity.body.to_vec())
             .send()
             .await
-            .map_err(|e| Error::Keys(format!("request failed: {e}")))?;
+            .map_err(|e| Error::Remote(format!("request failed: {e}")))?;
         Ok(response.status())
     }
 
@@ -301,11 +343,11 @@ impl Worker {
             .await
     }
 
-    /// Steps until the task is aborted, resting a second whenever nothing was due.
+    /// Steps until the task is aborted, resting briefly whenever nothing was due.
     pub async fn run_until_stopped(self) {
         loop {
             match self.deliver_due().await {
-                Ok(step) if step.is_idle() => tokio::time::sleep(Duration::from_secs(1)).await,
+                Ok(step) if step.is_idle() => tokio::time::sleep(IDLE_POLL).await,
                 Ok(_) => {}
                 Err(e) => {
                     tracing::error!(error = %e, "delivery step failed");
