@@ -83,7 +83,7 @@ impl Step {
 /// An activity ready to sign and send to any number of inboxes.
 struct Prepared {
     body: Arc<[u8]>,
-    key: Arc<rsa::RsaPrivateKey>,
+    key: Arc<aws_lc_rs::rsa::KeyPair>,
     key_id: Url,
 }
 
