@@ -23,7 +23,7 @@ use crate::{
 /// themselves come from the YP settings.
 const REAP_EVERY: Duration = Duration::from_secs(1);
 /// How often new streams are looked for to give them key pairs.
-const MAKE_KEYS_EVERY: Duration = Duration::from_secs(2);
+const MAKE_KEYS_EVERY: Duration = Duration::from_secs(1);
 
 /// Knobs the binary never turns but tests do.
 #[derive(Debug, Clone)]

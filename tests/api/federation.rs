@@ -114,7 +114,9 @@ async fn the_key_maker_gives_new_streams_keys_in_the_background() {
     app.add(&token, "One", "one").await;
     app.add(&token, "Two", "two").await;
     let keys = || onair::federation::keys::fill_missing(&app.state.db, &app.state.clock);
-    assert_eq!(keys().await.unwrap(), 2);
+    // One stream per pass, so that a backlog never starves the YP endpoint.
+    assert_eq!(keys().await.unwrap(), 1);
+    assert_eq!(keys().await.unwrap(), 1);
     assert_eq!(keys().await.unwrap(), 0);
 }
 
