@@ -12,6 +12,10 @@
     reason = "a benchmark should stop at the first surprise"
 )]
 
+mod common;
+
+use common::{cpu_seconds, peak_rss_kib};
+
 use std::{
     net::TcpListener,
     process::{Child, Command, Stdio},
@@ -245,32 +249,4 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     })
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|u| u.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|s| s.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    ticks / 100.0
-}
-
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }

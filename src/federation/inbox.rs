@@ -178,6 +178,7 @@ async fn local_stream(data: &Data<AppState>, actor: &Url) -> Result<i64> {
         .urls
         .handle_of(actor)
         .ok_or_else(|| Error::NotFound(format!("{actor} is not a stream here")))?;
+    // Through the model, not `streams::find`: federation sits below the domain.
     let key = handle.clone();
     let found = data
         .db

@@ -13,7 +13,7 @@ use crate::{
         keys, note, wants_activity_json,
     },
     state::AppState,
-    streams::StreamStatus,
+    streams::{self, StreamStatus},
 };
 
 /// `GET /streams/{handle}`
@@ -23,13 +23,7 @@ pub async fn show_stream(
     handle: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let handle = handle.into_inner();
-    let key = handle.clone();
-    let (stream, active) = state
-        .db
-        .read(move |c| Stream::find_with_broadcast(c, &key))
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("stream {handle}")))?;
+    let (stream, active) = streams::find(&state.db, &handle).await?;
     let accept = req
         .headers()
         .get(header::ACCEPT)
@@ -53,16 +47,11 @@ pub async fn followers(
     state: web::Data<AppState>,
     handle: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let handle = handle.into_inner();
-    let key = handle.clone();
+    let (stream, _) = streams::find(&state.db, &handle).await?;
     let total = state
         .db
-        .read(move |c| match Stream::find_with_broadcast(c, &key)? {
-            Some((stream, _)) => Follower::count_accepted(c, stream.id).map(Some),
-            None => Ok(None),
-        })
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("stream {handle}")))?;
+        .read(move |c| Follower::count_accepted(c, stream.id))
+        .await?;
     Ok(activity_json(&json!({
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": state.urls.stream_followers(&handle),
@@ -73,13 +62,7 @@ pub async fn followers(
 
 /// `GET /streams/{handle}/outbox`: empty until broadcasts are announced (the next step).
 pub async fn outbox(state: web::Data<AppState>, handle: web::Path<String>) -> Result<HttpResponse> {
-    let handle = handle.into_inner();
-    let key = handle.clone();
-    state
-        .db
-        .read(move |c| Stream::find_with_broadcast(c, &key))
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("stream {handle}")))?;
+    streams::find(&state.db, &handle).await?;
     Ok(activity_json(&json!({
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": state.urls.stream_outbox(&handle),

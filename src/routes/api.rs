@@ -153,12 +153,6 @@ pub async fn show_stream(
     state: web::Data<AppState>,
     handle: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let handle = handle.into_inner();
-    let key = handle.clone();
-    let (stream, active) = state
-        .db
-        .read(move |c| Stream::find_with_broadcast(c, &key))
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("stream {handle}")))?;
+    let (stream, active) = crate::streams::find(&state.db, &handle).await?;
     Ok(HttpResponse::Ok().json(StreamItem::new(stream, active)))
 }

@@ -40,12 +40,7 @@ pub async fn webfinger(
             urls.instance_actor(),
         ),
         Target::Stream(handle) => {
-            let key = handle.clone();
-            let found = state
-                .db
-                .read(move |c| Stream::find_with_broadcast(c, &key))
-                .await?;
-            let (stream, _) = found.ok_or_else(|| Error::NotFound(format!("stream {handle}")))?;
+            let (stream, _) = crate::streams::find(&state.db, &handle).await?;
             (
                 format!("acct:{}@{}", stream.handle, urls.authority()),
                 urls.stream(&stream.handle),

@@ -8,7 +8,21 @@ pub mod yp_form;
 
 pub use directory::{Added, Directory, DirectorySettings, Reaped};
 
-use crate::db::models::{Broadcast, BroadcastState};
+use crate::{
+    db::{
+        Db,
+        models::{Broadcast, BroadcastState, Stream},
+    },
+    error::{Error, Result},
+};
+
+/// A local stream by handle, with its on-air broadcast if any; `NotFound` names the handle.
+pub async fn find(db: &Db, handle: &str) -> Result<(Stream, Option<Broadcast>)> {
+    let key = handle.to_owned();
+    db.read(move |c| Stream::find_with_broadcast(c, &key))
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("stream {handle}")))
+}
 
 /// What the public sees of a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -379,6 +379,78 @@ async fn poll<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
     }
 }
 
+/// A Fedify peer in serve mode (`fedify_peer.mjs`), driven through its control endpoints.
+struct FedifyPeer {
+    _process: Guard,
+    port: u16,
+    client: reqwest::Client,
+}
+
+impl FedifyPeer {
+    async fn start(dir: &str, node: &str, name: &str) -> Self {
+        let port = free_port();
+        let log =
+            std::fs::File::create(std::env::temp_dir().join(format!("fedify-{port}.log"))).unwrap();
+        let process = Guard(
+            Command::new(node)
+                .args([
+                    "fedify_peer.mjs",
+                    "serve",
+                    "--port",
+                    &port.to_string(),
+                    "--host",
+                    "localhost",
+                    "--name",
+                    name,
+                ])
+                .current_dir(dir)
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        let peer = Self {
+            _process: process,
+            port,
+            client: reqwest::Client::new(),
+        };
+        poll("fedify starts", async || {
+            peer.control("log").await.filter(|r| r.status() == 200)
+        })
+        .await;
+        peer
+    }
+
+    async fn control(&self, path: &str) -> Option<reqwest::Response> {
+        self.client
+            .get(format!("http://127.0.0.1:{}/_control/{path}", self.port))
+            .send()
+            .await
+            .ok()
+    }
+
+    /// The first activity of type `kind` that passed Fedify's signature verification.
+    async fn verified(&self, kind: &str) -> Option<serde_json::Value> {
+        let log: serde_json::Value = self.control("log").await?.json().await.ok()?;
+        log.as_array()?
+            .iter()
+            .find(|e| e["verified"] == true && e["type"] == kind)
+            .cloned()
+    }
+}
+
+fn worker(app: &TestApp) -> onair::delivery::worker::Worker {
+    onair::delivery::worker::Worker::new(
+        app.state.db.clone(),
+        app.state.clock.clone(),
+        app.state.urls.clone(),
+        onair::delivery::worker::Limits {
+            allow_private: true,
+            ..Default::default()
+        },
+    )
+}
+
 /// Fedify follows a stream (signing its Follow its own way), receives our Accept and verifies
 /// its signature against our published key, then unfollows; an unsigned POST gets 401.
 #[tokio::test(flavor = "multi_thread")]
@@ -386,45 +458,12 @@ async fn fedify_follows_gets_a_verified_accept_and_unfollows() {
     let Some((dir, node)) = fedify() else { return };
     let (app, port) = public_app().await;
     let handle = live_stream(&app).await;
-    let peer_port = free_port();
-    let log = std::fs::File::create(std::env::temp_dir().join(format!("fedify-{peer_port}.log")))
-        .unwrap();
-    let _peer = Guard(
-        Command::new(&node)
-            .args([
-                "fedify_peer.mjs",
-                "serve",
-                "--port",
-                &peer_port.to_string(),
-                "--host",
-                "localhost",
-                "--name",
-                "bob",
-            ])
-            .current_dir(&dir)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
-    let control = |path: String| {
-        let client = app.client.clone();
-        async move {
-            client
-                .get(format!("http://127.0.0.1:{peer_port}/_control/{path}"))
-                .send()
-                .await
-                .ok()
-        }
-    };
-    poll("fedify starts", async || {
-        control("log".to_owned())
-            .await
-            .filter(|r| r.status() == 200)
-    })
-    .await;
+    let peer = FedifyPeer::start(&dir, &node, "bob").await;
     let target = format!("http://localhost:{port}/streams/{handle}");
-    let res = control(format!("follow?target={target}")).await.unwrap();
+    let res = peer
+        .control(&format!("follow?target={target}"))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 
     let followers = async || -> Option<i64> {
@@ -439,32 +478,24 @@ async fn fedify_follows_gets_a_verified_accept_and_unfollows() {
         followers().await.filter(|n| *n == 1)
     })
     .await;
-    let worker = onair::delivery::worker::Worker::new(
-        app.state.db.clone(),
-        app.state.clock.clone(),
-        app.state.urls.clone(),
-        onair::delivery::worker::Limits {
-            allow_private: true,
-            ..Default::default()
-        },
-    );
     assert_eq!(
-        worker.deliver_due().await.unwrap().delivered,
+        worker(&app).deliver_due().await.unwrap().delivered,
         1,
         "Fedify took the Accept (2xx)"
     );
     let accepted = poll("Fedify verified our Accept", async || {
-        let log: serde_json::Value = control("log".to_owned()).await?.json().await.ok()?;
-        log.as_array()?
-            .iter()
-            .find(|e| e["verified"] == true && e.to_string().contains("Accept"))
-            .cloned()
+        peer.verified("Accept").await
     })
     .await;
     assert!(accepted.to_string().contains(&target), "{accepted}");
 
-    let res = control(format!("unfollow?target={target}")).await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(
+        peer.control(&format!("unfollow?target={target}"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     poll("the Undo removes the follower", async || {
         followers().await.filter(|n| *n == 0)
     })
@@ -583,78 +614,25 @@ async fn fedify_receives_create_update_and_delete_of_a_broadcast() {
         .await
         .unwrap();
 
-    let peer_port = free_port();
-    let log = std::fs::File::create(std::env::temp_dir().join(format!("fedify-{peer_port}.log")))
-        .unwrap();
-    let _peer = Guard(
-        Command::new(&node)
-            .args([
-                "fedify_peer.mjs",
-                "serve",
-                "--port",
-                &peer_port.to_string(),
-                "--host",
-                "localhost",
-                "--name",
-                "carol",
-            ])
-            .current_dir(&dir)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
-    let control = |path: String| {
-        let client = app.client.clone();
-        async move {
-            client
-                .get(format!("http://127.0.0.1:{peer_port}/_control/{path}"))
-                .send()
-                .await
-                .ok()
-        }
-    };
-    poll("fedify starts", async || {
-        control("log".to_owned())
-            .await
-            .filter(|r| r.status() == 200)
-    })
-    .await;
+    let peer = FedifyPeer::start(&dir, &node, "carol").await;
     let target = format!("http://localhost:{port}/streams/{handle}");
     assert_eq!(
-        control(format!("follow?target={target}"))
+        peer.control(&format!("follow?target={target}"))
             .await
             .unwrap()
             .status(),
         200
     );
-    let worker = onair::delivery::worker::Worker::new(
-        app.state.db.clone(),
-        app.state.clock.clone(),
-        app.state.urls.clone(),
-        onair::delivery::worker::Limits {
-            allow_private: true,
-            ..Default::default()
-        },
-    );
-    let verified = |kind: &'static str| {
-        async move || -> Option<serde_json::Value> {
-            let log: serde_json::Value = control("log".to_owned()).await?.json().await.ok()?;
-            log.as_array()?
-                .iter()
-                .find(|e| e["verified"] == true && e["type"] == kind)
-                .cloned()
-        }
-    };
+    let worker = worker(&app);
     poll("follow recorded and Accept delivered", async || {
         (worker.deliver_due().await.ok()?.delivered > 0).then_some(())
     })
     .await;
-    poll("Accept verified", verified("Accept")).await;
+    poll("Accept verified", async || peer.verified("Accept").await).await;
 
     let sid = app.add(&token, "Night <Jazz> & Soul", "jazz.mp3").await;
     assert_eq!(worker.deliver_due().await.unwrap().delivered, 1);
-    let create = poll("Create verified", verified("Create")).await;
+    let create = poll("Create verified", async || peer.verified("Create").await).await;
     assert!(create.to_string().contains("/broadcasts/2"), "{create}");
 
     app.state.clock.advance(chrono::TimeDelta::seconds(61));
@@ -664,12 +642,12 @@ async fn fedify_receives_create_update_and_delete_of_a_broadcast() {
     )
     .await;
     assert_eq!(worker.deliver_due().await.unwrap().delivered, 1);
-    poll("Update verified", verified("Update")).await;
+    poll("Update verified", async || peer.verified("Update").await).await;
 
     app.yp(&token, &format!("action=remove&sid={sid}")).await;
     assert_eq!(app.advance_and_reap(91).await.ended, 1);
     assert_eq!(worker.deliver_due().await.unwrap().delivered, 1);
-    poll("Delete verified", verified("Delete")).await;
+    poll("Delete verified", async || peer.verified("Delete").await).await;
 }
 
 /// fediverse-pasture's verify_actor: six test actors fetch our stream actor and post to its
