@@ -130,6 +130,7 @@ async fn run(followers: usize, ports: usize) {
         .send()
         .await
         .unwrap();
+    let ports_for_followers = sink_ports.clone();
     let stream_id = db
         .write(move |c| {
             use diesel::RunQueryDsl;
@@ -139,8 +140,11 @@ async fn run(followers: usize, ports: usize) {
                 .map(|(s, _)| s.id)
                 .unwrap_or(1);
             for i in 0..followers {
-                let sink = sink_ports[i % sink_ports.len()];
-                let inbox = format!("http://localhost:{sink}/u{}/inbox", i / sink_ports.len());
+                let sink = ports_for_followers[i % ports_for_followers.len()];
+                let inbox = format!(
+                    "http://localhost:{sink}/u{}/inbox",
+                    i / ports_for_followers.len()
+                );
                 Follower::upsert(
                     c,
                     stream,
@@ -158,7 +162,6 @@ async fn run(followers: usize, ports: usize) {
     onair::federation::keys::fill_missing(&db, &Clock::System)
         .await
         .unwrap();
-    let _ = stream_id;
 
     let cpu_before = cpu_seconds(child.id());
     let go = Instant::now();
@@ -174,6 +177,7 @@ async fn run(followers: usize, ports: usize) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let wall = go.elapsed();
+    let onair_wall = wall;
     let cpu = cpu_seconds(child.id()) - cpu_before;
     println!(
         "fanout_bench: {followers} inboxes on {ports} hosts: YP add answered in {:.1} ms; last delivery after {:.2} s; {:.0} deliveries/s",
@@ -189,4 +193,176 @@ async fn run(followers: usize, ports: usize) {
     );
     let _ = child.kill();
     let _ = child.wait();
+
+    // The same fan-out through the library's sender: `SendActivityTask::prepare` and
+    // `sign_and_send`, which is what its `queue_activity` runs for each inbox, at the same
+    // concurrency (64). `queue_activity` itself cannot be pointed at these sinks: in the
+    // library's debug mode (needed for `localhost:port`) it sends one inbox after another, and
+    // outside it refuses URLs with a port.
+    delivered.store(0, Ordering::Relaxed);
+    let key = db
+        .read(move |c| onair::db::models::StreamKeys::private_key(c, stream_id))
+        .await
+        .unwrap()
+        .unwrap();
+    let inboxes: Vec<url::Url> = (0..followers)
+        .map(|i| {
+            format!(
+                "http://localhost:{}/lib{}/inbox",
+                sink_ports[i % sink_ports.len()],
+                i / sink_ports.len()
+            )
+            .parse()
+            .unwrap()
+        })
+        .collect();
+    let (wall, cpu) =
+        library::fan_out(&format!("localhost:{port}"), key, inboxes, &delivered).await;
+    println!(
+        "fanout_bench: the library's sender, same {followers} inboxes: {:.2} s, {:.0} deliveries/s, {:.0} µs CPU per delivery (bench process) -> onair is {:.1}x faster",
+        wall.as_secs_f64(),
+        followers as f64 / wall.as_secs_f64(),
+        cpu * 1e6 / followers as f64,
+        wall.as_secs_f64() / onair_wall.as_secs_f64()
+    );
+}
+
+/// The library's own signing and sending, driven directly.
+mod library {
+    use std::{
+        sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        },
+        time::{Duration, Instant},
+    };
+
+    use activitypub_federation::{
+        activity_sending::SendActivityTask,
+        config::{Data, FederationConfig},
+        traits::{Activity, Actor, Object},
+    };
+    use futures_util::StreamExt;
+    use serde::Serialize;
+    use url::Url;
+
+    #[derive(Debug, Clone)]
+    struct Sender {
+        id: Url,
+        private_key: String,
+    }
+
+    #[async_trait::async_trait]
+    impl Object for Sender {
+        type DataType = ();
+        type Kind = serde_json::Value;
+        type Error = activitypub_federation::error::Error;
+        fn id(&self) -> &Url {
+            &self.id
+        }
+        async fn read_from_id(_: Url, _: &Data<()>) -> Result<Option<Self>, Self::Error> {
+            Ok(None)
+        }
+        async fn into_json(self, _: &Data<()>) -> Result<serde_json::Value, Self::Error> {
+            Ok(serde_json::Value::Null)
+        }
+        async fn verify(_: &serde_json::Value, _: &Url, _: &Data<()>) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        async fn from_json(_: serde_json::Value, _: &Data<()>) -> Result<Self, Self::Error> {
+            Err(activitypub_federation::error::Error::NotFound)
+        }
+    }
+
+    impl Actor for Sender {
+        fn public_key_pem(&self) -> &str {
+            ""
+        }
+        fn private_key_pem(&self) -> Option<String> {
+            Some(self.private_key.clone())
+        }
+        fn inbox(&self) -> Url {
+            self.id.clone()
+        }
+    }
+
+    #[derive(Debug, Serialize)]
+    struct Create {
+        id: Url,
+        actor: Url,
+        #[serde(rename = "type")]
+        kind: &'static str,
+        object: serde_json::Value,
+    }
+
+    #[async_trait::async_trait]
+    impl Activity for Create {
+        type DataType = ();
+        type Error = activitypub_federation::error::Error;
+        fn id(&self) -> &Url {
+            &self.id
+        }
+        fn actor(&self) -> &Url {
+            &self.actor
+        }
+        async fn verify(&self, _: &Data<()>) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        async fn receive(self, _: &Data<()>) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    /// Sends one Create to every inbox; returns the wall time and this process's CPU time.
+    pub async fn fan_out(
+        domain: &str,
+        private_key: String,
+        inboxes: Vec<Url>,
+        delivered: &Arc<AtomicUsize>,
+    ) -> (Duration, f64) {
+        let config = FederationConfig::builder()
+            .domain(domain)
+            .app_data(())
+            .debug(true)
+            .build()
+            .await
+            .unwrap();
+        let data = config.to_request_data();
+        let actor_id: Url = format!("http://{domain}/streams/fan_out_fm")
+            .parse()
+            .unwrap();
+        let sender = Sender {
+            id: actor_id.clone(),
+            private_key,
+        };
+        let activity = Create {
+            id: format!("http://{domain}/activities/library")
+                .parse()
+                .unwrap(),
+            actor: actor_id,
+            kind: "Create",
+            object: serde_json::json!({ "type": "Note", "content": "on air" }),
+        };
+        let total = inboxes.len();
+        let cpu_before = super::cpu_seconds(std::process::id());
+        let start = Instant::now();
+        let tasks = SendActivityTask::prepare(&activity, &sender, inboxes, &data)
+            .await
+            .unwrap();
+        futures_util::stream::iter(tasks)
+            .map(|task| {
+                let data = data.clone();
+                async move { task.sign_and_send(&data).await }
+            })
+            .buffer_unordered(64)
+            .for_each(|_| async {})
+            .await;
+        while delivered.load(Ordering::Relaxed) < total {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        (
+            start.elapsed(),
+            super::cpu_seconds(std::process::id()) - cpu_before,
+        )
+    }
 }
