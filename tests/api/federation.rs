@@ -723,3 +723,39 @@ async fn fediverse_pasture_verify_actor() {
         assert_eq!(result[actor]["post_inbox"], posted, "{actor}: {verdict}");
     }
 }
+
+/// Inbox bodies are capped at 1 MiB (413), and a signature nobody can verify is a 401, including
+/// an RFC 9421 one (peers fall back to draft-cavage only after a 4xx).
+#[tokio::test]
+async fn the_inbox_refuses_huge_bodies_and_unverifiable_signatures() {
+    let app = spawn_app().await;
+    let big = format!(
+        "{{\"type\":\"Note\",\"content\":\"{}\"}}",
+        "x".repeat(1024 * 1024 + 1)
+    );
+    let res = app
+        .client
+        .post(app.url("/inbox"))
+        .header("content-type", AP)
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let follow = serde_json::json!({
+        "id": "http://localhost:9/follows/1", "type": "Follow",
+        "actor": "http://localhost:9/users/x", "object": "http://localhost:8080/streams/nobody"
+    })
+    .to_string();
+    let res = app
+        .client
+        .post(app.url("/inbox"))
+        .header("content-type", AP)
+        .header("signature-input", r#"sig1=("@method" "@target-uri");created=1700000000;keyid="http://localhost:9/users/x#key""#)
+        .header("signature", "sig1=:AAAA:")
+        .body(follow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
