@@ -31,6 +31,21 @@ impl Seen {
             .map(|(p, _, _)| p.clone())
             .collect()
     }
+    /// The `type` of every activity received, in order.
+    fn kinds(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, _, body)| {
+                serde_json::from_str::<serde_json::Value>(body).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
     fn count(&self, path: &str) -> usize {
         self.paths().iter().filter(|p| *p == path).count()
     }
@@ -268,18 +283,7 @@ async fn a_delete_supersedes_a_pending_create_for_an_unreachable_inbox() {
     );
     app.state.clock.advance(chrono::TimeDelta::hours(1));
     worker(&app).deliver_due().await.unwrap();
-    let kinds: Vec<String> = seen
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, _, body)| {
-            serde_json::from_str::<serde_json::Value>(body).unwrap()["type"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let kinds = seen.kinds();
     assert_eq!(
         kinds,
         ["Create", "Delete"],
@@ -387,18 +391,7 @@ async fn an_unreachable_follower_never_gets_a_stale_go_live() {
     // Past the Create's backoff, what goes to the follower is the Delete alone.
     app.state.clock.advance(chrono::TimeDelta::hours(1));
     worker(&app).deliver_due().await.unwrap();
-    let kinds: Vec<String> = seen
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, _, body)| {
-            serde_json::from_str::<serde_json::Value>(body).unwrap()["type"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let kinds = seen.kinds();
     assert_eq!(
         kinds,
         ["Create", "Delete"],
