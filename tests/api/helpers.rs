@@ -296,3 +296,10 @@ pub fn fixtures_dir() -> PathBuf {
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
+
+/// Held by the tests that drive whole processes for a minute (real Icecast, SIGKILL fan-outs), so
+/// they never starve each other of the two cores: their timings are Icecast's, not ours.
+pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    HEAVY.lock().await
+}

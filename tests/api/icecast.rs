@@ -148,10 +148,11 @@ async fn wait_for(
     let deadline = Instant::now() + limit;
     loop {
         let res = client.get(url).send().await.unwrap();
-        let body: serde_json::Value = if res.status() == 200 {
+        let status = res.status();
+        let body: serde_json::Value = if status == 200 {
             res.json().await.unwrap()
         } else {
-            serde_json::Value::Null
+            serde_json::json!({ "http_status": status.as_u16(), "body": res.text().await.unwrap_or_default() })
         };
         if done(&body) {
             return body;
@@ -169,6 +170,7 @@ async fn real_icecast_lists_titles_removes_and_is_reaped_after_a_crash() {
     if !tools_present() {
         return;
     }
+    let _heavy = crate::helpers::heavy().await;
     let db = TestDb::new();
     let dir = &db.dir;
     {
@@ -349,7 +351,7 @@ async fn real_icecast_lists_titles_removes_and_is_reaped_after_a_crash() {
         &client,
         &api("crash_test_radio"),
         "reaping of crash.ogg",
-        Duration::from_secs(85),
+        Duration::from_secs(150),
         |s| s["status"] == "offline",
     )
     .await;

@@ -178,6 +178,7 @@ impl FanOut {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fan_out_survives_sigkill() {
+    let _heavy = crate::helpers::heavy().await;
     let (fan_out, onair) = FanOut::new().await;
     assert_eq!(
         fan_out.add().await.unwrap().headers()["YPResponse"],
@@ -219,6 +220,7 @@ async fn a_fan_out_survives_sigkill() {
 /// Two `onair serve` processes on one database share the fan-out, and no inbox gets it twice.
 #[tokio::test(flavor = "multi_thread")]
 async fn two_processes_share_a_fan_out_without_duplicates() {
+    let _heavy = crate::helpers::heavy().await;
     let (fan_out, _first) = FanOut::new().await;
     let second_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
