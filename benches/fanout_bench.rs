@@ -152,6 +152,7 @@ async fn run(followers: usize, ports: usize) {
                     &inbox,
                     None,
                     "accepted",
+                    None,
                     now,
                 )?;
             }

@@ -2,6 +2,7 @@
 //! same configuration as `serve` and works beside a running server on the same database.
 
 mod accounts;
+mod follower;
 mod queue;
 mod serve;
 mod stream;
@@ -43,6 +44,9 @@ pub enum Command {
     /// List or delete streams.
     #[command(subcommand)]
     Stream(stream::StreamCommand),
+    /// A stream's followers, and whether follows wait for approval.
+    #[command(subcommand)]
+    Follower(follower::FollowerCommand),
     /// The delivery queue.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
@@ -66,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => accounts::run_token(cmd, &open(&config)?, &config),
         Command::Stream(cmd) => stream::run(cmd, &open(&config)?),
         Command::Queue(cmd) => queue::run(cmd, &open(&config)?),
+        Command::Follower(cmd) => follower::run(cmd, &open(&config)?, &config),
     }
 }
 

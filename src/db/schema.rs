@@ -40,6 +40,7 @@ diesel::table! {
         channels -> Nullable<Integer>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        approve_followers -> Bool,
     }
 }
 
@@ -88,6 +89,7 @@ diesel::table! {
         shared_inbox -> Nullable<Text>,
         state -> Text,
         created_at -> Timestamp,
+        follow_id -> Nullable<Text>,
     }
 }
 

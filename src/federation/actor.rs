@@ -91,7 +91,7 @@ impl Service {
                 owner: id.clone(),
                 public_key_pem,
             },
-            manually_approves_followers: false,
+            manually_approves_followers: stream.approve_followers,
             discoverable: true,
             indexable: true,
             published: stream.created_at.and_utc(),

@@ -26,7 +26,14 @@ fn follow_object(stream: &Stream, follower: &Follower, urls: &Urls) -> Value {
     })
 }
 
-fn answer(conn: &mut DbConn, kind: &str, stream: &Stream, follower: &Follower, urls: &Urls, now: NaiveDateTime) -> Result<()> {
+fn answer(
+    conn: &mut DbConn,
+    kind: &str,
+    stream: &Stream,
+    follower: &Follower,
+    urls: &Urls,
+    now: NaiveDateTime,
+) -> Result<()> {
     let id = urls.activity(&random_alphanumeric(22));
     let body = json!({
         "@context": "https://www.w3.org/ns/activitystreams",
@@ -35,20 +42,39 @@ fn answer(conn: &mut DbConn, kind: &str, stream: &Stream, follower: &Follower, u
         "actor": urls.stream(&stream.handle),
         "object": follow_object(stream, follower, urls),
     });
-    let inbox = Url::parse(&follower.inbox).map_err(|e| Error::Invalid(format!("follower inbox: {e}")))?;
-    let out = Outgoing { ap_id: &id, kind, object_id: None, stream_id: Some(stream.id), body: &body };
+    let inbox =
+        Url::parse(&follower.inbox).map_err(|e| Error::Invalid(format!("follower inbox: {e}")))?;
+    let out = Outgoing {
+        ap_id: &id,
+        kind,
+        object_id: None,
+        stream_id: Some(stream.id),
+        body: &body,
+    };
     enqueue(conn, &out, [inbox], now)?;
     Ok(())
 }
 
 /// Accepts a (pending) follower and tells it so.
-pub fn accept(conn: &mut DbConn, stream: &Stream, follower: &Follower, urls: &Urls, now: NaiveDateTime) -> Result<()> {
+pub fn accept(
+    conn: &mut DbConn,
+    stream: &Stream,
+    follower: &Follower,
+    urls: &Urls,
+    now: NaiveDateTime,
+) -> Result<()> {
     follower.accept(conn)?;
     answer(conn, "Accept", stream, follower, urls, now)
 }
 
 /// Refuses a pending follower, or removes an accepted one, and tells it so.
-pub fn reject(conn: &mut DbConn, stream: &Stream, follower: &Follower, urls: &Urls, now: NaiveDateTime) -> Result<()> {
+pub fn reject(
+    conn: &mut DbConn,
+    stream: &Stream,
+    follower: &Follower,
+    urls: &Urls,
+    now: NaiveDateTime,
+) -> Result<()> {
     Follower::delete_by_actor(conn, &follower.actor_id, Some(stream.id))?;
     answer(conn, "Reject", stream, follower, urls, now)
 }

@@ -12,15 +12,13 @@ use activitypub_federation::{
     traits::{Activity, Actor, Object as _},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use url::Url;
 
 use super::remote_actor::RemoteActor;
 use crate::{
-    accounts::random_alphanumeric,
     db::models::{Follower, ReceivedActivity, Stream},
-    delivery::{Outgoing, enqueue},
     error::{Error, Result},
+    federation::follows,
     state::AppState,
 };
 
@@ -189,42 +187,42 @@ async fn local_stream(data: &Data<AppState>, actor: &Url) -> Result<i64> {
         .ok_or_else(|| Error::NotFound(format!("stream {handle}")))
 }
 
-/// Records the follower and queues the `Accept`, in one transaction.
+/// Records the follower and, unless the stream wants to approve followers, accepts it; one
+/// transaction either way.
 async fn receive_follow(follow: Follow, data: &Data<AppState>) -> Result<()> {
     let stream_id = local_stream(data, &follow.object).await?;
     let follower = follow.actor.dereference(data).await?;
-    let accept_id = data.urls.activity(&random_alphanumeric(22));
-    let body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": accept_id,
-        "type": "Accept",
-        "actor": follow.object,
-        "object": follow,
-    });
-    let (now, inbox) = (data.clock.now(), follower.inbox());
+    let (now, urls, inbox) = (data.clock.now(), data.urls.clone(), follower.inbox());
     let shared = follower.shared_inbox().map(ToString::to_string);
-    let actor_id = follower.id().to_string();
-    data.db
+    let (actor_id, follow_id) = (follower.id().to_string(), follow.id.to_string());
+    let pending = data
+        .db
         .write(move |c| {
+            let stream = Stream::find(c, stream_id)?
+                .ok_or_else(|| Error::NotFound(format!("stream {stream_id}")))?;
+            let state = if stream.approve_followers {
+                "pending"
+            } else {
+                "accepted"
+            };
             Follower::upsert(
                 c,
                 stream_id,
                 &actor_id,
                 inbox.as_str(),
                 shared.as_deref(),
-                "accepted",
+                state,
+                Some(&follow_id),
                 now,
             )?;
-            let accept = Outgoing {
-                ap_id: &accept_id,
-                kind: "Accept",
-                object_id: None,
-                stream_id: Some(stream_id),
-                body: &body,
-            };
-            enqueue(c, &accept, [inbox], now)
+            if !stream.approve_followers {
+                let row = Follower::find(c, stream_id, &actor_id)?
+                    .ok_or_else(|| Error::NotFound(actor_id.clone()))?;
+                follows::accept(c, &stream, &row, &urls, now)?;
+            }
+            Ok(stream.approve_followers)
         })
         .await?;
-    tracing::info!(stream = stream_id, "followed; Accept queued");
+    tracing::info!(stream = stream_id, pending, "followed");
     Ok(())
 }

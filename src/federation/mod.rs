@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod announce;
+pub mod follows;
 pub mod inbox;
 pub mod instance;
 pub mod keys;

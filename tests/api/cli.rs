@@ -172,6 +172,22 @@ async fn streams_can_be_listed_and_deleted_when_off_air() {
     assert_eq!(app.get_json("/api/v1/streams/old_mount").await.0, 404);
     assert!(stdout(&onair(&app, &["migrate"], "")).contains("0 migration(s) applied"));
     assert!(stdout(&onair(&app, &["queue", "status"], "")).contains("no deliveries"));
+    assert!(stderr(&onair(&app, &["follower", "list", "nobody"], "")).contains("no stream nobody"));
+    let token = app.broadcaster("carol").await;
+    app.add(&token, "Kept", "kept").await;
+    assert!(stdout(&onair(&app, &["follower", "list", "@Kept"], "")).contains("no followers"));
+    assert!(
+        stderr(&onair(
+            &app,
+            &["follower", "approve", "kept", "http://x.example/u"],
+            ""
+        ))
+        .contains("does not follow")
+    );
+    assert!(
+        stderr(&onair(&app, &["follower", "approval", "kept", "maybe"], ""))
+            .contains("invalid value")
+    );
     assert!(
         stdout(&onair(&app, &["queue", "retry"], "")).contains("0 failed deliveries queued again")
     );

@@ -363,6 +363,7 @@ async fn an_unreachable_follower_never_gets_a_stale_go_live() {
                 &inbox,
                 None,
                 "accepted",
+                None,
                 now,
             )
         })

@@ -759,3 +759,81 @@ async fn the_inbox_refuses_huge_bodies_and_unverifiable_signatures() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+/// A stream that approves its followers: Fedify's Follow waits; `onair follower approve` sends
+/// the Accept, `onair follower remove` a Reject, and Fedify verifies both.
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_waits_for_approval_then_is_removed() {
+    let Some((dir, node)) = fedify() else { return };
+    let (app, port) = public_app().await;
+    let handle = live_stream(&app).await;
+    let cli = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_onair"));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("ONAIR_")) {
+            cmd.env_remove(key);
+        }
+        let out = cmd
+            .args(args)
+            .env("ONAIR_DATABASE_URL", &app.database_url)
+            .env("ONAIR_URL", app.url(""))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    cli(&["follower", "approval", &handle, "on"]);
+    let actor: serde_json::Value = fetch(&app, &format!("/streams/{handle}"), AP)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(actor["manuallyApprovesFollowers"], true);
+
+    let peer = FedifyPeer::start(&dir, &node, "dora").await;
+    let target = format!("http://localhost:{port}/streams/{handle}");
+    assert_eq!(
+        peer.control(&format!("follow?target={target}"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let pending = poll("the follow waits", async || {
+        let list = cli(&["follower", "list", &handle]);
+        list.starts_with("pending").then_some(list)
+    })
+    .await;
+    let follower = pending.split_whitespace().last().unwrap().to_owned();
+    assert!(
+        worker(&app).deliver_due().await.unwrap().is_idle(),
+        "no Accept before approval"
+    );
+
+    cli(&["follower", "approve", &handle, &follower]);
+    // The CLI stamps the queue with the system clock; the app's manual clock catches up.
+    app.state.clock.advance(chrono::TimeDelta::minutes(1));
+    assert_eq!(worker(&app).deliver_due().await.unwrap().delivered, 1);
+    poll("Fedify verified the Accept", async || {
+        peer.verified("Accept").await
+    })
+    .await;
+    let followers: serde_json::Value = fetch(&app, &format!("/streams/{handle}/followers"), AP)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(followers["totalItems"], 1);
+
+    cli(&["follower", "remove", &handle, &follower]);
+    app.state.clock.advance(chrono::TimeDelta::minutes(1));
+    assert_eq!(worker(&app).deliver_due().await.unwrap().delivered, 1);
+    poll("Fedify verified the Reject", async || {
+        peer.verified("Reject").await
+    })
+    .await;
+    assert!(cli(&["follower", "list", &handle]).contains("no followers"));
+}

@@ -146,6 +146,7 @@ impl FanOut {
                     &inbox,
                     None,
                     "accepted",
+                    None,
                     now,
                 )?;
             }

@@ -18,10 +18,16 @@ pub struct Follower {
     /// `pending` (waiting for the broadcaster's approval) or `accepted`.
     pub state: String,
     pub created_at: NaiveDateTime,
+    /// The id of the Follow, to answer it (Accept or Reject) later.
+    pub follow_id: Option<String>,
 }
 
 impl Follower {
     /// Adds (or re-adds) `actor_id` as a follower of a stream; returns whether it is new.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column each; a struct would only rename them"
+    )]
     pub fn upsert(
         conn: &mut DbConn,
         stream_id: i64,
@@ -29,6 +35,7 @@ impl Follower {
         inbox: &str,
         shared_inbox: Option<&str>,
         state: &str,
+        follow_id: Option<&str>,
         now: NaiveDateTime,
     ) -> Result<bool> {
         let existing = followers::table
@@ -42,6 +49,7 @@ impl Follower {
                 .set((
                     followers::inbox.eq(inbox),
                     followers::shared_inbox.eq(shared_inbox),
+                    followers::follow_id.eq(follow_id),
                 ))
                 .execute(conn)?;
             return Ok(false);
@@ -54,9 +62,37 @@ impl Follower {
                 followers::shared_inbox.eq(shared_inbox),
                 followers::state.eq(state),
                 followers::created_at.eq(now),
+                followers::follow_id.eq(follow_id),
             ))
             .execute(conn)?;
         Ok(true)
+    }
+
+    /// A stream's followers, oldest first.
+    pub fn list(conn: &mut DbConn, stream_id: i64) -> Result<Vec<Self>> {
+        Ok(followers::table
+            .filter(followers::stream_id.eq(stream_id))
+            .order(followers::id)
+            .select(Self::as_select())
+            .load(conn)?)
+    }
+
+    /// One follower of a stream.
+    pub fn find(conn: &mut DbConn, stream_id: i64, actor_id: &str) -> Result<Option<Self>> {
+        Ok(followers::table
+            .filter(followers::stream_id.eq(stream_id))
+            .filter(followers::actor_id.eq(actor_id))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Marks a pending follower accepted.
+    pub fn accept(&self, conn: &mut DbConn) -> Result<()> {
+        diesel::update(followers::table.find(self.id))
+            .set(followers::state.eq("accepted"))
+            .execute(conn)?;
+        Ok(())
     }
 
     /// Removes `actor_id` as a follower of one stream (Undo Follow), or of all (actor deleted).

@@ -39,6 +39,8 @@ pub struct Stream {
     pub channels: Option<i32>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Follows wait for the broadcaster's approval (`manuallyApprovesFollowers`).
+    pub approve_followers: bool,
 }
 
 /// What a YP `add` says about a stream; replaced as a whole on every add.
@@ -110,6 +112,14 @@ impl Stream {
             .select(Self::as_select())
             .first(conn)
             .optional()?)
+    }
+
+    /// Turns follower approval on or off.
+    pub fn set_approve_followers(&self, conn: &mut DbConn, on: bool) -> Result<()> {
+        diesel::update(streams::table.find(self.id))
+            .set(streams::approve_followers.eq(on))
+            .execute(conn)?;
+        Ok(())
     }
 
     /// One stream by id.
