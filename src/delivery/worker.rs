@@ -71,6 +71,8 @@ pub struct Step {
     pub delivered: usize,
     pub retried: usize,
     pub failed: usize,
+    /// Not attempted because the host's circuit breaker is open.
+    pub deferred: usize,
 }
 
 impl Step {
@@ -95,6 +97,44 @@ enum Outcome {
     Gone,
     Final(String),
     Retry(String),
+    /// Not attempted: the host's breaker is open until then.
+    Deferred(NaiveDateTime),
+}
+
+/// Consecutive failures (no answer, 5xx, 408, 429) after which a host is left alone for a while.
+const TRIP_AFTER: u32 = 5;
+/// How long a tripped host is left alone; its deliveries wait without spending retries.
+const OPEN_FOR: TimeDelta = TimeDelta::minutes(10);
+
+/// Per-host circuit breaker (per process): a dead instance is not hammered by every delivery of
+/// every fan-out.
+#[derive(Debug, Default)]
+struct Breaker {
+    hosts: std::sync::Mutex<HashMap<String, (u32, Option<NaiveDateTime>)>>,
+}
+
+impl Breaker {
+    fn open_until(&self, host: &str, now: NaiveDateTime) -> Option<NaiveDateTime> {
+        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts
+            .get(host)
+            .and_then(|(_, until)| *until)
+            .filter(|until| *until > now)
+    }
+
+    fn record(&self, host: &str, answered: bool, now: NaiveDateTime) {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        if answered {
+            hosts.remove(host);
+            return;
+        }
+        let entry = hosts.entry(host.to_owned()).or_insert((0, None));
+        entry.0 += 1;
+        if entry.0 >= TRIP_AFTER {
+            entry.1 = Some(now + OPEN_FOR);
+            tracing::warn!(host, "circuit breaker open");
+        }
+    }
 }
 
 /// Sends queued activities.
@@ -105,6 +145,7 @@ pub struct Worker {
     urls: Urls,
     client: reqwest::Client,
     keys: Arc<KeyCache>,
+    breaker: Arc<Breaker>,
     limits: Limits,
 }
 
@@ -123,6 +164,7 @@ impl Worker {
             urls,
             client,
             keys: Arc::new(KeyCache::default()),
+            breaker: Arc::new(Breaker::default()),
             limits,
         }
     }
@@ -179,10 +221,19 @@ impl Worker {
                         Some(g) => g.acquire().await.ok(),
                         None => None,
                     };
-                    let outcome = match activity {
-                        Some(Ok(activity)) => self.attempt(&d, &activity).await,
-                        Some(Err(e)) => Outcome::Retry(e),
-                        None => Outcome::Retry("not prepared".to_owned()),
+                    let outcome = match (self.breaker.open_until(&d.host, now), activity) {
+                        (Some(until), _) => Outcome::Deferred(until),
+                        (None, Some(Ok(activity))) => {
+                            let outcome = self.attempt(&d, &activity).await;
+                            self.breaker.record(
+                                &d.host,
+                                !matches!(outcome, Outcome::Retry(_)),
+                                now,
+                            );
+                            outcome
+                        }
+                        (None, Some(Err(e))) => Outcome::Retry(e),
+                        (None, None) => Outcome::Retry("not prepared".to_owned()),
                     };
                     (d, outcome)
                 }
@@ -310,6 +361,11 @@ impl Worker {
             .write(move |c| {
                 let mut step = Step::default();
                 for ((d, outcome), jitter) in results.into_iter().zip(jitter) {
+                    if let Outcome::Deferred(until) = outcome {
+                        d.defer(c, until, now)?;
+                        step.deferred += 1;
+                        continue;
+                    }
                     let (state, next, error) = match outcome {
                         Outcome::Delivered => (DeliveryState::Delivered, None, None),
                         Outcome::Gone => {
@@ -321,6 +377,7 @@ impl Worker {
                             )
                         }
                         Outcome::Final(e) => (DeliveryState::Failed, None, Some(e)),
+                        Outcome::Deferred(_) => continue,
                         Outcome::Retry(e) => match retry_at(d.attempts, jitter, now) {
                             Some(at) => (DeliveryState::Pending, Some(at), Some(e)),
                             None => (DeliveryState::Failed, None, Some(format!("gave up: {e}"))),

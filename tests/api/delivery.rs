@@ -399,3 +399,41 @@ async fn an_unreachable_follower_never_gets_a_stale_go_live() {
         "after the failed first attempt, only the Delete"
     );
 }
+
+/// A host that keeps failing trips the breaker: its deliveries wait without requests (and
+/// without spending retries) until the breaker's time is up.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_host_trips_the_circuit_breaker() {
+    let app = spawn_app().await;
+    let (sink, seen) = start_sink();
+    let (stream_id, actor) = stream(&app).await;
+    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
+    let inboxes: Vec<Url> = (0..10)
+        .map(|i| format!("{sink}/d{i}/flaky").parse().unwrap())
+        .collect();
+    send(&app, stream_id, "Create", &object, 1, inboxes).await;
+    let w = worker(&app);
+    let first = w.deliver_due().await.unwrap();
+    let tried = seen.paths().len();
+    assert!((5..=10).contains(&tried), "tried {tried}: {first:?}");
+    assert_eq!(first.retried + first.deferred, 10);
+
+    app.state.clock.advance(chrono::TimeDelta::minutes(3));
+    let second = w.deliver_due().await.unwrap();
+    assert_eq!(
+        second.deferred, first.retried,
+        "the retries came due, the breaker held them: {second:?}"
+    );
+    assert_eq!(
+        seen.paths().len(),
+        tried,
+        "no request while the breaker is open"
+    );
+
+    app.state.clock.advance(chrono::TimeDelta::minutes(11));
+    w.deliver_due().await.unwrap();
+    assert!(
+        seen.paths().len() > tried,
+        "tried again once the breaker's time is up"
+    );
+}

@@ -225,6 +225,25 @@ impl Delivery {
         Ok(purged)
     }
 
+    /// Puts a claimed delivery back for later without counting an attempt (its host's circuit
+    /// breaker is open).
+    pub fn defer(&self, conn: &mut DbConn, until: NaiveDateTime, now: NaiveDateTime) -> Result<()> {
+        diesel::update(
+            deliveries::table
+                .find(self.id)
+                .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+                .filter(deliveries::lease_until.eq(self.lease_until)),
+        )
+        .set((
+            deliveries::next_attempt_at.eq(until),
+            deliveries::lease_until.eq(None::<NaiveDateTime>),
+            deliveries::last_error.eq("host unreachable: circuit breaker open"),
+            deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        Ok(())
+    }
+
     /// How many deliveries are in each state (for `onair queue status` and tests).
     pub fn count_by_state(conn: &mut DbConn) -> Result<Vec<(String, i64)>> {
         Ok(deliveries::table
