@@ -245,15 +245,7 @@ async fn webfinger_finds_streams_and_the_instance_actor() {
 async fn host_meta_and_nodeinfo_describe_the_instance() {
     let app = spawn_app().await;
     live_stream(&app).await;
-    let xrd = app
-        .client
-        .get(app.url("/.well-known/host-meta"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let xrd = app.get_text("/.well-known/host-meta").await;
     assert!(
         xrd.contains(r#"template="http://localhost:8080/.well-known/webfinger?resource={uri}""#),
         "{xrd}"

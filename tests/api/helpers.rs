@@ -179,6 +179,18 @@ impl TestApp {
         answer.sid.expect("a successful add carries a SID")
     }
 
+    /// The body of a GET as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let res = self.client.get(self.url(path)).send().await.unwrap();
         let status = res.status().as_u16();

@@ -362,15 +362,7 @@ async fn a_database_failure_answers_yp_response_0_and_is_counted() {
         "{}",
         answer.message
     );
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_text("/metrics").await;
     assert!(
         metrics.contains(r#"onair_yp_requests_total{action="add",result="error"} 1"#),
         "{metrics}"
@@ -386,15 +378,7 @@ async fn metrics_count_requests_by_action_and_result_and_live_streams() {
     app.yp(&token, &touch_body(&sid, "t", 1)).await;
     app.yp(&token, &touch_body("unknown", "t", 1)).await;
     app.yp(&token, "action=nope").await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_text("/metrics").await;
     for line in [
         r#"onair_yp_requests_total{action="add",result="ok"} 2"#,
         r#"onair_yp_requests_total{action="touch",result="ok"} 1"#,

@@ -255,15 +255,7 @@ async fn every_captured_request_gets_the_right_answer_and_leaves_the_right_state
     );
     assert_eq!(forced["homepage"], "https://radio.example.org/home?x=1&y=2");
     assert_eq!(forced["bitrate"], 96);
-    let body = app
-        .client
-        .get(app.url("/api/v1/streams?status=all"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = app.get_text("/api/v1/streams?status=all").await;
     assert!(
         !body.contains("s3cret"),
         "the cluster password never appears"
