@@ -58,6 +58,23 @@ impl Urls {
         self.join(&format!("streams/{handle}/outbox"))
     }
 
+    /// One page of a stream's outbox: the newest broadcasts, or those older than `before`.
+    pub fn stream_outbox_page(&self, handle: &str, before: Option<i64>) -> Url {
+        let mut url = self.stream_outbox(handle);
+        url.query_pairs_mut().append_pair("page", "true");
+        if let Some(id) = before {
+            url.query_pairs_mut().append_pair("before", &id.to_string());
+        }
+        url
+    }
+
+    /// The `Create` of a broadcast as its stream's outbox lists it.
+    pub fn broadcast_create(&self, id: i64) -> Url {
+        let mut url = self.broadcast(id);
+        url.set_fragment(Some("create"));
+        url
+    }
+
     /// A stream actor's followers collection.
     pub fn stream_followers(&self, handle: &str) -> Url {
         self.join(&format!("streams/{handle}/followers"))

@@ -11,6 +11,7 @@ use crate::{
         models::{Follower, Stream},
     },
     federation::follows,
+    streams::settings,
     urls::Urls,
 };
 
@@ -69,9 +70,9 @@ pub fn run(cmd: FollowerCommand, db: &Db, config: &Config) -> anyhow::Result<()>
             println!("{actor} no longer follows {handle}; a Reject is on its way");
         }
         FollowerCommand::Approval { handle, setting } => {
-            let stream = find(db, &handle)?;
+            let mut stream = find(db, &handle)?;
             let on = matches!(setting, OnOff::On);
-            db.write_blocking(move |c| stream.set_approve_followers(c, on))?;
+            db.write_blocking(move |c| settings::set_approval(c, &mut stream, on, &urls, now))?;
             let state = if on { "on" } else { "off" };
             println!("follower approval for {handle}: {state}");
         }

@@ -41,7 +41,7 @@ pub enum Command {
     /// Manage YP tokens (the secret in a broadcaster's YP URL).
     #[command(subcommand)]
     Token(accounts::TokenCommand),
-    /// List or delete streams.
+    /// List or delete streams, or choose what followers see when a broadcast ends.
     #[command(subcommand)]
     Stream(stream::StreamCommand),
     /// A stream's followers, and whether follows wait for approval.

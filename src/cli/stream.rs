@@ -1,15 +1,15 @@
 //! `onair stream …`
 
 use anyhow::{Context, bail};
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 
 use crate::{
     accounts::UserName,
     db::{
         Db,
-        models::{Stream, User},
+        models::{OnEnd, Stream, User},
     },
-    streams::StreamStatus,
+    streams::{StreamStatus, settings},
 };
 
 /// `onair stream …`
@@ -22,6 +22,16 @@ pub enum StreamCommand {
     },
     /// Delete a stream that is not on air (frees a slot of the per-user limit).
     Delete { handle: String },
+    /// What followers are told when a broadcast ends: `delete` removes the post (default),
+    /// `update` keeps it and marks it as over.
+    OnEnd { handle: String, behaviour: EndArg },
+}
+
+/// `delete` or `update`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EndArg {
+    Delete,
+    Update,
 }
 
 pub fn run(cmd: StreamCommand, db: &Db) -> anyhow::Result<()> {
@@ -67,6 +77,20 @@ pub fn run(cmd: StreamCommand, db: &Db) -> anyhow::Result<()> {
                 bail!(message);
             }
             println!("deleted stream {handle}");
+        }
+        StreamCommand::OnEnd { handle, behaviour } => {
+            let on_end = match behaviour {
+                EndArg::Delete => OnEnd::Delete,
+                EndArg::Update => OnEnd::Update,
+            };
+            let handle = handle.trim().trim_start_matches('@').to_ascii_lowercase();
+            let found = db.read_blocking(|c| Stream::find_with_broadcast(c, &handle))?;
+            let mut stream = found.with_context(|| format!("no stream {handle}"))?.0;
+            db.write_blocking(move |c| settings::set_on_end(c, &mut stream, on_end))?;
+            println!(
+                "broadcasts of {handle} that end from now on: {}",
+                on_end.as_str()
+            );
         }
     }
     Ok(())

@@ -41,6 +41,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         approve_followers -> Bool,
+        on_end -> Text,
     }
 }
 
@@ -59,6 +60,7 @@ diesel::table! {
         ended_at -> Nullable<Timestamp>,
         announced_title -> Nullable<Text>,
         announced_at -> Nullable<Timestamp>,
+        kept -> Bool,
     }
 }
 

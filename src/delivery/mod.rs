@@ -27,17 +27,25 @@ pub struct Outgoing<'a> {
     pub kind: &'a str,
     /// What it is about, for supersession.
     pub object_id: Option<&'a Url>,
+    /// The kinds of pending activity about the same object that this one makes pointless: see
+    /// [`SUPERSEDED_BY_DELETE`] and [`SUPERSEDED_BY_UPDATE`].
+    pub supersedes: &'a [&'a str],
     /// The signing stream actor, or `None` for the instance actor.
     pub stream_id: Option<i64>,
     pub body: &'a serde_json::Value,
 }
 
+/// A `Delete` (or the `Update` that ends a broadcast) makes every pending `Create` or `Update` of
+/// the object pointless: a follower who was unreachable while a stream went on and off air gets
+/// the end at most, never a stale go-live post.
+pub const SUPERSEDED_BY_DELETE: &[&str] = &["Create", "Update"];
+
+/// A newer `Update` replaces an older pending one.
+pub const SUPERSEDED_BY_UPDATE: &[&str] = &["Update"];
+
 /// Stores `out` once and queues it for every distinct inbox. Call it inside the transaction of
-/// the state change, so that neither can exist without the other.
-///
-/// A `Delete` drops every pending, unclaimed `Create` or `Update` of the same object, and an
-/// `Update` every older pending `Update`: a follower who was unreachable while a stream went on
-/// and off air gets the `Delete` at most, never a stale go-live post.
+/// the state change, so that neither can exist without the other. Pending, unclaimed deliveries
+/// of the kinds `out.supersedes` names, about the same object, are dropped first.
 pub fn enqueue(
     conn: &mut DbConn,
     out: &Outgoing<'_>,
@@ -49,15 +57,10 @@ pub fn enqueue(
         .filter_map(|u| Some((host_of(&u)?, u.into())))
         .map(|(h, u)| (u, h))
         .collect();
-    if let Some(object) = out.object_id {
-        let superseded: &[&str] = match out.kind {
-            "Delete" => &["Create", "Update"],
-            "Update" => &["Update"],
-            _ => &[],
-        };
-        if !superseded.is_empty() {
-            Delivery::supersede(conn, object.as_str(), superseded, now)?;
-        }
+    if let Some(object) = out.object_id
+        && !out.supersedes.is_empty()
+    {
+        Delivery::supersede(conn, object.as_str(), out.supersedes, now)?;
     }
     let body = out.body.to_string();
     let id = Activity::insert(

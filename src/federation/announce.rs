@@ -1,18 +1,19 @@
-//! What followers are told when a broadcast starts, changes title or ends. Each function runs
-//! inside the transaction of the state change (the transactional outbox, DESIGN.md §3).
+//! What followers are told when a broadcast starts, changes title or ends, and when a stream's
+//! profile changes. Each function runs inside the transaction of the state change (the
+//! transactional outbox, DESIGN.md §3).
 
 use chrono::NaiveDateTime;
 use serde_json::json;
 use url::Url;
 
-use super::note;
+use super::{actor::Service, note};
 use crate::{
     accounts::random_alphanumeric,
     db::{
         DbConn,
-        models::{Broadcast, Follower, Stream},
+        models::{Broadcast, BroadcastState, Follower, OnEnd, Stream, StreamKeys},
     },
-    delivery::{Outgoing, enqueue},
+    delivery::{Outgoing, SUPERSEDED_BY_DELETE, SUPERSEDED_BY_UPDATE, enqueue},
     error::Result,
     urls::Urls,
 };
@@ -26,15 +27,9 @@ pub fn started(
     now: NaiveDateTime,
 ) -> Result<()> {
     Broadcast::set_announced(conn, broadcast.id, &broadcast.title, now)?;
-    send(
-        conn,
-        "Create",
-        stream,
-        note::note(stream, broadcast, urls),
-        broadcast.id,
-        urls,
-        now,
-    )
+    let object = note::note(stream, broadcast, urls);
+    let about = About::broadcast(broadcast.id, urls, &[]);
+    send(conn, "Create", stream, object, &about, urls, now)
 }
 
 /// A new title: `Update` of the Note, unless followers were told less than `interval` ago (the
@@ -55,19 +50,14 @@ pub fn touched(
     Broadcast::set_announced(conn, broadcast.id, &broadcast.title, now)?;
     let mut updated = broadcast.clone();
     updated.announced_at = Some(now);
-    send(
-        conn,
-        "Update",
-        stream,
-        note::note(stream, &updated, urls),
-        broadcast.id,
-        urls,
-        now,
-    )?;
+    let object = note::note(stream, &updated, urls);
+    let about = About::broadcast(broadcast.id, urls, SUPERSEDED_BY_UPDATE);
+    send(conn, "Update", stream, object, &about, urls, now)?;
     Ok(true)
 }
 
-/// Off air: `Delete` of the Note (it becomes a Tombstone).
+/// Off air: `Delete` of the Note (it becomes a Tombstone), or, when the stream keeps ended
+/// posts, an `Update` that says it was on air. Either way pending go-live news is dropped.
 pub fn ended(
     conn: &mut DbConn,
     stream: &Stream,
@@ -75,9 +65,60 @@ pub fn ended(
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let id = urls.broadcast(broadcast.id);
-    let object = json!({ "id": id, "type": "Tombstone" });
-    send(conn, "Delete", stream, object, broadcast.id, urls, now)
+    let about = About::broadcast(broadcast.id, urls, SUPERSEDED_BY_DELETE);
+    match stream.on_end {
+        OnEnd::Delete => {
+            let object = json!({ "id": about.object, "type": "Tombstone" });
+            send(conn, "Delete", stream, object, &about, urls, now)
+        }
+        OnEnd::Update => {
+            Broadcast::set_kept(conn, broadcast.id)?;
+            let over = Broadcast {
+                state: BroadcastState::Ended,
+                ended_at: Some(now),
+                announced_at: Some(now),
+                kept: true,
+                ..broadcast.clone()
+            };
+            let object = note::note(stream, &over, urls);
+            send(conn, "Update", stream, object, &about, urls, now)
+        }
+    }
+}
+
+/// The stream's name, description, genres, homepage, format or follower approval changed:
+/// `Update` of the actor, so followers' servers refresh the profile. Nothing when the actor was
+/// never served (no key pair yet): nobody can follow it then.
+pub fn profile_changed(
+    conn: &mut DbConn,
+    stream: &Stream,
+    urls: &Urls,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let Some(public_key) = StreamKeys::public_key(conn, stream.id)? else {
+        return Ok(());
+    };
+    let actor = json!(Service::new(stream, public_key, urls));
+    let about = About {
+        object: urls.stream(&stream.handle),
+        supersedes: SUPERSEDED_BY_UPDATE,
+    };
+    send(conn, "Update", stream, actor, &about, urls, now)
+}
+
+/// The object an activity is about, and what pending news of it the activity replaces.
+struct About {
+    object: Url,
+    supersedes: &'static [&'static str],
+}
+
+impl About {
+    fn broadcast(id: i64, urls: &Urls, supersedes: &'static [&'static str]) -> Self {
+        Self {
+            object: urls.broadcast(id),
+            supersedes,
+        }
+    }
 }
 
 fn send(
@@ -85,7 +126,7 @@ fn send(
     kind: &str,
     stream: &Stream,
     object: serde_json::Value,
-    broadcast_id: i64,
+    about: &About,
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
@@ -98,11 +139,11 @@ fn send(
     }
     let id = urls.activity(&random_alphanumeric(22));
     let body = note::activity(kind, &id, stream, object, urls);
-    let object_id = urls.broadcast(broadcast_id);
     let out = Outgoing {
         ap_id: &id,
         kind,
-        object_id: Some(&object_id),
+        object_id: Some(&about.object),
+        supersedes: about.supersedes,
         stream_id: Some(stream.id),
         body: &body,
     };

@@ -48,6 +48,7 @@ fn answer(
         ap_id: &id,
         kind,
         object_id: None,
+        supersedes: &[],
         stream_id: Some(stream.id),
         body: &body,
     };

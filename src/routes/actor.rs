@@ -60,16 +60,74 @@ pub async fn followers(
     })))
 }
 
-/// `GET /streams/{handle}/outbox`: empty until broadcasts are announced (the next step).
-pub async fn outbox(state: web::Data<AppState>, handle: web::Path<String>) -> Result<HttpResponse> {
-    streams::find(&state.db, &handle).await?;
-    Ok(activity_json(&json!({
+/// Query of `/streams/{handle}/outbox`: no query is the collection, `page=true` its newest
+/// page, `before` the cursor of older pages.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxQuery {
+    page: Option<bool>,
+    before: Option<i64>,
+}
+
+/// Broadcasts per outbox page.
+const OUTBOX_PAGE: i64 = 20;
+
+/// `GET /streams/{handle}/outbox`: the `Create` of every broadcast whose Note exists (on air, or
+/// ended and kept), newest first, in pages.
+pub async fn outbox(
+    state: web::Data<AppState>,
+    handle: web::Path<String>,
+    query: web::Query<OutboxQuery>,
+) -> Result<HttpResponse> {
+    let (stream, _) = streams::find(&state.db, &handle).await?;
+    let urls = &state.urls;
+    let OutboxQuery { page, before } = query.into_inner();
+    if page != Some(true) && before.is_none() {
+        let id = stream.id;
+        let total = state
+            .db
+            .read(move |c| Broadcast::count_published(c, id))
+            .await?;
+        return Ok(activity_json(&json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": urls.stream_outbox(&handle),
+            "type": "OrderedCollection",
+            "totalItems": total,
+            "first": urls.stream_outbox_page(&handle, None),
+        })));
+    }
+    let id = stream.id;
+    let broadcasts = state
+        .db
+        .read(move |c| Broadcast::list_published(c, id, before, OUTBOX_PAGE))
+        .await?;
+    let items: Vec<_> = broadcasts
+        .iter()
+        .map(|b| {
+            let object = note::note(&stream, b, urls);
+            note::activity(
+                "Create",
+                &urls.broadcast_create(b.id),
+                &stream,
+                object,
+                urls,
+            )
+        })
+        .collect();
+    let mut body = json!({
         "@context": "https://www.w3.org/ns/activitystreams",
-        "id": state.urls.stream_outbox(&handle),
-        "type": "OrderedCollection",
-        "totalItems": 0,
-        "orderedItems": [],
-    })))
+        "id": urls.stream_outbox_page(&handle, before),
+        "type": "OrderedCollectionPage",
+        "partOf": urls.stream_outbox(&handle),
+        "orderedItems": items,
+    });
+    if let Some(last) = broadcasts
+        .last()
+        .filter(|_| broadcasts.len() as i64 == OUTBOX_PAGE)
+    {
+        body["next"] = json!(urls.stream_outbox_page(&handle, Some(last.id)));
+    }
+    Ok(activity_json(&body))
 }
 
 /// `GET /actor`
@@ -118,8 +176,9 @@ fn page(stream: &Stream, status: StreamStatus, title: &str, authority: &str) -> 
         .body(body)
 }
 
-/// `GET /broadcasts/{id}`: the Note while on air (ActivityPub JSON, or a redirect to the stream
-/// page for browsers), `410 Gone` with a Tombstone once it ended.
+/// `GET /broadcasts/{id}`: the Note (ActivityPub JSON, or a redirect to the stream page for
+/// browsers) while on air or when its stream keeps ended posts, else `410 Gone` with a Tombstone
+/// once it ended.
 pub async fn show_broadcast(
     state: web::Data<AppState>,
     id: web::Path<i64>,
@@ -139,7 +198,7 @@ pub async fn show_broadcast(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if broadcast.state == BroadcastState::Ended {
+    if broadcast.state == BroadcastState::Ended && !broadcast.kept {
         let tombstone = note::tombstone(&state.urls.broadcast(id), broadcast.ended_at);
         return Ok(HttpResponse::Gone()
             .content_type(ACTIVITY_JSON)

@@ -136,7 +136,11 @@ impl Directory {
         self.db
             .write(move |conn| {
                 let owner = owner_of(conn, &hash, now)?;
-                let stream = find_or_create_stream(conn, owner.user_id, &req, &settings, now)?;
+                let (stream, changed) =
+                    find_or_create_stream(conn, owner.user_id, &req, &settings, now)?;
+                if changed {
+                    announce::profile_changed(conn, &stream, &urls, now)?;
+                }
                 let sid = Sid::generate();
                 let active = Broadcast::find_active(conn, stream.id)?;
                 let (broadcast_id, new_broadcast) = match active {
@@ -281,19 +285,21 @@ fn can_continue(b: &Broadcast, settings: &DirectorySettings, now: NaiveDateTime)
     }
 }
 
-/// The owner's stream at the add's listen URL, with the add's profile; created with a fresh
-/// handle if new. Retries when a concurrent add (another process) won a unique-key race.
+/// The owner's stream at the add's listen URL, with the add's profile, and whether an existing
+/// stream's profile changed; created with a fresh handle if new. Retries when a concurrent add
+/// (another process) won a unique-key race.
 fn find_or_create_stream(
     conn: &mut DbConn,
     owner_id: i64,
     req: &AddRequest,
     settings: &DirectorySettings,
     now: NaiveDateTime,
-) -> Result<Stream> {
+) -> Result<(Stream, bool)> {
     for _ in 0..3 {
-        if let Some(stream) = Stream::find_by_listen_url(conn, owner_id, req.listen_url.as_str())? {
-            stream.update_profile(conn, &req.profile, now)?;
-            return Ok(stream);
+        let found = Stream::find_by_listen_url(conn, owner_id, req.listen_url.as_str())?;
+        if let Some(mut stream) = found {
+            let changed = stream.update_profile(conn, &req.profile, now)?;
+            return Ok((stream, changed));
         }
         if Stream::count_for_owner(conn, owner_id)? >= settings.max_streams_per_user {
             return Err(Error::LimitReached(format!(
@@ -315,7 +321,7 @@ fn find_or_create_stream(
         // A savepoint, so that a lost race leaves the outer transaction usable on PostgreSQL.
         match conn.transaction(|c| Stream::insert(c, &new)) {
             Err(e) if e.is_unique_violation() => continue,
-            other => return other,
+            other => return other.map(|s| (s, false)),
         }
     }
     Err(Error::Conflict(

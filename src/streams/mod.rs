@@ -4,6 +4,7 @@
 mod directory;
 pub mod handle;
 pub mod listen_url;
+pub mod settings;
 pub mod yp_form;
 
 pub use directory::{Added, Directory, DirectorySettings, Reaped};

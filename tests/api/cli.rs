@@ -189,6 +189,18 @@ async fn streams_can_be_listed_and_deleted_when_off_air() {
             .contains("invalid value")
     );
     assert!(
+        stdout(&onair(&app, &["stream", "on-end", "@Kept", "update"], "")).contains(": update")
+    );
+    app.advance_and_reap(3600).await;
+    let (_, outbox) = app.get_json("/streams/kept/outbox").await;
+    assert_eq!(
+        outbox["totalItems"], 1,
+        "the ended broadcast's post is kept"
+    );
+    assert!(
+        stderr(&onair(&app, &["stream", "on-end", "kept", "vanish"], "")).contains("invalid value")
+    );
+    assert!(
         stdout(&onair(&app, &["queue", "retry"], "")).contains("0 failed deliveries queued again")
     );
     assert!(

@@ -1,92 +1,19 @@
 //! The durable delivery queue against local HTTP sinks: outcomes, retries, supersession, two
 //! workers sharing one queue, and signatures that verify with the actor's published key.
 
-use std::sync::{Arc, Mutex};
-
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine;
 use onair::delivery::{
-    Outgoing, enqueue,
+    Outgoing, SUPERSEDED_BY_DELETE, SUPERSEDED_BY_UPDATE, enqueue,
     worker::{Limits, Worker},
 };
 use rsa::{Pkcs1v15Sign, RsaPublicKey, pkcs8::DecodePublicKey};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::helpers::{TestApp, spawn_app};
-
-/// One POST a sink received: path, headers, body.
-type Request = (String, Vec<(String, String)>, String);
-
-/// What a sink saw.
-#[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<Request>>>);
-
-impl Seen {
-    fn paths(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(p, _, _)| p.clone())
-            .collect()
-    }
-    /// The `type` of every activity received, in order.
-    fn kinds(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, _, body)| {
-                serde_json::from_str::<serde_json::Value>(body).unwrap()["type"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect()
-    }
-
-    fn count(&self, path: &str) -> usize {
-        self.paths().iter().filter(|p| *p == path).count()
-    }
-}
-
-async fn sink(req: HttpRequest, body: web::Bytes, seen: web::Data<Seen>) -> HttpResponse {
-    let path = req.path().to_owned();
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
-    seen.0.lock().unwrap().push((
-        path.clone(),
-        headers,
-        String::from_utf8_lossy(&body).into_owned(),
-    ));
-    match path.rsplit('/').next().unwrap() {
-        "gone" => HttpResponse::Gone().finish(),
-        "bad" => HttpResponse::BadRequest().finish(),
-        "flaky" => HttpResponse::InternalServerError().finish(),
-        _ => HttpResponse::Accepted().finish(),
-    }
-}
-
-/// A local inbox server; returns its base URL and what it saw.
-fn start_sink() -> (String, Seen) {
-    let seen = Seen::default();
-    let data = web::Data::new(seen.clone());
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .default_service(web::to(sink))
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let port = server.addrs()[0].port();
-    tokio::spawn(server.run());
-    (format!("http://localhost:{port}"), seen)
-}
+use crate::{
+    helpers::{TestApp, spawn_app},
+    sinks::{start_sink, worker},
+};
 
 /// A stream with keys; returns its id and actor URL.
 async fn stream(app: &TestApp) -> (i64, Url) {
@@ -105,10 +32,16 @@ async fn send(app: &TestApp, stream_id: i64, kind: &str, object: &Url, n: u32, i
     app.state
         .db
         .write(move |c| {
+            let supersedes = match kind.as_str() {
+                "Delete" => SUPERSEDED_BY_DELETE,
+                "Update" => SUPERSEDED_BY_UPDATE,
+                _ => &[],
+            };
             let out = Outgoing {
                 ap_id: &id,
                 kind: &kind,
                 object_id: Some(&object),
+                supersedes,
                 stream_id: Some(stream_id),
                 body: &body,
             };
@@ -116,18 +49,6 @@ async fn send(app: &TestApp, stream_id: i64, kind: &str, object: &Url, n: u32, i
         })
         .await
         .unwrap();
-}
-
-fn worker(app: &TestApp) -> Worker {
-    Worker::new(
-        app.state.db.clone(),
-        app.state.clock.clone(),
-        app.state.urls.clone(),
-        Limits {
-            allow_private: true,
-            ..Limits::default()
-        },
-    )
 }
 
 async fn states(app: &TestApp) -> Vec<(String, i64)> {

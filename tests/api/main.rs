@@ -7,6 +7,7 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+mod announce;
 mod api;
 mod cli;
 mod delivery;
@@ -14,5 +15,6 @@ mod federation;
 mod helpers;
 mod icecast;
 mod restart;
+mod sinks;
 mod yp;
 mod yp_fixtures;

@@ -63,6 +63,8 @@ pub struct Broadcast {
     /// The title followers were last told (by the Create or an Update), and when.
     pub announced_title: Option<String>,
     pub announced_at: Option<NaiveDateTime>,
+    /// Ended with an `Update` rather than a `Delete`: its Note still exists.
+    pub kept: bool,
 }
 
 type LiveUnchanged = diesel::dsl::Filter<
@@ -283,6 +285,44 @@ impl Broadcast {
         Ok(())
     }
 
+    /// Keeps an ending broadcast's Note (it ends with an `Update`, not a `Delete`).
+    pub fn set_kept(conn: &mut DbConn, id: i64) -> Result<()> {
+        diesel::update(broadcasts::table.find(id))
+            .set(broadcasts::kept.eq(true))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// A stream's broadcasts whose Note exists (on air, or ended and kept), newest first, before
+    /// the id `before`: the outbox.
+    pub fn list_published(
+        conn: &mut DbConn,
+        stream_id: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Self>> {
+        let mut query = broadcasts::table
+            .filter(broadcasts::stream_id.eq(stream_id))
+            .filter(published())
+            .order(broadcasts::id.desc())
+            .limit(limit)
+            .select(Self::as_select())
+            .into_boxed();
+        if let Some(before) = before {
+            query = query.filter(broadcasts::id.lt(before));
+        }
+        Ok(query.load(conn)?)
+    }
+
+    /// How many of a stream's broadcasts have a Note.
+    pub fn count_published(conn: &mut DbConn, stream_id: i64) -> Result<i64> {
+        Ok(broadcasts::table
+            .filter(broadcasts::stream_id.eq(stream_id))
+            .filter(published())
+            .count()
+            .get_result(conn)?)
+    }
+
     /// One broadcast by id.
     pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<Self>> {
         Ok(broadcasts::table
@@ -299,4 +339,16 @@ impl Broadcast {
             .count()
             .get_result(conn)?)
     }
+}
+
+type Published = diesel::dsl::Or<
+    diesel::dsl::NotEq<broadcasts::state, &'static str>,
+    diesel::dsl::Eq<broadcasts::kept, bool>,
+>;
+
+/// Broadcasts whose Note exists: not ended, or ended with an `Update`.
+fn published() -> Published {
+    broadcasts::state
+        .ne(BroadcastState::Ended.as_str())
+        .or(broadcasts::kept.eq(true))
 }

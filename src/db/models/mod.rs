@@ -19,7 +19,7 @@ pub use follower::Follower;
 pub use instance_keys::InstanceKeys;
 pub use received_activity::ReceivedActivity;
 pub use remote_actor::RemoteActorRow;
-pub use stream::{NewStream, Stream, StreamFilter, StreamProfile};
+pub use stream::{NewStream, OnEnd, Stream, StreamFilter, StreamProfile};
 pub use stream_keys::StreamKeys;
 pub use user::User;
 pub use yp_token::{TokenOwner, YpToken};

@@ -41,6 +41,41 @@ pub struct Stream {
     pub updated_at: NaiveDateTime,
     /// Follows wait for the broadcaster's approval (`manuallyApprovesFollowers`).
     pub approve_followers: bool,
+    #[diesel(deserialize_as = String)]
+    pub on_end: OnEnd,
+}
+
+/// What followers are told when a broadcast of the stream ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnEnd {
+    /// `Delete`: the post disappears from timelines (the default, as a live post is only news
+    /// while it is live).
+    #[default]
+    Delete,
+    /// `Update`: the post stays and says the stream was on air.
+    Update,
+}
+
+impl OnEnd {
+    /// The stored and command-line spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delete => "delete",
+            Self::Update => "update",
+        }
+    }
+}
+
+impl TryFrom<String> for OnEnd {
+    type Error = String;
+
+    fn try_from(value: String) -> std::result::Result<Self, String> {
+        match value.as_str() {
+            "delete" => Ok(Self::Delete),
+            "update" => Ok(Self::Update),
+            _ => Err(format!("unknown end behaviour {value:?}")),
+        }
+    }
 }
 
 /// What a YP `add` says about a stream; replaced as a whole on every add.
@@ -122,6 +157,14 @@ impl Stream {
         Ok(())
     }
 
+    /// Chooses what followers are told when a broadcast ends.
+    pub fn set_on_end(&self, conn: &mut DbConn, on_end: OnEnd) -> Result<()> {
+        diesel::update(streams::table.find(self.id))
+            .set(streams::on_end.eq(on_end.as_str()))
+            .execute(conn)?;
+        Ok(())
+    }
+
     /// One stream by id.
     pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<Self>> {
         Ok(streams::table
@@ -162,20 +205,27 @@ impl Stream {
             .load(conn)?)
     }
 
-    /// Replaces the profile when the broadcaster changed it; a no-op write is skipped.
+    /// Replaces the profile, here and in the row, when the broadcaster changed it; returns
+    /// whether it changed (a no-op write is skipped).
     pub fn update_profile(
-        &self,
+        &mut self,
         conn: &mut DbConn,
         profile: &StreamProfile,
         now: NaiveDateTime,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         if self.profile() == *profile {
-            return Ok(());
+            return Ok(false);
         }
         diesel::update(streams::table.find(self.id))
             .set((profile, streams::updated_at.eq(now)))
             .execute(conn)?;
-        Ok(())
+        let p = profile.clone();
+        (self.name, self.description, self.genres, self.homepage) =
+            (p.name, p.description, p.genres, p.homepage);
+        (self.content_type, self.codec) = (p.content_type, p.codec);
+        (self.bitrate, self.samplerate, self.channels) = (p.bitrate, p.samplerate, p.channels);
+        self.updated_at = now;
+        Ok(true)
     }
 
     /// The profile part of the row.
