@@ -8,6 +8,9 @@ pub enum Error {
     /// Input that breaks a rule; the message says what to fix and is safe to show the sender.
     #[error("{0}")]
     Invalid(String),
+    /// A request whose sender could not be verified; the message says why.
+    #[error("{0}")]
+    Unauthorized(String),
     /// A YP URL whose token is unknown, revoked, or belongs to a disabled account.
     #[error("this YP URL is unknown or was revoked; create a new one in onair and update <yp-url>")]
     UnknownToken,
@@ -122,7 +125,7 @@ impl ResponseError for Error {
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::Remote(_) => StatusCode::BAD_GATEWAY,
             Self::Federation(e) => federation_status(e),
-            Self::UnknownToken => StatusCode::UNAUTHORIZED,
+            Self::UnknownToken | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::UnknownSid | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,

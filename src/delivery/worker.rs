@@ -12,6 +12,7 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
+use bytes::Bytes;
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use futures_util::{StreamExt, stream};
 use rand::Rng;
@@ -21,7 +22,7 @@ use url::Url;
 
 use super::{
     backoff,
-    sign::{KeyCache, SignerId, sign_post},
+    sign::{KeyCache, SignerId, body_digest, sign_post},
 };
 use crate::{
     clock::Clock,
@@ -84,7 +85,9 @@ impl Step {
 
 /// An activity ready to sign and send to any number of inboxes.
 struct Prepared {
-    body: Arc<[u8]>,
+    /// Shared by every request of the step: a reference count, not a copy, per delivery.
+    body: Bytes,
+    digest: String,
     key: Arc<aws_lc_rs::rsa::KeyPair>,
     key_id: Url,
 }
@@ -262,8 +265,10 @@ impl Worker {
                 self.keys.get(signer, || Ok(pem))?
             }
         };
+        let body = Bytes::from(activity.body.into_bytes());
         Ok(Prepared {
-            body: Arc::from(activity.body.into_bytes()),
+            digest: body_digest(&body),
+            body,
             key,
             key_id,
         })
@@ -301,7 +306,7 @@ impl Worker {
                 &prepared.key,
                 &prepared.key_id,
                 &target,
-                &prepared.body,
+                &prepared.digest,
                 Utc::now(),
             )
         })
@@ -314,7 +319,7 @@ impl Worker {
             .header("date", headers.date)
             .header("digest", headers.digest)
             .header("signature", headers.signature)
-            .body(activity.body.to_vec())
+            .body(activity.body.clone())
             .send()
             .await
             .map_err(|e| Error::Remote(format!("request failed: {e}")))?;

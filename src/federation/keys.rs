@@ -26,7 +26,7 @@ const PASS: i64 = 1;
 
 /// A new RSA-2048 pair as (SPKI public PEM, PKCS#8 private PEM), the formats the library and
 /// every peer read. aws-lc-rs makes it several times faster than the `rsa` crate.
-async fn generate() -> Result<(String, String)> {
+pub async fn generate() -> Result<(String, String)> {
     tokio::task::spawn_blocking(|| {
         let fail = |what: &str| Error::Keys(format!("generating a key pair: {what}"));
         let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| fail("generate"))?;

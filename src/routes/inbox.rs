@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::{
     error::Result,
-    federation::{inbox::InboxActivity, remote_actor::RemoteActor},
+    federation::{inbox::InboxActivity, remote_actor::RemoteActor, skew},
     state::AppState,
 };
 
@@ -20,6 +20,7 @@ pub async fn post_inbox(
     body: web::Bytes,
     data: Data<AppState>,
 ) -> Result<HttpResponse> {
+    skew::check(req.headers(), chrono::Utc::now())?;
     receive_activity::<InboxActivity, RemoteActor, AppState>(req, body, &data).await?;
     Ok(HttpResponse::Accepted().finish())
 }

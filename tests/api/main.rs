@@ -15,6 +15,7 @@ mod federation;
 mod helpers;
 mod icecast;
 mod restart;
+mod signatures;
 mod sinks;
 mod yp;
 mod yp_fixtures;

@@ -1,0 +1,257 @@
+//! The inbox against hand-made draft-cavage signatures in the shapes real servers send:
+//! `rsa-sha256` and `hs2019`, with `Date` or with `(created)`/`(expires)`, digest algorithm names
+//! in either case, and the clock-skew window; and what it refuses.
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use chrono::{TimeDelta, Utc};
+use rsa::{Pkcs1v15Sign, RsaPrivateKey, pkcs8::DecodePrivateKey};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// A remote actor served from a local port, with its private key to sign as it.
+struct Remote {
+    id: String,
+    key: RsaPrivateKey,
+}
+
+/// Serves two actors, `alice` and `mallory`, at `http://localhost:{port}/users/{name}`.
+async fn start_remote() -> (Remote, Remote) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let mut actors = Vec::new();
+    let mut documents = Vec::new();
+    for name in ["alice", "mallory"] {
+        let (public, private) = onair::federation::keys::generate().await.unwrap();
+        let id = format!("{base}/users/{name}");
+        documents.push(serde_json::json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": id, "type": "Person", "preferredUsername": name,
+            "inbox": format!("{id}/inbox"),
+            "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": public },
+        }));
+        let key = RsaPrivateKey::from_pkcs8_pem(&private).unwrap();
+        actors.push(Remote { id, key });
+    }
+    let documents = web::Data::new(documents);
+    let server = HttpServer::new(move || {
+        App::new().app_data(documents.clone()).route(
+            "/users/{name}",
+            web::get().to(
+                |name: web::Path<String>, docs: web::Data<Vec<serde_json::Value>>| async move {
+                    match docs.iter().find(|d| d["preferredUsername"] == *name) {
+                        Some(d) => HttpResponse::Ok()
+                            .content_type("application/activity+json")
+                            .json(d),
+                        None => HttpResponse::NotFound().finish(),
+                    }
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap();
+    tokio::spawn(server.run());
+    let mallory = actors.pop().unwrap();
+    (actors.pop().unwrap(), mallory)
+}
+
+/// How a request is signed.
+#[derive(Clone)]
+struct Shape {
+    algorithm: &'static str,
+    /// Covered headers; `date` and `digest` also decide whether those headers are sent.
+    headers: &'static str,
+    digest_name: &'static str,
+    /// Send the digest of other bytes than the body.
+    wrong_digest: bool,
+    date_offset: TimeDelta,
+    /// `(created)` and `(expires)` relative to now.
+    created: TimeDelta,
+    expires: TimeDelta,
+}
+
+const CAVAGE: Shape = Shape {
+    algorithm: "rsa-sha256",
+    headers: "(request-target) host date digest",
+    digest_name: "SHA-256",
+    wrong_digest: false,
+    date_offset: TimeDelta::zero(),
+    created: TimeDelta::zero(),
+    expires: TimeDelta::minutes(5),
+};
+
+/// Posts a `Like` by `actor` to the shared inbox, signed as `signer` in `shape`; returns the
+/// status.
+async fn post(app: &TestApp, actor: &Remote, signer: &Remote, shape: &Shape, n: u32) -> u16 {
+    let body = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/likes/{n}", actor.id),
+        "type": "Like",
+        "actor": actor.id,
+        "object": "http://localhost:8080/broadcasts/1",
+    })
+    .to_string();
+    let now = Utc::now();
+    let date = (now + shape.date_offset)
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let digested = if shape.wrong_digest {
+        "{}"
+    } else {
+        body.as_str()
+    };
+    let digest = format!(
+        "{}={}",
+        shape.digest_name,
+        BASE64.encode(Sha256::digest(digested.as_bytes()))
+    );
+    let host = format!("localhost:{}", app.addr.port());
+    let (created, expires) = (
+        (now + shape.created).timestamp(),
+        (now + shape.expires).timestamp(),
+    );
+    let lines: Vec<String> = shape
+        .headers
+        .split(' ')
+        .map(|h| match h {
+            "(request-target)" => "(request-target): post /inbox".to_owned(),
+            "(created)" => format!("(created): {created}"),
+            "(expires)" => format!("(expires): {expires}"),
+            "host" => format!("host: {host}"),
+            "date" => format!("date: {date}"),
+            "digest" => format!("digest: {digest}"),
+            other => panic!("unknown header {other}"),
+        })
+        .collect();
+    let hashed = Sha256::digest(lines.join("\n").as_bytes());
+    let signature = signer
+        .key
+        .sign(Pkcs1v15Sign::new::<Sha256>(), &hashed)
+        .unwrap();
+    let mut header = format!(
+        r#"keyId="{}#main-key",algorithm="{}",headers="{}",signature="{}""#,
+        signer.id,
+        shape.algorithm,
+        shape.headers,
+        BASE64.encode(signature)
+    );
+    if shape.headers.contains("(created)") {
+        header.push_str(&format!(",created={created},expires={expires}"));
+    }
+    let mut req = app
+        .client
+        .post(app.url("/inbox"))
+        .header("content-type", "application/activity+json")
+        .header("signature", header)
+        .header("digest", digest);
+    if shape.headers.contains("date") {
+        req = req.header("date", date);
+    }
+    req.body(body).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inbox_takes_the_signature_shapes_servers_send_and_refuses_the_rest() {
+    let app = spawn_app().await;
+    let (alice, mallory) = start_remote().await;
+    let accepted = [
+        ("rsa-sha256 over date", CAVAGE),
+        (
+            "hs2019 over date",
+            Shape {
+                algorithm: "hs2019",
+                ..CAVAGE
+            },
+        ),
+        (
+            "hs2019 over (created) and (expires), no Date",
+            Shape {
+                algorithm: "hs2019",
+                headers: "(request-target) (created) (expires) host digest",
+                ..CAVAGE
+            },
+        ),
+        (
+            "a lower-case digest name",
+            Shape {
+                digest_name: "sha-256",
+                ..CAVAGE
+            },
+        ),
+        (
+            "a clock 30 minutes behind",
+            Shape {
+                date_offset: TimeDelta::minutes(-30),
+                ..CAVAGE
+            },
+        ),
+        (
+            "a clock 30 minutes ahead",
+            Shape {
+                date_offset: TimeDelta::minutes(30),
+                ..CAVAGE
+            },
+        ),
+    ];
+    let mut n = 0;
+    for (what, shape) in &accepted {
+        n += 1;
+        assert_eq!(post(&app, &alice, &alice, shape, n).await, 202, "{what}");
+    }
+    let refused = [
+        (
+            "a Date two hours old",
+            Shape {
+                date_offset: TimeDelta::hours(-2),
+                ..CAVAGE
+            },
+        ),
+        (
+            "a Date two hours ahead",
+            Shape {
+                date_offset: TimeDelta::hours(2),
+                ..CAVAGE
+            },
+        ),
+        (
+            "(expires) passed",
+            Shape {
+                algorithm: "hs2019",
+                headers: "(request-target) (created) (expires) host digest",
+                created: TimeDelta::minutes(-10),
+                expires: TimeDelta::minutes(-5),
+                ..CAVAGE
+            },
+        ),
+        (
+            "(created) two hours ahead",
+            Shape {
+                algorithm: "hs2019",
+                headers: "(request-target) (created) (expires) host digest",
+                created: TimeDelta::hours(2),
+                expires: TimeDelta::hours(3),
+                ..CAVAGE
+            },
+        ),
+        (
+            "a digest of other bytes than the body",
+            Shape {
+                wrong_digest: true,
+                ..CAVAGE
+            },
+        ),
+    ];
+    for (what, shape) in &refused {
+        n += 1;
+        assert_eq!(post(&app, &alice, &alice, shape, n).await, 401, "{what}");
+    }
+    n += 1;
+    assert_eq!(
+        post(&app, &alice, &mallory, &CAVAGE, n).await,
+        401,
+        "mallory's signature on alice's activity"
+    );
+}
