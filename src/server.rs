@@ -69,6 +69,7 @@ impl Application {
             clock: options.clock,
             metrics: Arc::new(Metrics::default()),
             instance_keys,
+            verifier: Arc::default(),
             config: Arc::new(config),
             db,
         };

@@ -6,6 +6,7 @@ use crate::{
     clock::Clock,
     config::Config,
     db::{Db, models::InstanceKeys},
+    federation::verifier::Verifier,
     metrics::Metrics,
     streams::Directory,
     urls::Urls,
@@ -22,4 +23,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The instance actor's keys, read (or made) once at start.
     pub instance_keys: Arc<InstanceKeys>,
+    /// Inbound signature checks, with the keys already parsed.
+    pub verifier: Arc<Verifier>,
 }

@@ -1,20 +1,20 @@
-//! What our inboxes accept. The library verifies the HTTP signature against the sender's key
-//! (fetched and cached as a [`RemoteActor`]) before any of this runs; an activity that parses as
-//! none of ours is dropped after that check, with a 2xx.
+//! What our inboxes accept. [`super::verifier`] has checked the HTTP signature before any of
+//! this runs; an activity that parses as none of ours is dropped after that check, with a 2xx.
 //!
-//! Nothing one sender signs is trusted about another actor: a Follow, Undo or Delete is applied
-//! only to the signer's own follow relation or account.
+//! Nothing one sender signs is trusted about another actor: an activity is taken only from the
+//! actor that signed it, and a Follow, Undo or Delete applies only to the signer's own follow
+//! relation or account.
 
 use activitypub_federation::{
     config::Data,
     fetch::object_id::ObjectId,
     kinds::activity::{DeleteType, FollowType, UndoType},
-    traits::{Activity, Actor, Object as _},
+    traits::{Actor, Object as _},
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::remote_actor::RemoteActor;
+use super::{remote_actor::RemoteActor, verifier::Signer};
 use crate::{
     db::models::{Follower, ReceivedActivity, Stream},
     error::{Error, Result},
@@ -97,11 +97,7 @@ pub enum InboxActivity {
     Other(Other),
 }
 
-#[async_trait::async_trait]
-impl Activity for InboxActivity {
-    type DataType = AppState;
-    type Error = Error;
-
+impl InboxActivity {
     fn id(&self) -> &Url {
         match self {
             Self::Follow(a) => &a.id,
@@ -119,53 +115,65 @@ impl Activity for InboxActivity {
             Self::Other(a) => &a.actor,
         }
     }
+}
 
-    async fn verify(&self, _data: &Data<AppState>) -> Result<()> {
-        Ok(())
+/// Takes an activity whose request `signer` signed (the signature was verified).
+pub async fn receive(data: &Data<AppState>, signer: &Signer, body: &[u8]) -> Result<()> {
+    let activity: InboxActivity = serde_json::from_slice(body)
+        .map_err(|e| Error::Invalid(format!("not an activity this inbox can read: {e}")))?;
+    if activity.id().host_str() != activity.actor().host_str() {
+        return Err(Error::Invalid(format!(
+            "the activity {} is not on its actor's host",
+            activity.id()
+        )));
     }
-
-    async fn receive(self, data: &Data<AppState>) -> Result<()> {
-        let id = self.id().to_string();
-        let (key, now) = (id.clone(), data.clock.now());
-        // A redelivered activity is processed once.
-        if !data
-            .db
-            .write(move |c| ReceivedActivity::first_time(c, &key, now))
-            .await?
-        {
-            tracing::debug!(activity = %id, "duplicate ignored");
-            return Ok(());
+    if activity.actor() != &signer.actor {
+        // Verified, but signed by someone else (a relay forwarding, or a forgery): nothing in it
+        // is trusted about its actor.
+        tracing::info!(activity = %activity.id(), signer = %signer.actor, "not signed by its actor; dropped");
+        return Ok(());
+    }
+    let id = activity.id().to_string();
+    let (key, now) = (id.clone(), data.clock.now());
+    // A redelivered activity is processed once.
+    if !data
+        .db
+        .write(move |c| ReceivedActivity::first_time(c, &key, now))
+        .await?
+    {
+        tracing::debug!(activity = %id, "duplicate ignored");
+        return Ok(());
+    }
+    match activity {
+        InboxActivity::Follow(follow) => receive_follow(follow, data).await,
+        InboxActivity::Undo(Undo {
+            actor,
+            object: UndoObject::Follow(follow),
+            ..
+        }) if follow.actor == actor => {
+            let stream = local_stream(data, &follow.object).await?;
+            let who = actor.inner().to_string();
+            data.db
+                .write(move |c| Follower::delete_by_actor(c, &who, Some(stream)))
+                .await?;
+            tracing::info!(stream, "unfollowed");
+            Ok(())
         }
-        match self {
-            Self::Follow(follow) => receive_follow(follow, data).await,
-            Self::Undo(Undo {
-                actor,
-                object: UndoObject::Follow(follow),
-                ..
-            }) if follow.actor == actor => {
-                let stream = local_stream(data, &follow.object).await?;
-                let who = actor.inner().to_string();
-                data.db
-                    .write(move |c| Follower::delete_by_actor(c, &who, Some(stream)))
-                    .await?;
-                tracing::info!(stream, "unfollowed");
-                Ok(())
-            }
-            Self::Delete(delete) if delete.object.id() == delete.actor.inner() => {
-                let who = delete.actor.inner().to_string();
-                data.db
-                    .write(move |c| {
-                        Follower::delete_by_actor(c, &who, None)?;
-                        crate::db::models::RemoteActorRow::delete(c, &who)
-                    })
-                    .await?;
-                tracing::info!(actor = %delete.actor.inner(), "actor deleted");
-                Ok(())
-            }
-            other => {
-                tracing::debug!(activity = %other.id(), "verified activity ignored");
-                Ok(())
-            }
+        InboxActivity::Delete(delete) if delete.object.id() == delete.actor.inner() => {
+            let who = delete.actor.inner().to_string();
+            data.db
+                .write(move |c| {
+                    Follower::delete_by_actor(c, &who, None)?;
+                    crate::db::models::RemoteActorRow::delete(c, &who)
+                })
+                .await?;
+            data.verifier.forget(delete.actor.inner());
+            tracing::info!(actor = %delete.actor.inner(), "actor deleted");
+            Ok(())
+        }
+        other => {
+            tracing::debug!(activity = %other.id(), "verified activity ignored");
+            Ok(())
         }
     }
 }

@@ -10,7 +10,8 @@ pub mod instance;
 pub mod keys;
 pub mod note;
 pub mod remote_actor;
-pub mod skew;
+pub mod signature;
+pub mod verifier;
 
 /// The media type of ActivityPub documents we serve.
 pub const ACTIVITY_JSON: &str = "application/activity+json; charset=utf-8";

@@ -1,14 +1,10 @@
-//! `POST /inbox` and `POST /streams/{handle}/inbox`: one call into the library, which verifies
-//! the signature, then [`InboxActivity`]'s own rules.
+//! `POST /inbox` and `POST /streams/{handle}/inbox`: the signature is verified, then
+//! [`inbox::receive`] applies its own rules.
 
-use activitypub_federation::{actix_web::inbox::receive_activity, config::Data};
+use activitypub_federation::config::Data;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::{
-    error::Result,
-    federation::{inbox::InboxActivity, remote_actor::RemoteActor, skew},
-    state::AppState,
-};
+use crate::{error::Result, federation::inbox, state::AppState};
 
 /// Largest activity accepted; bigger bodies get 413 before anything is parsed.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -20,7 +16,11 @@ pub async fn post_inbox(
     body: web::Bytes,
     data: Data<AppState>,
 ) -> Result<HttpResponse> {
-    skew::check(req.headers(), chrono::Utc::now())?;
-    receive_activity::<InboxActivity, RemoteActor, AppState>(req, body, &data).await?;
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let signer = data
+        .verifier
+        .verify(&data, req.method(), path, req.headers(), Some(&body))
+        .await?;
+    inbox::receive(&data, &signer, &body).await?;
     Ok(HttpResponse::Accepted().finish())
 }

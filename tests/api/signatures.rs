@@ -83,17 +83,30 @@ const CAVAGE: Shape = Shape {
     expires: TimeDelta::minutes(5),
 };
 
-/// Posts a `Like` by `actor` to the shared inbox, signed as `signer` in `shape`; returns the
-/// status.
-async fn post(app: &TestApp, actor: &Remote, signer: &Remote, shape: &Shape, n: u32) -> u16 {
-    let body = serde_json::json!({
+/// A `Like` by `actor`, number `n`.
+fn like(actor: &Remote, n: u32) -> serde_json::Value {
+    serde_json::json!({
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": format!("{}/likes/{n}", actor.id),
         "type": "Like",
         "actor": actor.id,
         "object": "http://localhost:8080/broadcasts/1",
     })
-    .to_string();
+}
+
+/// Posts a `Like` by `actor` to the shared inbox, signed as `signer` in `shape`; returns the
+/// status.
+async fn post(app: &TestApp, actor: &Remote, signer: &Remote, shape: &Shape, n: u32) -> u16 {
+    post_body(app, like(actor, n), signer, shape).await
+}
+
+async fn post_body(
+    app: &TestApp,
+    activity: serde_json::Value,
+    signer: &Remote,
+    shape: &Shape,
+) -> u16 {
+    let body = activity.to_string();
     let now = Utc::now();
     let date = (now + shape.date_offset)
         .format("%a, %d %b %Y %H:%M:%S GMT")
@@ -156,7 +169,7 @@ async fn post(app: &TestApp, actor: &Remote, signer: &Remote, shape: &Shape, n: 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_inbox_takes_the_signature_shapes_servers_send_and_refuses_the_rest() {
     let app = spawn_app().await;
-    let (alice, mallory) = start_remote().await;
+    let (alice, _) = start_remote().await;
     let accepted = [
         ("rsa-sha256 over date", CAVAGE),
         (
@@ -248,10 +261,42 @@ async fn the_inbox_takes_the_signature_shapes_servers_send_and_refuses_the_rest(
         n += 1;
         assert_eq!(post(&app, &alice, &alice, shape, n).await, 401, "{what}");
     }
-    n += 1;
+}
+
+/// A signature proves who sent a request, not who wrote the activity: alice's Follow signed by
+/// mallory is verified (202, as a relay's forward would be) and then dropped.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_activity_signed_by_someone_else_is_not_taken() {
+    let app = spawn_app().await;
+    let token = app.broadcaster("bob").await;
+    app.add(&token, "Signed FM", "signed").await;
+    let (alice, mallory) = start_remote().await;
+    let follow = |n: u32| {
+        serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/follows/{n}", alice.id),
+            "type": "Follow",
+            "actor": alice.id,
+            "object": "http://localhost:8080/streams/signed_fm",
+        })
+    };
+    let followers = async || {
+        app.state
+            .db
+            .read(|c| onair::db::models::Follower::list(c, 1))
+            .await
+            .unwrap()
+            .len()
+    };
+    assert_eq!(post_body(&app, follow(1), &mallory, &CAVAGE).await, 202);
+    assert_eq!(followers().await, 0, "mallory cannot make alice follow");
+    assert_eq!(post_body(&app, follow(2), &alice, &CAVAGE).await, 202);
+    assert_eq!(followers().await, 1, "alice can");
+    let mut foreign = like(&alice, 3);
+    foreign["id"] = "http://elsewhere.example/likes/3".into();
     assert_eq!(
-        post(&app, &alice, &mallory, &CAVAGE, n).await,
-        401,
-        "mallory's signature on alice's activity"
+        post_body(&app, foreign, &alice, &CAVAGE).await,
+        400,
+        "an activity id on another host than its actor"
     );
 }
