@@ -35,6 +35,23 @@ pub struct Config {
     pub update_interval: u32,
     /// The Icecast YP directory.
     pub yp: YpConfig,
+    /// The federated catalog of remote streams.
+    pub catalog: CatalogConfig,
+}
+
+/// How the federated catalog stays true, and whom it federates with.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// A live remote entry nobody told us about for this many seconds is fetched again from its
+    /// origin (`ONAIR_CATALOG_REFRESH_AFTER`).
+    pub refresh_after: u32,
+    /// Entries whose origin failed to answer for this many seconds are hidden until it answers
+    /// again (`ONAIR_CATALOG_HIDE_AFTER`).
+    pub hide_after: u32,
+    /// When not empty, federate only with these domains: allow-list mode
+    /// (`ONAIR_CATALOG_ALLOWED_DOMAINS`, comma-separated).
+    pub allowed_domains: Vec<String>,
 }
 
 /// How the YP directory paces Icecast and expires listings.
@@ -63,6 +80,17 @@ impl Default for Config {
             workers: 0,
             update_interval: 60,
             yp: YpConfig::default(),
+            catalog: CatalogConfig::default(),
+        }
+    }
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self {
+            refresh_after: 600,
+            hide_after: 1800,
+            allowed_domains: Vec::new(),
         }
     }
 }
@@ -97,6 +125,7 @@ impl std::fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("update_interval", &self.update_interval)
             .field("yp", &self.yp)
+            .field("catalog", &self.catalog)
             .finish()
     }
 }
@@ -143,6 +172,15 @@ impl Config {
             "ONAIR_YP_TOUCH_FREQ" => self.yp.touch_freq = parse(key, value)?,
             "ONAIR_YP_END_GRACE" => self.yp.end_grace = parse(key, value)?,
             "ONAIR_YP_MISSED_TOUCHES" => self.yp.missed_touches = parse(key, value)?,
+            "ONAIR_CATALOG_REFRESH_AFTER" => self.catalog.refresh_after = parse(key, value)?,
+            "ONAIR_CATALOG_HIDE_AFTER" => self.catalog.hide_after = parse(key, value)?,
+            "ONAIR_CATALOG_ALLOWED_DOMAINS" => {
+                self.catalog.allowed_domains = value
+                    .split(',')
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .collect();
+            }
             // Read elsewhere (clap, logging, tests, CI), not settings.
             "ONAIR_CONFIG" | "ONAIR_LOG" | "ONAIR_TEST_DATABASE_URL" | "ONAIR_CI_POSTGRES_URL" => {}
             // A typo would otherwise be ignored silently.
@@ -184,6 +222,16 @@ impl Config {
                 "yp.touch_freq × yp.missed_touches is not above Icecast's 30 s touch interval: \
                  listings will be reaped between touches"
             );
+        }
+        let catalog = &mut self.catalog;
+        if !(10..=86_400).contains(&catalog.refresh_after) || catalog.hide_after > 7 * 86_400 {
+            return Err(Error::Config(
+                "catalog.refresh_after must be 10-86400, catalog.hide_after at most 604800"
+                    .to_owned(),
+            ));
+        }
+        for d in &mut catalog.allowed_domains {
+            *d = d.trim().to_ascii_lowercase();
         }
         if self.database_url.trim().is_empty() {
             return Err(Error::Config("database_url must not be empty".to_owned()));

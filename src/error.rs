@@ -11,6 +11,9 @@ pub enum Error {
     /// A request whose sender could not be verified; the message says why.
     #[error("{0}")]
     Unauthorized(String),
+    /// A request from a blocked domain or actor; the message says which.
+    #[error("{0}")]
+    Forbidden(String),
     /// A YP URL whose token is unknown, revoked, or belongs to a disabled account.
     #[error("this YP URL is unknown or was revoked; create a new one in onair and update <yp-url>")]
     UnknownToken,
@@ -126,6 +129,7 @@ impl ResponseError for Error {
             Self::Remote(_) => StatusCode::BAD_GATEWAY,
             Self::Federation(e) => federation_status(e),
             Self::UnknownToken | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::UnknownSid | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,

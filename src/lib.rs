@@ -4,6 +4,7 @@
 //! See docs/ARCHITECTURE.md for the picture.
 
 pub mod accounts;
+pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -11,7 +11,7 @@ use crate::{
     db::{Db, migrations},
     delivery::worker::{Limits, Worker},
     error::{Error, Result},
-    federation::{instance::InstanceActor, keys},
+    federation::{blocks::Blocklist, instance::InstanceActor, keys},
     metrics::Metrics,
     routes,
     state::AppState,
@@ -57,22 +57,7 @@ impl Application {
         let db = Db::connect(&config.database_url, config.database_pool_size)?;
         let db_for_migrations = db.clone();
         tokio::task::spawn_blocking(move || migrations::run_pending(&db_for_migrations)).await??;
-        let instance_keys = Arc::new(keys::instance_keys(&db, &options.clock).await?);
-        let state = AppState {
-            urls: Urls::new(config.url.clone()),
-            directory: Directory::new(
-                db.clone(),
-                options.clock.clone(),
-                Urls::new(config.url.clone()),
-                DirectorySettings::from_config(&config),
-            ),
-            clock: options.clock,
-            metrics: Arc::new(Metrics::default()),
-            instance_keys,
-            verifier: Arc::default(),
-            config: Arc::new(config),
-            db,
-        };
+        let state = app_state(config, db, options.clock).await?;
         let listener = TcpListener::bind(state.config.bind)
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", state.config.bind)))?;
         let port = listener
@@ -119,6 +104,7 @@ impl Application {
                             ..Limits::default()
                         },
                     )
+                    .with_blocklist(self.state.blocks.clone())
                     .run_until_stopped(),
                 ),
             ]
@@ -135,7 +121,32 @@ impl Application {
 
 /// The library's configuration: our domain, and the instance actor to sign fetches with. Private
 /// networks allowed means the library's debug mode, its only way to accept `localhost:port`.
-async fn federation_config(state: &AppState) -> Result<FederationConfig<AppState>> {
+/// The state every handler (and a command that federates) works with, over a migrated database.
+pub async fn app_state(config: Config, db: Db, clock: Clock) -> Result<AppState> {
+    let instance_keys = Arc::new(keys::instance_keys(&db, &clock).await?);
+    Ok(AppState {
+        urls: Urls::new(config.url.clone()),
+        directory: Directory::new(
+            db.clone(),
+            clock.clone(),
+            Urls::new(config.url.clone()),
+            DirectorySettings::from_config(&config),
+        ),
+        clock,
+        metrics: Arc::new(Metrics::default()),
+        instance_keys,
+        verifier: Arc::default(),
+        blocks: Arc::new(Blocklist::new(
+            db.clone(),
+            config.catalog.allowed_domains.clone(),
+        )),
+        config: Arc::new(config),
+        db,
+    })
+}
+
+/// The library's configuration: our domain, the instance actor signing fetches.
+pub async fn federation_config(state: &AppState) -> Result<FederationConfig<AppState>> {
     let signer = InstanceActor::new(&state.urls, (*state.instance_keys).clone());
     FederationConfig::builder()
         .domain(state.urls.authority())

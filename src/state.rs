@@ -6,7 +6,7 @@ use crate::{
     clock::Clock,
     config::Config,
     db::{Db, models::InstanceKeys},
-    federation::verifier::Verifier,
+    federation::{blocks::Blocklist, verifier::Verifier},
     metrics::Metrics,
     streams::Directory,
     urls::Urls,
@@ -25,4 +25,6 @@ pub struct AppState {
     pub instance_keys: Arc<InstanceKeys>,
     /// Inbound signature checks, with the keys already parsed.
     pub verifier: Arc<Verifier>,
+    /// Blocked domains and actors, and the allow-list.
+    pub blocks: Arc<Blocklist>,
 }

@@ -2,8 +2,10 @@
 //! same configuration as `serve` and works beside a running server on the same database.
 
 mod accounts;
+mod block;
 mod follower;
 mod queue;
+mod remote;
 mod serve;
 mod stream;
 
@@ -47,6 +49,12 @@ pub enum Command {
     /// A stream's followers, and whether follows wait for approval.
     #[command(subcommand)]
     Follower(follower::FollowerCommand),
+    /// Blocked domains and actors.
+    #[command(subcommand)]
+    Block(block::BlockCommand),
+    /// Remote streams the instance follows for the federated catalog.
+    #[command(subcommand)]
+    Remote(remote::RemoteCommand),
     /// The delivery queue.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
@@ -71,6 +79,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stream(cmd) => stream::run(cmd, &open(&config)?),
         Command::Queue(cmd) => queue::run(cmd, &open(&config)?),
         Command::Follower(cmd) => follower::run(cmd, &open(&config)?, &config),
+        Command::Remote(cmd) => remote::run(cmd, open(&config)?, config),
+        Command::Block(cmd) => block::run(cmd, &open(&config)?),
     }
 }
 

@@ -140,12 +140,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    subscriptions (id) {
+        id -> BigInt,
+        actor_id -> Text,
+        inbox -> Text,
+        kind -> Text,
+        state -> Text,
+        follow_id -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    remote_streams (id) {
+        id -> BigInt,
+        actor_id -> Text,
+        host -> Text,
+        handle -> Text,
+        name -> Text,
+        summary -> Text,
+        icon -> Nullable<Text>,
+        url -> Nullable<Text>,
+        genres -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    remote_broadcasts (id) {
+        id -> BigInt,
+        remote_stream_id -> BigInt,
+        object_id -> Text,
+        live -> Bool,
+        title -> Text,
+        listen_url -> Text,
+        content_type -> Text,
+        bitrate -> Nullable<Integer>,
+        started_at -> Timestamp,
+        heard_at -> Timestamp,
+        unreachable_since -> Nullable<Timestamp>,
+        hidden -> Bool,
+    }
+}
+
+diesel::table! {
+    blocks (id) {
+        id -> BigInt,
+        kind -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(yp_tokens -> users (user_id));
 diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(followers -> streams (stream_id));
 diesel::joinable!(stream_keys -> streams (stream_id));
 diesel::joinable!(streams -> users (owner_id));
 diesel::joinable!(broadcasts -> streams (stream_id));
+diesel::joinable!(remote_broadcasts -> remote_streams (remote_stream_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     yp_tokens,
@@ -157,5 +212,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     deliveries,
     remote_actors,
-    received_activities
+    received_activities,
+    subscriptions,
+    remote_streams,
+    remote_broadcasts,
+    blocks
 );

@@ -31,6 +31,7 @@ use crate::{
         models::{Activity, Delivery, DeliveryState, Follower, InstanceKeys, Stream, StreamKeys},
     },
     error::{Error, Result},
+    federation::blocks::Blocklist,
     urls::Urls,
 };
 
@@ -150,6 +151,7 @@ pub struct Worker {
     keys: Arc<KeyCache>,
     breaker: Arc<Breaker>,
     limits: Limits,
+    blocks: Option<Arc<Blocklist>>,
 }
 
 impl Worker {
@@ -169,7 +171,16 @@ impl Worker {
             keys: Arc::new(KeyCache::default()),
             breaker: Arc::new(Breaker::default()),
             limits,
+            blocks: None,
         }
+    }
+
+    /// Deliveries to blocked hosts (or, in allow-list mode, unlisted ones) fail without a
+    /// request.
+    #[must_use]
+    pub fn with_blocklist(mut self, blocks: Arc<Blocklist>) -> Self {
+        self.blocks = Some(blocks);
+        self
     }
 
     /// One step: claims what is due (up to twice the total concurrency), sends it, records it.
@@ -194,6 +205,10 @@ impl Worker {
                 Ok(claimed)
             })
             .await?;
+        let blocked = match &self.blocks {
+            Some(b) => Some(b.snapshot().await?),
+            None => None,
+        };
         let hosts: HashMap<String, Arc<Semaphore>> = claimed
             .iter()
             .map(|d| {
@@ -219,12 +234,17 @@ impl Worker {
             .map(|d| {
                 let gate = hosts.get(&d.host).cloned();
                 let activity = prepared.get(&d.activity_id).cloned();
+                let refusal = blocked.as_ref().and_then(|b| {
+                    let inbox = Url::parse(&d.inbox).ok()?;
+                    b.refusal(&inbox)
+                });
                 async move {
                     let _permit = match &gate {
                         Some(g) => g.acquire().await.ok(),
                         None => None,
                     };
                     let outcome = match (self.breaker.open_until(&d.host, now), activity) {
+                        _ if refusal.is_some() => Outcome::Final(refusal.unwrap_or_default()),
                         (Some(until), _) => Outcome::Deferred(until),
                         (None, Some(Ok(activity))) => {
                             let outcome = self.attempt(&d, &activity).await;

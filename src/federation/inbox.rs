@@ -16,7 +16,8 @@ use url::Url;
 
 use super::{remote_actor::RemoteActor, verifier::Signer};
 use crate::{
-    db::models::{Follower, ReceivedActivity, Stream},
+    catalog::intake,
+    db::models::{Follower, ReceivedActivity, RemoteStream, Stream, Subscription},
     error::{Error, Result},
     federation::follows,
     state::AppState,
@@ -80,6 +81,40 @@ impl IdOrObject {
     }
 }
 
+/// `Accept` or `Reject` of a Follow the instance actor sent.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Answer {
+    id: Url,
+    #[serde(rename = "type")]
+    kind: AnswerKind,
+    actor: ObjectId<RemoteActor>,
+    object: IdOrObject,
+}
+
+/// The two answers to a Follow.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub enum AnswerKind {
+    Accept,
+    Reject,
+}
+
+/// `Create` or `Update` of an object: a broadcast Note, or an actor's own profile.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Publish {
+    id: Url,
+    #[serde(rename = "type")]
+    _kind: PublishKind,
+    actor: ObjectId<RemoteActor>,
+    object: serde_json::Value,
+}
+
+/// The activities that publish an object.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub enum PublishKind {
+    Create,
+    Update,
+}
+
 /// Any other verified activity: accepted and dropped.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Other {
@@ -94,6 +129,8 @@ pub enum InboxActivity {
     Follow(Follow),
     Undo(Undo),
     Delete(Delete),
+    Answer(Answer),
+    Publish(Publish),
     Other(Other),
 }
 
@@ -103,6 +140,8 @@ impl InboxActivity {
             Self::Follow(a) => &a.id,
             Self::Undo(a) => &a.id,
             Self::Delete(a) => &a.id,
+            Self::Answer(a) => &a.id,
+            Self::Publish(a) => &a.id,
             Self::Other(a) => &a.id,
         }
     }
@@ -112,6 +151,8 @@ impl InboxActivity {
             Self::Follow(a) => a.actor.inner(),
             Self::Undo(a) => a.actor.inner(),
             Self::Delete(a) => a.actor.inner(),
+            Self::Answer(a) => a.actor.inner(),
+            Self::Publish(a) => a.actor.inner(),
             Self::Other(a) => &a.actor,
         }
     }
@@ -127,14 +168,27 @@ pub async fn receive(data: &Data<AppState>, signer: &Signer, body: &[u8]) -> Res
             activity.id()
         )));
     }
+    data.blocks.check(activity.actor()).await?;
     if activity.actor() != &signer.actor {
         // Verified, but signed by someone else (a relay forwarding, or a forgery): nothing in it
         // is trusted about its actor.
         tracing::info!(activity = %activity.id(), signer = %signer.actor, "not signed by its actor; dropped");
         return Ok(());
     }
+    let now = data.clock.now();
+    // Announcements are the inbox's bulk: each is taken, its duplicate check included, in one
+    // write.
+    let activity = match activity {
+        InboxActivity::Publish(publish) => {
+            let (id, actor) = (&publish.id, publish.actor.inner());
+            let taken = intake::publish(&data.db, id, actor, &publish.object, now).await?;
+            tracing::debug!(activity = %id, ?taken, "publish");
+            return Ok(());
+        }
+        other => other,
+    };
     let id = activity.id().to_string();
-    let (key, now) = (id.clone(), data.clock.now());
+    let key = id.clone();
     // A redelivered activity is processed once.
     if !data
         .db
@@ -167,15 +221,49 @@ pub async fn receive(data: &Data<AppState>, signer: &Signer, body: &[u8]) -> Res
                     crate::db::models::RemoteActorRow::delete(c, &who)
                 })
                 .await?;
+            intake::delete(&data.db, delete.actor.inner(), delete.object.id()).await?;
             data.verifier.forget(delete.actor.inner());
             tracing::info!(actor = %delete.actor.inner(), "actor deleted");
             Ok(())
         }
+        InboxActivity::Delete(delete) => {
+            let taken = intake::delete(&data.db, delete.actor.inner(), delete.object.id()).await?;
+            tracing::debug!(object = %delete.object.id(), ?taken, "delete");
+            Ok(())
+        }
+        InboxActivity::Answer(answer) => receive_answer(answer, data).await,
         other => {
             tracing::debug!(activity = %other.id(), "verified activity ignored");
             Ok(())
         }
     }
+}
+
+/// The answer to one of the instance actor's Follows: the subscription becomes accepted, or is
+/// rejected and its catalog entries go.
+async fn receive_answer(answer: Answer, data: &Data<AppState>) -> Result<()> {
+    let (follow, actor, now) = (
+        answer.object.id().to_string(),
+        answer.actor.inner().to_string(),
+        data.clock.now(),
+    );
+    let kind = answer.kind;
+    let matched = data
+        .db
+        .write(move |c| {
+            let state = match kind {
+                AnswerKind::Accept => "accepted",
+                AnswerKind::Reject => "rejected",
+            };
+            let matched = Subscription::answer(c, &follow, &actor, state, now)?;
+            if matched && matches!(kind, AnswerKind::Reject) {
+                RemoteStream::delete(c, &actor)?;
+            }
+            Ok(matched)
+        })
+        .await?;
+    tracing::info!(actor = %answer.actor.inner(), ?kind, matched, "follow answered");
+    Ok(())
 }
 
 /// The id of the local stream an actor URL names; 404 otherwise.

@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod announce;
+pub mod blocks;
 pub mod follows;
 pub mod inbox;
 pub mod instance;
@@ -11,6 +12,7 @@ pub mod keys;
 pub mod note;
 pub mod remote_actor;
 pub mod signature;
+pub mod subscribe;
 pub mod verifier;
 
 /// The media type of ActivityPub documents we serve.

@@ -77,6 +77,8 @@ impl Verifier {
             check_digest(headers, body)?;
         }
         let signed = sig.signing_string(method, path_and_query, headers)?;
+        // Before anything is fetched from a blocked host.
+        data.blocks.check(&sig.key_id).await?;
         let key = self.key(data, &sig.key_id, false).await?;
         if key
             .key

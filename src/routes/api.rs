@@ -1,15 +1,18 @@
-//! `GET /api/v1/streams[/{handle}]`: the public JSON API. Other tools depend on this shape; it is
-//! documented in the README. Tokens, SIDs and cluster passwords never appear in it.
+//! `GET /api/v1/streams[/{handle}]`: the public JSON API, local streams and the federated
+//! catalog. Other tools depend on this shape; it is documented in the README. Tokens, SIDs and
+//! cluster passwords never appear in it.
 
 use actix_web::{HttpResponse, web};
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    db::models::{Broadcast, Stream, StreamFilter},
+    catalog::sanitize,
+    db::models::{Broadcast, RemoteBroadcast, RemoteStream, Stream, StreamFilter},
     error::{Error, Result},
     state::AppState,
     streams::StreamStatus,
+    urls::Urls,
 };
 
 const DEFAULT_LIMIT: i64 = 50;
@@ -23,6 +26,73 @@ pub struct ListQuery {
     q: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
+    origin: Option<String>,
+}
+
+/// Which streams a listing covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Local,
+    Remote,
+    All,
+}
+
+/// Where a listing goes on: local streams come first, then the catalog's, each newest first.
+/// The cursor is `l{id}` or `r{id}`; a bare number (what earlier versions returned) is local.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cursor {
+    Local(i64),
+    Remote(i64),
+}
+
+impl Cursor {
+    fn parse(s: &str) -> Result<Self> {
+        let bad = || Error::Invalid("cursor is not one this API returned".to_owned());
+        let number = |t: &str| t.parse::<i64>().map_err(|_| bad());
+        match s.as_bytes().first() {
+            Some(b'l') => Ok(Self::Local(number(&s[1..])?)),
+            Some(b'r') => Ok(Self::Remote(number(&s[1..])?)),
+            _ => Ok(Self::Local(number(s)?)),
+        }
+    }
+
+    fn render(self) -> String {
+        match self {
+            Self::Local(id) => format!("l{id}"),
+            Self::Remote(id) => format!("r{id}"),
+        }
+    }
+}
+
+/// A listing request, parsed.
+#[derive(Debug, Clone)]
+struct Listing {
+    filter: StreamFilter,
+    origin: Origin,
+    cursor: Option<Cursor>,
+}
+
+impl TryFrom<ListQuery> for Listing {
+    type Error = Error;
+
+    fn try_from(mut q: ListQuery) -> Result<Self> {
+        let origin = match q.origin.take().as_deref() {
+            None | Some("all") => Origin::All,
+            Some("local") => Origin::Local,
+            Some("remote") => Origin::Remote,
+            Some(other) => {
+                return Err(Error::Invalid(format!(
+                    "origin must be local, remote or all, not {other:?}"
+                )));
+            }
+        };
+        let cursor = q.cursor.take().map(|c| Cursor::parse(&c)).transpose()?;
+        Ok(Self {
+            filter: StreamFilter::try_from(q)?,
+            origin,
+            cursor,
+        })
+    }
 }
 
 impl TryFrom<ListQuery> for StreamFilter {
@@ -38,13 +108,6 @@ impl TryFrom<ListQuery> for StreamFilter {
                 )));
             }
         };
-        let before = q
-            .cursor
-            .map(|c| {
-                c.parse::<i64>()
-                    .map_err(|_| Error::Invalid("cursor is not one this API returned".to_owned()))
-            })
-            .transpose()?;
         let limit = match q.limit {
             None => DEFAULT_LIMIT,
             Some(l) => l
@@ -67,7 +130,7 @@ impl TryFrom<ListQuery> for StreamFilter {
             live_only,
             genre: text(q.genre, "genre")?,
             query: text(q.q, "q")?,
-            before,
+            before: None,
             limit,
         })
     }
@@ -92,13 +155,17 @@ pub struct StreamItem {
     listeners: i32,
     max_listeners: Option<i32>,
     started_at: Option<String>,
-    origin: &'static str,
+    /// `local`, or the host of the remote instance.
+    origin: String,
+    /// The stream's ActivityPub actor.
+    actor: String,
 }
 
 impl StreamItem {
-    fn new(stream: Stream, active: Option<Broadcast>) -> Self {
+    fn new(stream: Stream, active: Option<Broadcast>, urls: &Urls) -> Self {
         let status = StreamStatus::of(active.as_ref());
         Self {
+            actor: urls.stream(&stream.handle).into(),
             genres: stream.genre_list().into_iter().map(str::to_owned).collect(),
             homepage: Some(stream.homepage).filter(|h| !h.is_empty()),
             title: active
@@ -109,7 +176,7 @@ impl StreamItem {
             max_listeners: active.as_ref().and_then(|b| b.max_listeners),
             started_at: active.as_ref().map(|b| rfc3339(b.started_at)),
             status: status.as_str(),
-            origin: "local",
+            origin: "local".to_owned(),
             handle: stream.handle,
             name: stream.name,
             description: stream.description,
@@ -121,31 +188,109 @@ impl StreamItem {
             channels: stream.channels,
         }
     }
+
+    /// A stream of the federated catalog.
+    fn remote(stream: RemoteStream, live: Option<RemoteBroadcast>) -> Self {
+        Self {
+            handle: format!("{}@{}", stream.handle, stream.host),
+            genres: stream.genre_list().into_iter().map(str::to_owned).collect(),
+            description: sanitize::to_text(&stream.summary),
+            homepage: stream.url,
+            status: if live.is_some() { "live" } else { "offline" },
+            title: live
+                .as_ref()
+                .map(|b| b.title.clone())
+                .filter(|t| !t.is_empty()),
+            listeners: 0,
+            max_listeners: None,
+            started_at: live.as_ref().map(|b| rfc3339(b.started_at)),
+            listen_url: live
+                .as_ref()
+                .map(|b| b.listen_url.clone())
+                .unwrap_or_default(),
+            content_type: live
+                .as_ref()
+                .map(|b| b.content_type.clone())
+                .unwrap_or_default(),
+            codec: String::new(),
+            bitrate: live.as_ref().and_then(|b| b.bitrate),
+            samplerate: None,
+            channels: None,
+            origin: stream.host,
+            actor: stream.actor_id,
+            name: stream.name,
+        }
+    }
 }
 
 fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// `GET /api/v1/streams?status=live|all&genre=…&q=…&cursor=…&limit=…`
+/// `GET /api/v1/streams?status=live|all&origin=local|remote|all&genre=…&q=…&cursor=…&limit=…`
 pub async fn list_streams(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
-    let filter = StreamFilter::try_from(query.into_inner())?;
+    let Listing {
+        filter,
+        origin,
+        cursor,
+    } = Listing::try_from(query.into_inner())?;
     let limit = filter.limit;
     let rows = state
         .db
-        .read(move |c| Stream::list_with_broadcast(c, &filter))
+        .read(move |c| {
+            let mut rows = Vec::new();
+            let local = origin != Origin::Remote && !matches!(cursor, Some(Cursor::Remote(_)));
+            if local {
+                let before = match cursor {
+                    Some(Cursor::Local(id)) => Some(id),
+                    _ => None,
+                };
+                let f = StreamFilter {
+                    before,
+                    ..filter.clone()
+                };
+                for (s, b) in Stream::list_with_broadcast(c, &f)? {
+                    rows.push((Cursor::Local(s.id), Row::Local(s, b)));
+                }
+            }
+            let room = limit - rows.len() as i64;
+            if origin != Origin::Local && room > 0 {
+                let before = match cursor {
+                    Some(Cursor::Remote(id)) => Some(id),
+                    _ => None,
+                };
+                let f = StreamFilter {
+                    before,
+                    limit: room,
+                    ..filter
+                };
+                for (s, b) in RemoteStream::list_with_broadcast(c, &f)? {
+                    rows.push((Cursor::Remote(s.id), Row::Remote(s, b)));
+                }
+            }
+            Ok(rows)
+        })
         .await?;
     let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|(s, _)| s.id.to_string()))
+        .then(|| rows.last().map(|(c, _)| c.render()))
         .flatten();
     let streams: Vec<StreamItem> = rows
         .into_iter()
-        .map(|(s, b)| StreamItem::new(s, b))
+        .map(|(_, row)| match row {
+            Row::Local(s, b) => StreamItem::new(s, b, &state.urls),
+            Row::Remote(s, b) => StreamItem::remote(s, b),
+        })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "streams": streams, "next": next })))
+}
+
+/// A listed stream, local or from the catalog.
+enum Row {
+    Local(Stream, Option<Broadcast>),
+    Remote(RemoteStream, Option<RemoteBroadcast>),
 }
 
 /// `GET /api/v1/streams/{handle}`
@@ -153,6 +298,15 @@ pub async fn show_stream(
     state: web::Data<AppState>,
     handle: web::Path<String>,
 ) -> Result<HttpResponse> {
+    if let Some((name, host)) = handle.split_once('@') {
+        let (name, host) = (name.to_owned(), host.to_ascii_lowercase());
+        let found = state
+            .db
+            .read(move |c| RemoteStream::find_by_address(c, &name, &host))
+            .await?;
+        let (stream, live) = found.ok_or_else(|| Error::NotFound(format!("stream {handle}")))?;
+        return Ok(HttpResponse::Ok().json(StreamItem::remote(stream, live)));
+    }
     let (stream, active) = crate::streams::find(&state.db, &handle).await?;
-    Ok(HttpResponse::Ok().json(StreamItem::new(stream, active)))
+    Ok(HttpResponse::Ok().json(StreamItem::new(stream, active, &state.urls)))
 }

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::helpers::{TestApp, in_ci, spawn_app};
+use crate::helpers::{TestApp, free_port, in_ci, public_app, spawn_app};
 
 const AP: &str = "application/activity+json";
 
@@ -292,25 +292,6 @@ fn fedify() -> Option<(String, String)> {
     )
     .unwrap();
     Some((dir, node))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// An app whose public URL carries its real port: actor ids must be the URLs peers fetch.
-async fn public_app() -> (TestApp, u16) {
-    let port = free_port();
-    let app = crate::helpers::spawn_app_with(|c| {
-        c.bind = format!("127.0.0.1:{port}").parse().unwrap();
-        c.url = format!("http://localhost:{port}").parse().unwrap();
-    })
-    .await;
-    (app, port)
 }
 
 /// Fedify, a peer nobody on the team wrote, looks the actor up and reads its key.

@@ -315,3 +315,23 @@ pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
     static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     HEAVY.lock().await
 }
+
+/// A free local port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An app whose public URL carries its real port: actor ids must be the URLs peers fetch.
+pub async fn public_app() -> (TestApp, u16) {
+    let port = free_port();
+    let app = spawn_app_with(|c| {
+        c.bind = format!("127.0.0.1:{port}").parse().unwrap();
+        c.url = format!("http://localhost:{port}").parse().unwrap();
+    })
+    .await;
+    (app, port)
+}

@@ -9,6 +9,7 @@
 
 mod announce;
 mod api;
+mod catalog;
 mod cli;
 mod delivery;
 mod federation;

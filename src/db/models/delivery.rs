@@ -197,6 +197,36 @@ impl Delivery {
         Ok(changed == 1)
     }
 
+    /// Hosts that pending deliveries go to.
+    pub fn pending_hosts(conn: &mut DbConn) -> Result<Vec<String>> {
+        Ok(deliveries::table
+            .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+            .select(deliveries::host)
+            .distinct()
+            .load(conn)?)
+    }
+
+    /// Fails every pending delivery to `host` with `why` (the host was blocked).
+    pub fn fail_host(
+        conn: &mut DbConn,
+        host: &str,
+        why: &str,
+        now: NaiveDateTime,
+    ) -> Result<usize> {
+        Ok(diesel::update(
+            deliveries::table
+                .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+                .filter(deliveries::host.eq(host)),
+        )
+        .set((
+            deliveries::state.eq(DeliveryState::Failed.as_str()),
+            deliveries::last_error.eq(why),
+            deliveries::lease_until.eq(None::<NaiveDateTime>),
+            deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)?)
+    }
+
     /// Makes failed deliveries pending again, due now (`onair queue retry`).
     pub fn retry_failed(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
         Ok(diesel::update(

@@ -128,6 +128,18 @@ impl Follower {
         Ok(diesel::delete(followers::table.filter(followers::inbox.eq(inbox))).execute(conn)?)
     }
 
+    /// Every follower actor id of every stream, with the row id (to remove blocked ones).
+    pub fn all_actor_ids(conn: &mut DbConn) -> Result<Vec<(i64, String)>> {
+        Ok(followers::table
+            .select((followers::id, followers::actor_id))
+            .load(conn)?)
+    }
+
+    /// Removes follower rows by id.
+    pub fn delete_ids(conn: &mut DbConn, ids: &[i64]) -> Result<usize> {
+        Ok(diesel::delete(followers::table.filter(followers::id.eq_any(ids))).execute(conn)?)
+    }
+
     /// Accepted followers of a stream (the followers collection's `totalItems`).
     pub fn count_accepted(conn: &mut DbConn, stream_id: i64) -> Result<i64> {
         Ok(followers::table

@@ -1,25 +1,52 @@
 //! One file per table: the row type and its queries together.
 
 mod activity;
+mod block;
 mod broadcast;
 mod delivery;
 mod follower;
 mod instance_keys;
 mod received_activity;
 mod remote_actor;
+mod remote_broadcast;
+mod remote_stream;
 mod stream;
 mod stream_keys;
+mod subscription;
 mod user;
 mod yp_token;
 
 pub use activity::{Activity, NewActivity};
+pub use block::{Block, BlockKind};
 pub use broadcast::{Broadcast, BroadcastState, TouchUpdate};
 pub use delivery::{Delivery, DeliveryState};
 pub use follower::Follower;
 pub use instance_keys::InstanceKeys;
 pub use received_activity::ReceivedActivity;
 pub use remote_actor::RemoteActorRow;
+pub use remote_broadcast::{NewRemoteBroadcast, RemoteBroadcast};
+pub use remote_stream::{RemoteStream, RemoteStreamProfile};
 pub use stream::{NewStream, OnEnd, Stream, StreamFilter, StreamProfile};
 pub use stream_keys::StreamKeys;
+pub use subscription::Subscription;
 pub use user::User;
 pub use yp_token::{TokenOwner, YpToken};
+
+use diesel::sql_types::{Nullable, Text};
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, the same in SQLite and PostgreSQL for our purposes.
+    fn lower(x: Nullable<Text>) -> Nullable<Text>;
+}
+
+/// Escapes `\`, `%` and `_` for a LIKE pattern with `ESCAPE '\'`.
+pub(crate) fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

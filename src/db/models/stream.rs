@@ -1,10 +1,7 @@
 use chrono::NaiveDateTime;
-use diesel::{
-    prelude::*,
-    sql_types::{Nullable, Text},
-};
+use diesel::{prelude::*, sql_types::Text};
 
-use super::{Broadcast, BroadcastState};
+use super::{Broadcast, BroadcastState, escape_like, lower};
 use crate::{
     db::{
         DbConn,
@@ -12,11 +9,6 @@ use crate::{
     },
     error::Result,
 };
-
-diesel::define_sql_function! {
-    /// SQL `lower()`, the same in SQLite and PostgreSQL for our purposes.
-    fn lower(x: Nullable<Text>) -> Nullable<Text>;
-}
 
 /// A local stream: one Icecast mount of one broadcaster, identified by (owner, listen URL).
 /// Its handle never changes once minted.
@@ -318,18 +310,6 @@ fn with_active_broadcast() -> WithActiveBroadcast {
             .eq(streams::id)
             .and(broadcasts::state.ne(BroadcastState::Ended.as_str()))),
     )
-}
-
-/// Escapes `\`, `%` and `_` for a LIKE pattern with `ESCAPE '\'`.
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Stream {

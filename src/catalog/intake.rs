@@ -1,0 +1,144 @@
+//! Announcements entering the catalog. The inbox calls these after the signature verified and
+//! the activity's actor proved to be the signer. A broadcast is taken only from a stream the
+//! instance follows (accepted), only when the Note is attributed to that actor and lives on its
+//! host, and only when it states a live state in onair's vocabulary.
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+use url::Url;
+
+use super::remote::{self, LiveNote};
+use crate::{
+    db::{
+        Db,
+        models::{
+            NewRemoteBroadcast, ReceivedActivity, RemoteBroadcast, RemoteStream, Subscription,
+        },
+    },
+    error::Result,
+};
+
+/// What an announcement did to the catalog (for logs and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// A live broadcast was stored or updated.
+    Live,
+    /// A broadcast left the catalog (ended or deleted).
+    Removed,
+    /// A followed stream's profile was refreshed.
+    Profile,
+    /// Nothing: not ours to take (not followed, not attributed to the signer, no live state).
+    Ignored,
+    /// Nothing: the activity was taken before.
+    Duplicate,
+}
+
+/// `Create` or `Update` (the activity `activity`) by `signer` of `object` (a Note, or the
+/// signer's own actor document). Redelivered activities are taken once.
+pub async fn publish(
+    db: &Db,
+    activity: &Url,
+    signer: &Url,
+    object: &Value,
+    now: NaiveDateTime,
+) -> Result<Taken> {
+    let activity = activity.to_string();
+    if remote::is_actor(object) {
+        return profile(db, activity, signer, object, now).await;
+    }
+    let Some(note) = LiveNote::parse(object, now) else {
+        return Ok(Taken::Ignored);
+    };
+    if note.attributed_to != *signer || note.id.host_str() != signer.host_str() {
+        tracing::info!(object = %note.id, signer = %signer, "broadcast not by its signer; dropped");
+        return Ok(Taken::Ignored);
+    }
+    let actor = signer.to_string();
+    db.write(move |c| {
+        if !ReceivedActivity::first_time(c, &activity, now)? {
+            return Ok(Taken::Duplicate);
+        }
+        if !Subscription::is_accepted(c, &actor)? {
+            return Ok(Taken::Ignored);
+        }
+        let Some(stream) = RemoteStream::find(c, &actor)? else {
+            return Ok(Taken::Ignored);
+        };
+        if !note.live {
+            RemoteBroadcast::delete(c, stream.id, note.id.as_str())?;
+            return Ok(Taken::Removed);
+        }
+        if !note.genres.is_empty() && note.genres != stream.genres {
+            RemoteStream::set_genres(c, stream.id, &note.genres)?;
+        }
+        RemoteBroadcast::upsert(
+            c,
+            &NewRemoteBroadcast {
+                remote_stream_id: stream.id,
+                object_id: note.id.to_string(),
+                live: true,
+                title: note.title,
+                listen_url: note.listen_url,
+                content_type: note.content_type,
+                bitrate: note.bitrate,
+                started_at: note.started_at,
+                heard_at: now,
+            },
+        )?;
+        Ok(Taken::Live)
+    })
+    .await
+}
+
+/// An actor's `Update` of itself: the catalog entry of a followed stream follows it.
+async fn profile(
+    db: &Db,
+    activity: String,
+    signer: &Url,
+    actor: &Value,
+    now: NaiveDateTime,
+) -> Result<Taken> {
+    let Some(mut profile) = remote::profile(actor, now).filter(|p| p.actor_id == signer.as_str())
+    else {
+        return Ok(Taken::Ignored);
+    };
+    db.write(move |c| {
+        if !ReceivedActivity::first_time(c, &activity, now)? {
+            return Ok(Taken::Duplicate);
+        }
+        let Some(old) = RemoteStream::find(c, &profile.actor_id)? else {
+            return Ok(Taken::Ignored);
+        };
+        if profile.genres.is_empty() {
+            // The genres of its broadcasts stand until the actor names some.
+            profile.genres = old.genres;
+        }
+        RemoteStream::upsert(c, &profile)?;
+        Ok(Taken::Profile)
+    })
+    .await
+}
+
+/// `Delete` by `signer` of `object`: its broadcast, or (the object being the signer) the whole
+/// stream, leaves the catalog at once.
+pub async fn delete(db: &Db, signer: &Url, object: &Url) -> Result<Taken> {
+    let (actor, object) = (signer.to_string(), object.to_string());
+    db.write(move |c| {
+        if actor == object {
+            return Ok(if RemoteStream::delete(c, &actor)? {
+                Taken::Removed
+            } else {
+                Taken::Ignored
+            });
+        }
+        let Some(stream) = RemoteStream::find(c, &actor)? else {
+            return Ok(Taken::Ignored);
+        };
+        Ok(if RemoteBroadcast::delete(c, stream.id, &object)? {
+            Taken::Removed
+        } else {
+            Taken::Ignored
+        })
+    })
+    .await
+}

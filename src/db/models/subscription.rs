@@ -1,0 +1,133 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::{
+    db::{DbConn, schema::subscriptions},
+    error::Result,
+};
+
+/// A remote actor the instance actor follows: a stream (its announcements fill the catalog) or a
+/// relay.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions)]
+pub struct Subscription {
+    pub id: i64,
+    pub actor_id: String,
+    pub inbox: String,
+    /// `stream` or `relay`.
+    pub kind: String,
+    /// `pending` until the remote side answers, then `accepted` or `rejected`.
+    pub state: String,
+    pub follow_id: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Subscription {
+    /// Records a Follow just sent (or sent again: the state goes back to pending, with the new
+    /// Follow's id).
+    pub fn upsert(
+        conn: &mut DbConn,
+        actor_id: &str,
+        inbox: &str,
+        kind: &str,
+        follow_id: &str,
+        now: NaiveDateTime,
+    ) -> Result<()> {
+        let changed =
+            diesel::update(subscriptions::table.filter(subscriptions::actor_id.eq(actor_id)))
+                .set((
+                    subscriptions::inbox.eq(inbox),
+                    subscriptions::kind.eq(kind),
+                    subscriptions::state.eq("pending"),
+                    subscriptions::follow_id.eq(follow_id),
+                    subscriptions::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        if changed == 0 {
+            diesel::insert_into(subscriptions::table)
+                .values((
+                    subscriptions::actor_id.eq(actor_id),
+                    subscriptions::inbox.eq(inbox),
+                    subscriptions::kind.eq(kind),
+                    subscriptions::state.eq("pending"),
+                    subscriptions::follow_id.eq(follow_id),
+                    subscriptions::created_at.eq(now),
+                    subscriptions::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
+    /// The subscription to `actor_id`, if any.
+    pub fn find(conn: &mut DbConn, actor_id: &str) -> Result<Option<Self>> {
+        Ok(subscriptions::table
+            .filter(subscriptions::actor_id.eq(actor_id))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Marks the subscription our Follow `follow_id` asked for as `accepted` or `rejected`, when
+    /// `actor_id` is the one followed; returns whether one matched.
+    pub fn answer(
+        conn: &mut DbConn,
+        follow_id: &str,
+        actor_id: &str,
+        state: &str,
+        now: NaiveDateTime,
+    ) -> Result<bool> {
+        let n = diesel::update(
+            subscriptions::table
+                .filter(subscriptions::follow_id.eq(follow_id))
+                .filter(subscriptions::actor_id.eq(actor_id)),
+        )
+        .set((
+            subscriptions::state.eq(state),
+            subscriptions::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        Ok(n > 0)
+    }
+
+    /// Whether the instance follows `actor_id` and was accepted.
+    pub fn is_accepted(conn: &mut DbConn, actor_id: &str) -> Result<bool> {
+        Ok(diesel::select(diesel::dsl::exists(
+            subscriptions::table
+                .filter(subscriptions::actor_id.eq(actor_id))
+                .filter(subscriptions::state.eq("accepted")),
+        ))
+        .get_result(conn)?)
+    }
+
+    /// Every subscription, oldest first.
+    pub fn list(conn: &mut DbConn) -> Result<Vec<Self>> {
+        Ok(subscriptions::table
+            .order(subscriptions::id)
+            .select(Self::as_select())
+            .load(conn)?)
+    }
+
+    /// Forgets a subscription; returns it if there was one.
+    pub fn delete(conn: &mut DbConn, actor_id: &str) -> Result<Option<Self>> {
+        let found = Self::find(conn, actor_id)?;
+        if found.is_some() {
+            diesel::delete(subscriptions::table.filter(subscriptions::actor_id.eq(actor_id)))
+                .execute(conn)?;
+        }
+        Ok(found)
+    }
+
+    /// Forgets every subscription to actors on `host` (a handful of rows: filtered here).
+    pub fn delete_on_host(conn: &mut DbConn, host: &str) -> Result<usize> {
+        let mut n = 0;
+        for row in Self::list(conn)? {
+            let url = url::Url::parse(&row.actor_id).ok();
+            if url.as_ref().and_then(url::Url::host_str) == Some(host) {
+                n += diesel::delete(subscriptions::table.find(row.id)).execute(conn)?;
+            }
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,140 @@
+//! The federated catalog between two real onair apps on their own ports: B's instance actor
+//! follows a stream of A through WebFinger; A's go-live, title change and end reach B's API;
+//! A blocking B stops all of it.
+
+use onair::{
+    db::models::BlockKind,
+    federation::{
+        blocks,
+        subscribe::{self, Target},
+    },
+};
+
+use crate::{
+    helpers::{TestApp, public_app, touch_body},
+    sinks::worker,
+};
+
+/// B's live remote streams, as its API lists them: (handle, title).
+async fn remote_live(app: &TestApp) -> Vec<(String, Option<String>)> {
+    let (status, body) = app.get_json("/api/v1/streams?origin=remote").await;
+    assert_eq!(status, 200, "{body}");
+    body["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["handle"].as_str().unwrap().to_owned(),
+                s["title"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_follows_a_stream_of_another_and_lists_what_it_broadcasts() {
+    let (a, a_port) = public_app().await;
+    let (b, b_port) = public_app().await;
+    let (a_worker, b_worker) = (worker(&a), worker(&b));
+    // A stream exists at A, off air, with its keys.
+    let token = a.broadcaster("alice").await;
+    let sid = a.add(&token, "Night Jazz", "jazz").await;
+    a.yp(&token, &format!("action=remove&sid={sid}")).await;
+    a.advance_and_reap(3600).await;
+    onair::federation::keys::fill_missing(&a.state.db, &a.state.clock)
+        .await
+        .unwrap();
+
+    // B's admin follows it by handle: WebFinger, the actor, then a Follow from B's /actor.
+    let b_data = onair::server::federation_config(&b.state)
+        .await
+        .unwrap()
+        .to_request_data();
+    let target = Target::parse(&format!("@night_jazz@localhost:{a_port}")).unwrap();
+    let sub = subscribe::follow(&b_data, &target).await.unwrap();
+    assert_eq!(sub.state, "pending");
+    assert_eq!(b_worker.deliver_due().await.unwrap().delivered, 1, "Follow");
+    assert_eq!(a_worker.deliver_due().await.unwrap().delivered, 1, "Accept");
+    let subs = b
+        .state
+        .db
+        .read(onair::db::models::Subscription::list)
+        .await
+        .unwrap();
+    assert_eq!(subs[0].state, "accepted");
+    let (_, all) = b.get_json("/api/v1/streams?origin=remote&status=all").await;
+    assert_eq!(all["streams"][0]["status"], "offline", "{all}");
+    assert_eq!(all["streams"][0]["name"], "Night Jazz");
+    assert_eq!(all["streams"][0]["origin"], format!("localhost:{a_port}"));
+    assert_eq!(
+        all["streams"][0]["actor"],
+        format!("http://localhost:{a_port}/streams/night_jazz")
+    );
+    assert!(remote_live(&b).await.is_empty());
+
+    // A goes on air through its YP endpoint: B lists it live.
+    let sid = a.add(&token, "Night Jazz", "jazz").await;
+    assert_eq!(a_worker.deliver_due().await.unwrap().delivered, 1, "Create");
+    let handle = format!("night_jazz@localhost:{a_port}");
+    assert_eq!(remote_live(&b).await, [(handle.clone(), None)]);
+    let (_, one) = b.get_json(&format!("/api/v1/streams/{handle}")).await;
+    assert_eq!(one["listen_url"], "http://radio.example:8000/jazz", "{one}");
+    assert_eq!(one["genres"], serde_json::json!(["Jazz", "Soul"]));
+    let (_, local) = b.get_json("/api/v1/streams?origin=local").await;
+    assert_eq!(
+        local["streams"],
+        serde_json::json!([]),
+        "B has no local stream"
+    );
+
+    // A title change reaches B.
+    a.state.clock.advance(chrono::TimeDelta::seconds(61));
+    a.yp(&token, &touch_body(&sid, "Miles Davis \u{2013} So What", 3))
+        .await;
+    assert_eq!(a_worker.deliver_due().await.unwrap().delivered, 1, "Update");
+    assert_eq!(
+        remote_live(&b).await,
+        [(
+            handle.clone(),
+            Some("Miles Davis \u{2013} So What".to_owned())
+        )]
+    );
+
+    // The end at A: it leaves B's live list.
+    a.yp(&token, &format!("action=remove&sid={sid}")).await;
+    assert_eq!(a.advance_and_reap(91).await.ended, 1);
+    assert_eq!(a_worker.deliver_due().await.unwrap().delivered, 1, "Delete");
+    assert!(remote_live(&b).await.is_empty());
+
+    // A blocks B's domain: B is no longer a follower, nothing more reaches it, and B's requests
+    // are refused.
+    let (b_domain, now) = (format!("localhost:{b_port}"), a.state.clock.now());
+    a.state
+        .db
+        .write(move |c| blocks::block(c, BlockKind::Domain, &b_domain, now))
+        .await
+        .unwrap();
+    a.state.blocks.invalidate();
+    a.add(&token, "Night Jazz", "jazz").await;
+    let step = a_worker.deliver_due().await.unwrap();
+    assert_eq!(
+        step.delivered + step.failed,
+        0,
+        "no follower left at B: {step:?}"
+    );
+    assert!(remote_live(&b).await.is_empty());
+    subscribe::follow(&b_data, &target).await.unwrap();
+    let step = b_worker.deliver_due().await.unwrap();
+    assert_eq!(step.failed, 1, "A refuses B's Follow with a 403: {step:?}");
+    let inbox = reqwest::Client::new()
+        .post(a.url("/inbox"))
+        .header("signature", format!(r#"keyId="http://localhost:{b_port}/actor#main-key",headers="(request-target) host date digest",signature="AA==""#))
+        .header("date", chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        .header("digest", "SHA-256=RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inbox.status(), 403);
+}
