@@ -6,6 +6,7 @@ use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use actix_web::{App, HttpServer, dev::Server, web};
 
 use crate::{
+    catalog::refresh::Refresher,
     clock::Clock,
     config::Config,
     db::{Db, migrations},
@@ -22,6 +23,8 @@ use crate::{
 /// How often the reaper looks for broadcasts to end. One indexed query; the timing rules
 /// themselves come from the YP settings.
 const REAP_EVERY: Duration = Duration::from_secs(1);
+/// How often the catalog looks for entries that went quiet.
+const REFRESH_EVERY: Duration = Duration::from_secs(10);
 /// How often new streams are looked for to give them key pairs.
 const MAKE_KEYS_EVERY: Duration = Duration::from_secs(1);
 
@@ -90,6 +93,7 @@ impl Application {
         let tasks = if self.background {
             vec![
                 tokio::spawn(run_reaper(self.state.directory.clone())),
+                tokio::spawn(run_refresher(Refresher::new(&self.state))),
                 tokio::spawn(run_key_maker(
                     self.state.db.clone(),
                     self.state.clock.clone(),
@@ -201,6 +205,18 @@ async fn run_key_maker(db: Db, clock: Clock) {
         tick.tick().await;
         if let Err(e) = keys::fill_missing(&db, &clock).await {
             tracing::error!(error = %e, "key maker pass failed");
+        }
+    }
+}
+
+/// Checks quiet catalog entries at their origin until the task is aborted.
+async fn run_refresher(refresher: Refresher) {
+    let mut tick = tokio::time::interval(REFRESH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = refresher.pass().await {
+            tracing::error!(error = %e, "catalog refresh pass failed");
         }
     }
 }

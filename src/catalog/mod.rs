@@ -2,5 +2,6 @@
 //! they broadcast, kept true by their announcements and by re-fetching what went quiet.
 
 pub mod intake;
+pub mod refresh;
 pub mod remote;
 pub mod sanitize;

@@ -2,12 +2,16 @@
 //! follows a stream of A through WebFinger; A's go-live, title change and end reach B's API;
 //! A blocking B stops all of it.
 
+use activitypub_federation::config::Data;
 use onair::{
+    catalog::refresh::{Refreshed, Refresher},
     db::models::BlockKind,
+    delivery::worker::Worker,
     federation::{
         blocks,
         subscribe::{self, Target},
     },
+    state::AppState,
 };
 
 use crate::{
@@ -32,8 +36,21 @@ async fn remote_live(app: &TestApp) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_instance_follows_a_stream_of_another_and_lists_what_it_broadcasts() {
+/// Instance A with a stream `night_jazz` (off air), and instance B whose instance actor follows
+/// it (accepted).
+struct Pair {
+    a: TestApp,
+    b: TestApp,
+    a_port: u16,
+    b_port: u16,
+    token: String,
+    a_worker: Worker,
+    b_worker: Worker,
+    b_data: Data<AppState>,
+    target: Target,
+}
+
+async fn followed() -> Pair {
     let (a, a_port) = public_app().await;
     let (b, b_port) = public_app().await;
     let (a_worker, b_worker) = (worker(&a), worker(&b));
@@ -72,6 +89,32 @@ async fn an_instance_follows_a_stream_of_another_and_lists_what_it_broadcasts() 
         format!("http://localhost:{a_port}/streams/night_jazz")
     );
     assert!(remote_live(&b).await.is_empty());
+    Pair {
+        a,
+        b,
+        a_port,
+        b_port,
+        token,
+        a_worker,
+        b_worker,
+        b_data,
+        target,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_follows_a_stream_of_another_and_lists_what_it_broadcasts() {
+    let Pair {
+        a,
+        b,
+        a_port,
+        b_port,
+        token,
+        a_worker,
+        b_worker,
+        b_data,
+        target,
+    } = followed().await;
 
     // A goes on air through its YP endpoint: B lists it live.
     let sid = a.add(&token, "Night Jazz", "jazz").await;
@@ -137,4 +180,71 @@ async fn an_instance_follows_a_stream_of_another_and_lists_what_it_broadcasts() 
         .await
         .unwrap();
     assert_eq!(inbox.status(), 403);
+}
+
+/// Entries whose origin fell silent are checked there: still live stays, ended goes (even when
+/// the Delete never arrived), an origin that does not answer is hidden after a while.
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_entries_are_checked_at_their_origin() {
+    let Pair {
+        a,
+        b,
+        a_port,
+        token,
+        a_worker,
+        ..
+    } = followed().await;
+    let refresher = Refresher::new(&b.state);
+    let sid = a.add(&token, "Night Jazz", "jazz").await;
+    a_worker.deliver_due().await.unwrap();
+    assert_eq!(remote_live(&b).await.len(), 1);
+    assert_eq!(
+        refresher.pass().await.unwrap(),
+        Refreshed::default(),
+        "heard just now"
+    );
+
+    // Ten minutes without news: B asks A, which says the broadcast is still live.
+    b.state.clock.advance(chrono::TimeDelta::seconds(601));
+    let pass = refresher.pass().await.unwrap();
+    assert_eq!(pass.live, 1, "{pass:?}");
+    assert_eq!(remote_live(&b).await.len(), 1);
+
+    // It ends at A but the Delete is not delivered: the next check finds it gone (410).
+    a.yp(&token, &format!("action=remove&sid={sid}")).await;
+    assert_eq!(a.advance_and_reap(91).await.ended, 1);
+    b.state.clock.advance(chrono::TimeDelta::seconds(601));
+    assert_eq!(refresher.pass().await.unwrap().removed, 1);
+    assert!(remote_live(&b).await.is_empty());
+
+    // An origin that stops answering: the entry stays listed until hide_after, then is hidden.
+    // (The lost Delete goes out now too; the entry it names is gone already.)
+    a.add(&token, "Night Jazz", "jazz").await;
+    a_worker.deliver_due().await.unwrap();
+    assert_eq!(remote_live(&b).await.len(), 1);
+    let dead = format!(
+        "http://localhost:{}/broadcasts/999",
+        crate::helpers::free_port()
+    );
+    let live = format!("http://localhost:{a_port}/broadcasts/");
+    b.state
+        .db
+        .write(move |c| {
+            use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, TextExpressionMethods};
+            use onair::db::schema::remote_broadcasts as rb;
+            diesel::update(rb::table.filter(rb::object_id.like(format!("{live}%"))))
+                .set(rb::object_id.eq(&dead))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    b.state.clock.advance(chrono::TimeDelta::seconds(601));
+    assert_eq!(refresher.pass().await.unwrap().unreachable, 1);
+    assert_eq!(remote_live(&b).await.len(), 1, "not hidden yet");
+    for _ in 0..3 {
+        b.state.clock.advance(chrono::TimeDelta::seconds(601));
+        assert_eq!(refresher.pass().await.unwrap().unreachable, 1);
+    }
+    assert!(remote_live(&b).await.is_empty(), "hidden after 30 minutes");
 }
