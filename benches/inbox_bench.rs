@@ -125,7 +125,8 @@ async fn run(total: usize, actors: usize, connections: usize) {
         for (i, id) in followed.iter().enumerate() {
             let follow = format!("http://localhost/activities/f{i}");
             Subscription::upsert(c, id, &format!("{id}/inbox"), "stream", &follow, now)?;
-            Subscription::answer(c, &follow, id, "accepted", now)?;
+            let sub = Subscription::find(c, id)?.unwrap();
+            Subscription::set_state(c, sub.id, "accepted", now)?;
             onair::db::models::RemoteStream::upsert(
                 c,
                 &RemoteStreamProfile {

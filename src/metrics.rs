@@ -14,11 +14,19 @@ pub struct YpLabels {
     pub result: &'static str,
 }
 
+/// Labels of an inbox request: `accepted` (2xx), `refused` (the sender's fault: 4xx) or `error`
+/// (ours: 5xx).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InboxLabels {
+    pub result: &'static str,
+}
+
 /// The process's metrics.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     yp_requests: Family<YpLabels, Counter>,
+    inbox_requests: Family<InboxLabels, Counter>,
     live_streams: Gauge,
 }
 
@@ -31,6 +39,12 @@ impl Default for Metrics {
             "YP requests from Icecast by action and result",
             yp_requests.clone(),
         );
+        let inbox_requests = Family::<InboxLabels, Counter>::default();
+        registry.register(
+            "inbox_requests",
+            "ActivityPub inbox requests by result",
+            inbox_requests.clone(),
+        );
         let live_streams = Gauge::default();
         registry.register(
             "live_streams",
@@ -40,6 +54,7 @@ impl Default for Metrics {
         Self {
             registry,
             yp_requests,
+            inbox_requests,
             live_streams,
         }
     }
@@ -50,6 +65,13 @@ impl Metrics {
     pub fn yp_request(&self, action: &'static str, result: &'static str) {
         self.yp_requests
             .get_or_create(&YpLabels { action, result })
+            .inc();
+    }
+
+    /// Counts one inbox request.
+    pub fn inbox_request(&self, result: &'static str) {
+        self.inbox_requests
+            .get_or_create(&InboxLabels { result })
             .inc();
     }
 

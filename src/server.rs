@@ -6,7 +6,7 @@ use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use actix_web::{App, HttpServer, dev::Server, web};
 
 use crate::{
-    catalog::refresh::Refresher,
+    catalog::{origin::Origin, refresh::Refresher},
     clock::Clock,
     config::Config,
     db::{Db, migrations},
@@ -140,6 +140,7 @@ pub async fn app_state(config: Config, db: Db, clock: Clock) -> Result<AppState>
         metrics: Arc::new(Metrics::default()),
         instance_keys,
         verifier: Arc::default(),
+        origin: Origin::new(config.allow_private_networks),
         blocks: Arc::new(Blocklist::new(
             db.clone(),
             config.catalog.allowed_domains.clone(),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::{
+    catalog::origin::Origin,
     clock::Clock,
     config::Config,
     db::{Db, models::InstanceKeys},
@@ -27,4 +28,6 @@ pub struct AppState {
     pub verifier: Arc<Verifier>,
     /// Blocked domains and actors, and the allow-list.
     pub blocks: Arc<Blocklist>,
+    /// Asks origins about their Notes (the catalog's checks).
+    pub origin: Origin,
 }

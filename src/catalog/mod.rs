@@ -2,6 +2,8 @@
 //! they broadcast, kept true by their announcements and by re-fetching what went quiet.
 
 pub mod intake;
+pub mod origin;
 pub mod refresh;
+pub mod relayed;
 pub mod remote;
 pub mod sanitize;

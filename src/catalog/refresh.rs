@@ -4,14 +4,9 @@
 //! answer marks it unreachable, and unreachable for `catalog.hide_after` hides it until its
 //! origin answers again. One pass at a time, driven by the server (or a test).
 
-use std::time::Duration;
-
 use chrono::TimeDelta;
-use reqwest::StatusCode;
-use serde_json::Value;
-use url::Url;
 
-use super::remote::LiveNote;
+use super::origin::{Answer, Origin};
 use crate::{
     db::{
         Db,
@@ -19,7 +14,6 @@ use crate::{
     },
     error::Result,
     federation::blocks::Blocklist,
-    streams::listen_url::is_local,
 };
 
 /// Entries fetched per pass.
@@ -36,23 +30,15 @@ pub struct Refreshed {
     pub unreachable: usize,
 }
 
-/// What an origin said about a Note.
-enum Answer {
-    Live(Box<LiveNote>),
-    Gone,
-    Unreachable(String),
-}
-
 /// The refresher: its HTTP client and settings.
 #[derive(Debug, Clone)]
 pub struct Refresher {
     db: Db,
     clock: crate::clock::Clock,
     blocks: std::sync::Arc<Blocklist>,
-    client: reqwest::Client,
+    origin: Origin,
     refresh_after: TimeDelta,
     hide_after: TimeDelta,
-    allow_private: bool,
 }
 
 impl Refresher {
@@ -63,15 +49,9 @@ impl Refresher {
             db: state.db.clone(),
             clock: state.clock.clone(),
             blocks: state.blocks.clone(),
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .user_agent(concat!("onair/", env!("CARGO_PKG_VERSION")))
-                .redirect(reqwest::redirect::Policy::limited(2))
-                .build()
-                .unwrap_or_default(),
+            origin: state.origin.clone(),
             refresh_after: TimeDelta::seconds(i64::from(catalog.refresh_after)),
             hide_after: TimeDelta::seconds(i64::from(catalog.hide_after)),
-            allow_private: state.config.allow_private_networks,
         }
     }
 
@@ -84,12 +64,16 @@ impl Refresher {
             .read(move |c| RemoteBroadcast::list_silent(c, cutoff, PASS))
             .await?;
         let mut done = Refreshed::default();
+        let blocks = self.blocks.snapshot().await?;
         for entry in quiet {
-            let answer = self.ask(&entry.object_id).await;
+            let answer = self
+                .origin
+                .ask(&entry.object_id, &blocks, &self.clock)
+                .await;
             let hide_before = now - self.hide_after;
             let id = entry.id;
             match answer {
-                Answer::Live(note) if note.live => {
+                Answer::Note(note) if note.live => {
                     let fresh = NewRemoteBroadcast {
                         remote_stream_id: entry.remote_stream_id,
                         object_id: entry.object_id.clone(),
@@ -106,7 +90,7 @@ impl Refresher {
                         .await?;
                     done.live += 1;
                 }
-                Answer::Live(_) | Answer::Gone => {
+                Answer::Note(_) | Answer::Gone => {
                     let (stream, object) = (entry.remote_stream_id, entry.object_id.clone());
                     self.db
                         .write(move |c| RemoteBroadcast::delete(c, stream, &object))
@@ -124,47 +108,5 @@ impl Refresher {
             }
         }
         Ok(done)
-    }
-
-    /// Fetches a Note from its origin.
-    async fn ask(&self, object_id: &str) -> Answer {
-        let Ok(url) = Url::parse(object_id) else {
-            return Answer::Gone;
-        };
-        if (!self.allow_private && is_local(&url))
-            || self
-                .blocks
-                .snapshot()
-                .await
-                .is_ok_and(|b| b.refusal(&url).is_some())
-        {
-            return Answer::Gone;
-        }
-        let res = match self
-            .client
-            .get(url.clone())
-            .header("accept", "application/activity+json")
-            .send()
-            .await
-        {
-            Ok(res) => res,
-            Err(e) => return Answer::Unreachable(e.to_string()),
-        };
-        match res.status() {
-            StatusCode::NOT_FOUND | StatusCode::GONE => return Answer::Gone,
-            s if !s.is_success() => return Answer::Unreachable(format!("HTTP {s}")),
-            _ => {}
-        }
-        let Ok(body) = res.json::<Value>().await else {
-            return Answer::Unreachable("not JSON".to_owned());
-        };
-        // The document must be the Note asked for (a redirect elsewhere proves nothing).
-        if body.get("id").and_then(Value::as_str) != Some(object_id) {
-            return Answer::Gone;
-        }
-        match LiveNote::parse(&body, self.clock.now()) {
-            Some(note) => Answer::Live(Box::new(note)),
-            None => Answer::Gone,
-        }
     }
 }

@@ -55,6 +55,9 @@ pub enum Command {
     /// Remote streams the instance follows for the federated catalog.
     #[command(subcommand)]
     Remote(remote::RemoteCommand),
+    /// ActivityPub relays the instance subscribes to.
+    #[command(subcommand)]
+    Relay(remote::RelayCommand),
     /// The delivery queue.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Follower(cmd) => follower::run(cmd, &open(&config)?, &config),
         Command::Remote(cmd) => remote::run(cmd, open(&config)?, config),
         Command::Block(cmd) => block::run(cmd, &open(&config)?),
+        Command::Relay(cmd) => remote::run_relay(cmd, open(&config)?, config),
     }
 }
 

@@ -1,14 +1,21 @@
-//! `onair remote …`: the instance actor follows remote streams for the federated catalog. The
-//! command resolves the actor and queues the Follow; the running server delivers it.
+//! `onair remote …` and `onair relay …`: the instance actor follows remote streams and
+//! subscribes to relays for the federated catalog. A command resolves the actor and queues the
+//! Follow; the running server delivers it.
 
+use activitypub_federation::config::Data;
 use clap::Subcommand;
+use url::Url;
 
 use crate::{
     clock::Clock,
     config::Config,
     db::{Db, models::Subscription},
-    federation::subscribe::{self, Target},
+    federation::{
+        relays,
+        subscribe::{self, Target},
+    },
     server,
+    state::AppState,
 };
 
 /// `onair remote …`
@@ -23,21 +30,76 @@ pub enum RemoteCommand {
     List,
 }
 
-pub fn run(cmd: RemoteCommand, db: Db, config: Config) -> anyhow::Result<()> {
+/// `onair relay …`
+#[derive(Debug, Subcommand)]
+pub enum RelayCommand {
+    /// Subscribe to a relay: its inbox URL (`…/inbox`, the Mastodon kind) or its actor URL (the
+    /// LitePub kind). Local broadcasts then go to it too, and what it passes on enters the
+    /// catalog once verified at its origin.
+    Add { url: String },
+    /// Unsubscribe from a relay.
+    Remove { url: String },
+    /// Relays subscribed to, and whether each accepted.
+    List,
+}
+
+/// Runs `f` with the app's state and the library's request data, on a runtime of its own.
+fn with_data<F>(db: Db, config: Config, f: F) -> anyhow::Result<()>
+where
+    F: AsyncFnOnce(&AppState, &Data<AppState>) -> anyhow::Result<()>,
+{
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let state = server::app_state(config, db, Clock::System).await?;
         let data = server::federation_config(&state).await?.to_request_data();
+        f(&state, &data).await
+    })
+}
+
+pub fn run_relay(cmd: RelayCommand, db: Db, config: Config) -> anyhow::Result<()> {
+    with_data(db, config, async |state, data| {
+        let url = |s: &str| Url::parse(s.trim()).map_err(|e| anyhow::anyhow!("{s:?}: {e}"));
+        match cmd {
+            RelayCommand::Add { url: u } => {
+                let sub = relays::subscribe(data, &url(&u)?).await?;
+                println!(
+                    "subscribing to {} ({}; pending until it accepts)",
+                    sub.actor_id, sub.kind
+                );
+            }
+            RelayCommand::Remove { url: u } => {
+                if !relays::unsubscribe(data, &url(&u)?).await? {
+                    anyhow::bail!("not subscribed to {u}");
+                }
+                println!("unsubscribed from {u}");
+            }
+            RelayCommand::List => {
+                let subs = state.db.read(Subscription::list).await?;
+                let relays: Vec<_> = subs.into_iter().filter(|s| s.kind != "stream").collect();
+                if relays.is_empty() {
+                    println!("no relays");
+                }
+                for s in relays {
+                    println!("{:<9} {:<13} {}", s.state, s.kind, s.actor_id);
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn run(cmd: RemoteCommand, db: Db, config: Config) -> anyhow::Result<()> {
+    with_data(db, config, async |state, data| {
         match cmd {
             RemoteCommand::Follow { target } => {
-                let sub = subscribe::follow(&data, &Target::parse(&target)?).await?;
+                let sub = subscribe::follow(data, &Target::parse(&target)?).await?;
                 println!(
                     "following {} (pending until it accepts; the running server delivers the Follow)",
                     sub.actor_id
                 );
             }
             RemoteCommand::Unfollow { target } => {
-                if subscribe::unfollow(&data, &Target::parse(&target)?).await? {
+                if subscribe::unfollow(data, &Target::parse(&target)?).await? {
                     println!("unfollowed {target}; its catalog entries are gone");
                 } else {
                     anyhow::bail!("not following {target}");
@@ -45,6 +107,7 @@ pub fn run(cmd: RemoteCommand, db: Db, config: Config) -> anyhow::Result<()> {
             }
             RemoteCommand::List => {
                 let subs = state.db.read(Subscription::list).await?;
+                let subs: Vec<_> = subs.into_iter().filter(|s| s.kind == "stream").collect();
                 if subs.is_empty() {
                     println!("not following any remote stream");
                 }

@@ -368,6 +368,9 @@ impl Worker {
                 .await?
                 .map(|k| k.private_key_pem),
             SignerId::Stream(id) => {
+                // A stream that goes on air before the key maker reached it (its first Create to
+                // a relay, say) gets its pair now rather than a retry a minute later.
+                crate::federation::keys::stream_public_key(&self.db, &self.clock, id).await?;
                 self.db
                     .read(move |c| StreamKeys::private_key(c, id))
                     .await?

@@ -11,7 +11,7 @@ use crate::{
     accounts::random_alphanumeric,
     db::{
         DbConn,
-        models::{Broadcast, BroadcastState, Follower, OnEnd, Stream, StreamKeys},
+        models::{Broadcast, BroadcastState, Follower, OnEnd, Stream, StreamKeys, Subscription},
     },
     delivery::{Outgoing, SUPERSEDED_BY_DELETE, SUPERSEDED_BY_UPDATE, enqueue},
     error::Result,
@@ -130,10 +130,10 @@ fn send(
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let inboxes: Vec<Url> = Follower::inboxes(conn, stream.id)?
-        .iter()
-        .filter_map(|i| Url::parse(i).ok())
-        .collect();
+    // Followers, and the relays that accepted us: every broadcast activity is public.
+    let mut inboxes = Follower::inboxes(conn, stream.id)?;
+    inboxes.extend(Subscription::relay_inboxes(conn)?);
+    let inboxes: Vec<Url> = inboxes.iter().filter_map(|i| Url::parse(i).ok()).collect();
     if inboxes.is_empty() {
         return Ok(());
     }

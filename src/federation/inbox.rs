@@ -8,15 +8,15 @@
 use activitypub_federation::{
     config::Data,
     fetch::object_id::ObjectId,
-    kinds::activity::{DeleteType, FollowType, UndoType},
+    kinds::activity::{AnnounceType, DeleteType, FollowType, UndoType},
     traits::{Actor, Object as _},
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{remote_actor::RemoteActor, verifier::Signer};
+use super::{relays, remote_actor::RemoteActor, verifier::Signer};
 use crate::{
-    catalog::intake,
+    catalog::{intake, relayed},
     db::models::{Follower, ReceivedActivity, RemoteStream, Stream, Subscription},
     error::{Error, Result},
     federation::follows,
@@ -115,6 +115,16 @@ pub enum PublishKind {
     Update,
 }
 
+/// `Announce` of an object: what a LitePub relay sends.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Announce {
+    id: Url,
+    #[serde(rename = "type")]
+    _kind: AnnounceType,
+    actor: ObjectId<RemoteActor>,
+    object: serde_json::Value,
+}
+
 /// Any other verified activity: accepted and dropped.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Other {
@@ -131,6 +141,7 @@ pub enum InboxActivity {
     Delete(Delete),
     Answer(Answer),
     Publish(Publish),
+    Announce(Announce),
     Other(Other),
 }
 
@@ -142,6 +153,7 @@ impl InboxActivity {
             Self::Delete(a) => &a.id,
             Self::Answer(a) => &a.id,
             Self::Publish(a) => &a.id,
+            Self::Announce(a) => &a.id,
             Self::Other(a) => &a.id,
         }
     }
@@ -153,6 +165,7 @@ impl InboxActivity {
             Self::Delete(a) => a.actor.inner(),
             Self::Answer(a) => a.actor.inner(),
             Self::Publish(a) => a.actor.inner(),
+            Self::Announce(a) => a.actor.inner(),
             Self::Other(a) => &a.actor,
         }
     }
@@ -170,8 +183,20 @@ pub async fn receive(data: &Data<AppState>, signer: &Signer, body: &[u8]) -> Res
     }
     data.blocks.check(activity.actor()).await?;
     if activity.actor() != &signer.actor {
-        // Verified, but signed by someone else (a relay forwarding, or a forgery): nothing in it
-        // is trusted about its actor.
+        // Verified, but signed by someone else: a relay passing on what its subscribers sent
+        // (taken only as far as the origin confirms it), or a forgery (dropped).
+        let relayed = match &activity {
+            InboxActivity::Publish(p) => Some(p.object.clone()),
+            InboxActivity::Delete(d) => Some(serde_json::json!(d.object.id())),
+            _ => None,
+        };
+        if let Some(object) = relayed
+            && relays::is_relay(data, &signer.actor, false).await?
+        {
+            let taken = relayed::take(data, &object).await?;
+            tracing::debug!(activity = %activity.id(), ?taken, "relayed");
+            return Ok(());
+        }
         tracing::info!(activity = %activity.id(), signer = %signer.actor, "not signed by its actor; dropped");
         return Ok(());
     }
@@ -232,6 +257,13 @@ pub async fn receive(data: &Data<AppState>, signer: &Signer, body: &[u8]) -> Res
             Ok(())
         }
         InboxActivity::Answer(answer) => receive_answer(answer, data).await,
+        InboxActivity::Announce(announce) => {
+            if relays::is_relay(data, announce.actor.inner(), false).await? {
+                let taken = relayed::take(data, &announce.object).await?;
+                tracing::debug!(activity = %announce.id, ?taken, "announced by a relay");
+            }
+            Ok(())
+        }
         other => {
             tracing::debug!(activity = %other.id(), "verified activity ignored");
             Ok(())
@@ -255,11 +287,25 @@ async fn receive_answer(answer: Answer, data: &Data<AppState>) -> Result<()> {
                 AnswerKind::Accept => "accepted",
                 AnswerKind::Reject => "rejected",
             };
-            let matched = Subscription::answer(c, &follow, &actor, state, now)?;
-            if matched && matches!(kind, AnswerKind::Reject) {
-                RemoteStream::delete(c, &actor)?;
+            let Some(sub) = Subscription::find_by_follow(c, &follow)? else {
+                return Ok(false);
+            };
+            // The followed actor answers; a Mastodon-kind relay, subscribed by its inbox, answers
+            // as its actor on the same host.
+            let same_host = |a: &str, b: &str| {
+                let host = |s: &str| Url::parse(s).ok().map(|u| u.authority().to_owned());
+                host(a).is_some() && host(a) == host(b)
+            };
+            let ours =
+                sub.actor_id == actor || (sub.kind != "stream" && same_host(&sub.actor_id, &actor));
+            if !ours {
+                return Ok(false);
             }
-            Ok(matched)
+            Subscription::set_state(c, sub.id, state, now)?;
+            if matches!(kind, AnswerKind::Reject) {
+                RemoteStream::delete(c, &sub.actor_id)?;
+            }
+            Ok(true)
         })
         .await?;
     tracing::info!(actor = %answer.actor.inner(), ?kind, matched, "follow answered");
@@ -286,6 +332,10 @@ async fn local_stream(data: &Data<AppState>, actor: &Url) -> Result<i64> {
 /// Records the follower and, unless the stream wants to approve followers, accepts it; one
 /// transaction either way.
 async fn receive_follow(follow: Follow, data: &Data<AppState>) -> Result<()> {
+    if follow.object == data.urls.instance_actor() {
+        let follower = follow.actor.dereference(data).await?;
+        return relays::follow_back(data, &follower, &follow.id).await;
+    }
     let stream_id = local_stream(data, &follow.object).await?;
     let follower = follow.actor.dereference(data).await?;
     let (now, urls, inbox) = (data.clock.now(), data.urls.clone(), follower.inbox());

@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod instance;
 pub mod keys;
 pub mod note;
+pub mod relays;
 pub mod remote_actor;
 pub mod signature;
 pub mod subscribe;

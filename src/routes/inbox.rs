@@ -2,7 +2,7 @@
 //! [`inbox::receive`] applies its own rules.
 
 use activitypub_federation::config::Data;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::{error::Result, federation::inbox, state::AppState};
 
@@ -17,10 +17,24 @@ pub async fn post_inbox(
     data: Data<AppState>,
 ) -> Result<HttpResponse> {
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let signer = data
+    let outcome = match data
         .verifier
         .verify(&data, req.method(), path, req.headers(), Some(&body))
-        .await?;
-    inbox::receive(&data, &signer, &body).await?;
-    Ok(HttpResponse::Accepted().finish())
+        .await
+    {
+        Ok(signer) => inbox::receive(&data, &signer, &body).await,
+        Err(e) => Err(e),
+    };
+    let result = match &outcome {
+        Ok(()) => "accepted",
+        Err(e) if e.status_code().is_server_error() => "error",
+        Err(_) => "refused",
+    };
+    data.metrics.inbox_request(result);
+    if let Err(e) = &outcome
+        && e.status_code().is_server_error()
+    {
+        tracing::error!(error = %e, "inbox request failed");
+    }
+    outcome.map(|()| HttpResponse::Accepted().finish())
 }

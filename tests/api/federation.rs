@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::helpers::{TestApp, free_port, in_ci, public_app, spawn_app};
+use crate::helpers::{Guard, TestApp, free_port, in_ci, poll, public_app, spawn_app};
 
 const AP: &str = "application/activity+json";
 
@@ -326,30 +326,6 @@ async fn fedify_looks_up_a_stream_actor() {
         )),
         "{stdout}"
     );
-}
-
-/// Kills a child process when the test ends, however it ends.
-struct Guard(std::process::Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn poll<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: not within 30 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
 }
 
 /// A Fedify peer in serve mode (`fedify_peer.mjs`), driven through its control endpoints.

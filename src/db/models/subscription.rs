@@ -69,26 +69,42 @@ impl Subscription {
             .optional()?)
     }
 
-    /// Marks the subscription our Follow `follow_id` asked for as `accepted` or `rejected`, when
-    /// `actor_id` is the one followed; returns whether one matched.
-    pub fn answer(
-        conn: &mut DbConn,
-        follow_id: &str,
-        actor_id: &str,
-        state: &str,
-        now: NaiveDateTime,
-    ) -> Result<bool> {
-        let n = diesel::update(
-            subscriptions::table
-                .filter(subscriptions::follow_id.eq(follow_id))
-                .filter(subscriptions::actor_id.eq(actor_id)),
-        )
-        .set((
-            subscriptions::state.eq(state),
-            subscriptions::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        Ok(n > 0)
+    /// The subscription our Follow `follow_id` asked for.
+    pub fn find_by_follow(conn: &mut DbConn, follow_id: &str) -> Result<Option<Self>> {
+        Ok(subscriptions::table
+            .filter(subscriptions::follow_id.eq(follow_id))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Records the answer: `accepted` or `rejected`.
+    pub fn set_state(conn: &mut DbConn, id: i64, state: &str, now: NaiveDateTime) -> Result<()> {
+        diesel::update(subscriptions::table.find(id))
+            .set((
+                subscriptions::state.eq(state),
+                subscriptions::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Inboxes of the relays that accepted us.
+    pub fn relay_inboxes(conn: &mut DbConn) -> Result<Vec<String>> {
+        Ok(subscriptions::table
+            .filter(subscriptions::kind.ne("stream"))
+            .filter(subscriptions::state.eq("accepted"))
+            .select(subscriptions::inbox)
+            .load(conn)?)
+    }
+
+    /// Relays that accepted us.
+    pub fn accepted_relays(conn: &mut DbConn) -> Result<Vec<Self>> {
+        Ok(subscriptions::table
+            .filter(subscriptions::kind.ne("stream"))
+            .filter(subscriptions::state.eq("accepted"))
+            .select(Self::as_select())
+            .load(conn)?)
     }
 
     /// Whether the instance follows `actor_id` and was accepted.

@@ -1,0 +1,84 @@
+//! Asking a Note's origin what it says now: the refresher's check of a quiet entry, and the
+//! verification of an announcement a relay passed on. Plain GETs; onair serves broadcasts
+//! without requiring signed fetches.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use url::Url;
+
+use super::remote::LiveNote;
+use crate::{clock::Clock, federation::blocks::Snapshot, streams::listen_url::is_local};
+
+/// What an origin said about a Note.
+#[derive(Debug)]
+pub enum Answer {
+    /// The Note, as its origin serves it now.
+    Note(Box<LiveNote>),
+    /// 404, 410, a Tombstone, or a document that states no live broadcast.
+    Gone,
+    /// No usable answer (network, 5xx, not JSON); says why.
+    Unreachable(String),
+}
+
+/// The HTTP side of asking origins.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Origin {
+    /// `allow_private` lets it ask hosts on loopback and private networks (tests, home setups).
+    pub fn new(allow_private: bool) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .user_agent(concat!("onair/", env!("CARGO_PKG_VERSION")))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+            allow_private,
+        }
+    }
+
+    /// Fetches the Note `object_id` from its origin. A blocked or (unless allowed) private host
+    /// counts as gone: nothing from there is taken.
+    pub async fn ask(&self, object_id: &str, blocks: &Snapshot, clock: &Clock) -> Answer {
+        let Ok(url) = Url::parse(object_id) else {
+            return Answer::Gone;
+        };
+        if (!self.allow_private && is_local(&url)) || blocks.refusal(&url).is_some() {
+            return Answer::Gone;
+        }
+        let res = match self
+            .client
+            .get(url)
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+        {
+            Ok(res) => res,
+            Err(e) => return Answer::Unreachable(e.to_string()),
+        };
+        match res.status() {
+            StatusCode::NOT_FOUND | StatusCode::GONE => return Answer::Gone,
+            s if !s.is_success() => return Answer::Unreachable(format!("HTTP {s}")),
+            _ => {}
+        }
+        let Ok(body) = res.json::<Value>().await else {
+            return Answer::Unreachable("not JSON".to_owned());
+        };
+        // It must be the document asked for, attributed to an actor of its own host.
+        if body.get("id").and_then(Value::as_str) != Some(object_id) {
+            return Answer::Gone;
+        }
+        match LiveNote::parse(&body, clock.now()) {
+            Some(note) if note.attributed_to.authority() == note.id.authority() => {
+                Answer::Note(Box::new(note))
+            }
+            _ => Answer::Gone,
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! ActivityPub relays, both kinds FEP-ae0c describes. A Mastodon-kind relay is named by its
+//! inbox (`…/inbox`): we send it a `Follow` of the Public collection, it forwards what
+//! subscribers send it, signed by itself. A LitePub-kind relay is an actor: we follow it, it
+//! follows us back, and it `Announce`s what subscribers send it. Either way our broadcasts'
+//! activities also go to its inbox, and what arrives through it is taken only after the object
+//! was fetched from its origin ([`crate::catalog::relayed`]).
+
+use activitypub_federation::{
+    config::Data,
+    fetch::object_id::ObjectId,
+    traits::{Actor as _, Object as _},
+};
+use serde_json::json;
+use url::Url;
+
+use super::{note::PUBLIC, remote_actor::RemoteActor};
+use crate::{
+    accounts::random_alphanumeric,
+    db::models::Subscription,
+    delivery::{Outgoing, enqueue},
+    error::{Error, Result},
+    state::AppState,
+};
+
+/// `subscriptions.kind` of a Mastodon-kind relay.
+pub const MASTODON: &str = "relay";
+/// `subscriptions.kind` of a LitePub-kind relay.
+pub const LITEPUB: &str = "litepub-relay";
+
+/// Subscribes the instance actor to the relay at `url` (an inbox URL for the Mastodon kind, the
+/// relay's actor for the LitePub kind). Pending until the relay accepts.
+pub async fn subscribe(data: &Data<AppState>, url: &Url) -> Result<Subscription> {
+    let (kind, actor_id, inbox, object) = if url.path().ends_with("/inbox") {
+        (MASTODON, url.clone(), url.clone(), PUBLIC.to_owned())
+    } else {
+        let actor = ObjectId::<RemoteActor>::from(url.clone())
+            .dereference_forced(data)
+            .await
+            .map_err(|e| Error::Remote(format!("could not fetch the relay {url}: {e}")))?;
+        let inbox = actor
+            .shared_inbox()
+            .cloned()
+            .unwrap_or_else(|| actor.inbox());
+        (LITEPUB, actor.id().clone(), inbox, actor.id().to_string())
+    };
+    data.blocks.check(&actor_id).await?;
+    let (urls, now) = (data.urls.clone(), data.clock.now());
+    let follow_id = urls.activity(&random_alphanumeric(22));
+    let body = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": follow_id,
+        "type": "Follow",
+        "actor": urls.instance_actor(),
+        "object": object,
+    });
+    let sub = data
+        .db
+        .write(move |c| {
+            Subscription::upsert(
+                c,
+                actor_id.as_str(),
+                inbox.as_str(),
+                kind,
+                follow_id.as_str(),
+                now,
+            )?;
+            let out = Outgoing {
+                ap_id: &follow_id,
+                kind: "Follow",
+                object_id: None,
+                supersedes: &[],
+                stream_id: None,
+                body: &body,
+            };
+            enqueue(c, &out, [inbox], now)?;
+            Subscription::find(c, actor_id.as_str())?
+                .ok_or_else(|| Error::NotFound(actor_id.to_string()))
+        })
+        .await?;
+    tracing::info!(relay = %sub.actor_id, kind, "relay subscription sent");
+    Ok(sub)
+}
+
+/// Unsubscribes from a relay: `Undo` of our Follow. Returns whether there was a subscription.
+pub async fn unsubscribe(data: &Data<AppState>, url: &Url) -> Result<bool> {
+    let (urls, now, key) = (data.urls.clone(), data.clock.now(), url.to_string());
+    let undo_id = urls.activity(&random_alphanumeric(22));
+    data.db
+        .write(move |c| {
+            let Some(sub) = Subscription::find(c, &key)?.filter(|s| s.kind != "stream") else {
+                return Ok(false);
+            };
+            Subscription::delete(c, &sub.actor_id)?;
+            let object = if sub.kind == MASTODON {
+                PUBLIC.to_owned()
+            } else {
+                sub.actor_id.clone()
+            };
+            let body = json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": undo_id,
+                "type": "Undo",
+                "actor": urls.instance_actor(),
+                "object": {
+                    "id": sub.follow_id,
+                    "type": "Follow",
+                    "actor": urls.instance_actor(),
+                    "object": object,
+                },
+            });
+            let inbox = Url::parse(&sub.inbox)
+                .map_err(|e| Error::Invalid(format!("stored inbox {}: {e}", sub.inbox)))?;
+            let out = Outgoing {
+                ap_id: &undo_id,
+                kind: "Undo",
+                object_id: None,
+                supersedes: &[],
+                stream_id: None,
+                body: &body,
+            };
+            enqueue(c, &out, [inbox], now)?;
+            Ok(true)
+        })
+        .await
+}
+
+/// Whether `signer` speaks for a relay we subscribed to (same host as the subscription); only
+/// one that accepted us, unless `pending_too`.
+pub async fn is_relay(data: &Data<AppState>, signer: &Url, pending_too: bool) -> Result<bool> {
+    let relays = data
+        .db
+        .read(move |c| {
+            let all = Subscription::list(c)?;
+            Ok(all
+                .into_iter()
+                .filter(|s| s.kind != "stream" && (pending_too || s.state == "accepted"))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(relays
+        .iter()
+        .any(|r| Url::parse(&r.actor_id).is_ok_and(|u| u.authority() == signer.authority())))
+}
+
+/// A LitePub relay following the instance actor back: accepted (signed by the instance actor);
+/// anyone else's Follow of the instance actor is ignored.
+pub async fn follow_back(
+    data: &Data<AppState>,
+    follower: &RemoteActor,
+    follow_id: &Url,
+) -> Result<()> {
+    if !is_relay(data, follower.id(), true).await? {
+        tracing::info!(actor = %follower.id(), "Follow of the instance actor ignored");
+        return Ok(());
+    }
+    let (urls, now) = (data.urls.clone(), data.clock.now());
+    let id = urls.activity(&random_alphanumeric(22));
+    let body = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": id,
+        "type": "Accept",
+        "actor": urls.instance_actor(),
+        "object": {
+            "id": follow_id,
+            "type": "Follow",
+            "actor": follower.id(),
+            "object": urls.instance_actor(),
+        },
+    });
+    let inbox = follower
+        .shared_inbox()
+        .cloned()
+        .unwrap_or_else(|| follower.inbox());
+    data.db
+        .write(move |c| {
+            let out = Outgoing {
+                ap_id: &id,
+                kind: "Accept",
+                object_id: None,
+                supersedes: &[],
+                stream_id: None,
+                body: &body,
+            };
+            enqueue(c, &out, [inbox], now).map(|_| ())
+        })
+        .await
+}

@@ -1,0 +1,159 @@
+//! Relays (FEP-ae0c) round trip: the instance subscribes to a (stand-in) relay, its streams'
+//! activities reach the relay's inbox, and what the relay passes on enters the catalog only as
+//! far as the origin (another real onair app) confirms it.
+
+use onair::federation::relays;
+
+use crate::{
+    fake_relay::start_relay,
+    helpers::{TestApp, public_app},
+    sinks::worker,
+};
+
+/// The catalog as the API lists it: (handle, listen URL, title).
+async fn remote_live(app: &TestApp) -> Vec<(String, String, Option<String>)> {
+    let (_, body) = app.get_json("/api/v1/streams?origin=remote").await;
+    body["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["handle"].as_str().unwrap().to_owned(),
+                s["listen_url"].as_str().unwrap().to_owned(),
+                s["title"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relay_round_trip_verified_at_the_origin() {
+    let (x, x_port) = public_app().await;
+    let (y, y_port) = public_app().await;
+    let relay = start_relay().await;
+    let x_inbox = format!("http://localhost:{x_port}/inbox");
+
+    // X subscribes (the Mastodon kind: the relay's inbox) and the relay accepts.
+    let data = onair::server::federation_config(&x.state)
+        .await
+        .unwrap()
+        .to_request_data();
+    let sub = relays::subscribe(&data, &relay.inbox.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (sub.kind.as_str(), sub.state.as_str()),
+        ("relay", "pending")
+    );
+    worker(&x).deliver_due().await.unwrap();
+    let follow = relay.received.lock().unwrap()[0].clone();
+    assert_eq!(follow["type"], "Follow");
+    assert_eq!(
+        follow["object"],
+        "https://www.w3.org/ns/activitystreams#Public"
+    );
+    let accept = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#accepts/1", relay.actor),
+        "type": "Accept", "actor": relay.actor, "object": follow["id"],
+    });
+    assert_eq!(relay.send(&x_inbox, &accept).await, 202);
+    let subs = x
+        .state
+        .db
+        .read(onair::db::models::Subscription::list)
+        .await
+        .unwrap();
+    assert_eq!(subs[0].state, "accepted");
+
+    // A local stream of X goes on air: its Create reaches the relay's inbox.
+    let token = x.broadcaster("xena").await;
+    x.add(&token, "Local Live", "local").await;
+    worker(&x).deliver_due().await.unwrap();
+    assert_eq!(relay.kinds(), ["Follow", "Create"]);
+    let create = relay.received.lock().unwrap()[1].clone();
+    assert_eq!(
+        create["object"]["id"],
+        format!("http://localhost:{x_port}/broadcasts/1")
+    );
+
+    // Y, another onair instance nobody here follows, is on air.
+    let y_token = y.broadcaster("yann").await;
+    let y_sid = y.add(&y_token, "Far Away FM", "far").await;
+    onair::federation::keys::fill_missing(&y.state.db, &y.state.clock)
+        .await
+        .unwrap();
+    let y_actor = format!("http://localhost:{y_port}/streams/far_away_fm");
+    let y_note = format!("http://localhost:{y_port}/broadcasts/1");
+    let forwarded = |n: u32, note: &str, title: &str| {
+        serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("http://localhost:{y_port}/activities/relayed{n}"),
+            "type": "Create", "actor": y_actor,
+            "object": {
+                "id": note, "type": "Note", "attributedTo": y_actor,
+                "isLiveBroadcast": true, "contentUrl": "http://evil.example/fake",
+                "nowPlaying": title,
+            },
+        })
+    };
+    // A Create the relay passes on (signed by the relay): X takes what Y serves, not what the
+    // relay's copy says.
+    assert_eq!(
+        relay.send(&x_inbox, &forwarded(1, &y_note, "FAKE")).await,
+        202
+    );
+    let handle = format!("far_away_fm@localhost:{y_port}");
+    assert_eq!(
+        remote_live(&x).await,
+        [(
+            handle.clone(),
+            "http://radio.example:8000/far".to_owned(),
+            None
+        )]
+    );
+    // One for a Note Y does not have: nothing enters.
+    let missing = format!("http://localhost:{y_port}/broadcasts/999");
+    assert_eq!(
+        relay.send(&x_inbox, &forwarded(2, &missing, "GHOST")).await,
+        202
+    );
+    assert_eq!(remote_live(&x).await.len(), 1);
+    // A relayed Delete while Y still serves the Note live: it stays.
+    let delete = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("http://localhost:{y_port}/activities/relayed3"),
+        "type": "Delete", "actor": y_actor, "object": y_note,
+    });
+    assert_eq!(relay.send(&x_inbox, &delete).await, 202);
+    assert_eq!(remote_live(&x).await.len(), 1, "the origin says it is live");
+
+    // A relay nobody here subscribed to is not believed, even about a Note that is live at Y.
+    y.add(&y_token, "Second FM", "second").await;
+    let second = format!("http://localhost:{y_port}/broadcasts/2");
+    let stranger = start_relay().await;
+    let mut passed_on = forwarded(4, &second, "Second");
+    passed_on["actor"] = format!("http://localhost:{y_port}/streams/second_fm").into();
+    passed_on["object"]["attributedTo"] = passed_on["actor"].clone();
+    assert_eq!(stranger.send(&x_inbox, &passed_on).await, 202);
+    assert_eq!(remote_live(&x).await.len(), 1, "only Far Away FM");
+    assert_eq!(relay.send(&x_inbox, &passed_on).await, 202);
+    assert_eq!(remote_live(&x).await.len(), 2, "the subscribed relay is");
+
+    // The LitePub way: the relay Announces the Note after Y ended it; Y answers 410, so it goes.
+    y.yp(&y_token, &format!("action=remove&sid={y_sid}")).await;
+    assert_eq!(y.advance_and_reap(91).await.ended, 1);
+    let announce = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#announces/1", relay.actor),
+        "type": "Announce", "actor": relay.actor, "object": y_note,
+    });
+    assert_eq!(relay.send(&x_inbox, &announce).await, 202);
+    let left: Vec<String> = remote_live(&x)
+        .await
+        .into_iter()
+        .map(|(h, _, _)| h)
+        .collect();
+    assert_eq!(left, [format!("second_fm@localhost:{y_port}")]);
+}
