@@ -1,6 +1,7 @@
 //! HTTP only: extract, call the domain or the database, answer. The whole route table is here.
 
 mod actor;
+mod admin;
 mod api;
 mod health;
 mod inbox;
@@ -8,6 +9,8 @@ mod well_known;
 mod yp;
 
 use actix_web::{HttpResponse, web};
+
+use crate::error::Error;
 
 /// Every route the service answers.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -21,6 +24,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/api/icecast/yp/{token}/{rest:.*}",
         web::to(yp::malformed_url),
+    )
+    .service(
+        web::scope("/api/v1/admin")
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(4096)
+                    .error_handler(|e, _| Error::Invalid(e.to_string()).into()),
+            )
+            .service(
+                web::resource("/remote")
+                    .route(web::get().to(admin::list_subscriptions))
+                    .route(web::post().to(admin::follow))
+                    .route(web::delete().to(admin::unfollow)),
+            )
+            .service(
+                web::resource("/relays")
+                    .route(web::get().to(admin::list_subscriptions))
+                    .route(web::post().to(admin::add_relay))
+                    .route(web::delete().to(admin::remove_relay)),
+            )
+            .service(
+                web::resource("/blocks")
+                    .route(web::get().to(admin::list_blocks))
+                    .route(web::post().to(admin::add_block))
+                    .route(web::delete().to(admin::remove_block)),
+            ),
     )
     .route("/api/v1/streams", web::get().to(api::list_streams))
     .route("/api/v1/streams/{handle}", web::get().to(api::show_stream))

@@ -7,6 +7,7 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+mod admin;
 mod announce;
 mod api;
 mod catalog;

@@ -1,0 +1,188 @@
+//! `/api/v1/admin/…`: the federated catalog's administration as JSON, the same operations as
+//! `onair remote`, `onair relay` and `onair block`. Every request authenticates as an admin
+//! account with HTTP Basic (`Authorization: Basic base64(name:password)`); use it over https.
+
+use activitypub_federation::config::Data;
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
+use serde::Deserialize;
+use serde_json::json;
+use url::Url;
+
+use crate::{
+    accounts,
+    db::models::{Block, Subscription, User},
+    error::{Error, Result},
+    federation::{
+        blocks, relays,
+        subscribe::{self, Target},
+    },
+    state::AppState,
+};
+
+/// What a POST or DELETE names.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetBody {
+    target: String,
+}
+
+/// Checks the request's Basic credentials against an enabled admin account. Argon2 runs on the
+/// blocking pool: it is tens of milliseconds of CPU by design.
+async fn admin(req: &HttpRequest, state: &AppState) -> Result<User> {
+    let refused = || Error::Unauthorized("admin credentials required (HTTP Basic)".to_owned());
+    let (name, password) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| BASE64.decode(b.trim()).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.split_once(':').map(|(n, p)| (n.to_owned(), p.to_owned())))
+        .ok_or_else(refused)?;
+    let user = state
+        .db
+        .read(move |c| User::find_by_name(c, &name))
+        .await?
+        .filter(|u| u.disabled_at.is_none());
+    let Some(user) = user else {
+        return Err(refused());
+    };
+    let hash = user.password_hash.clone();
+    let valid =
+        tokio::task::spawn_blocking(move || accounts::verify_password(&password, &hash)).await?;
+    if !valid {
+        return Err(refused());
+    }
+    if !user.is_admin {
+        return Err(Error::Forbidden(format!("{} is not an admin", user.name)));
+    }
+    Ok(user)
+}
+
+fn subscription_json(s: &Subscription) -> serde_json::Value {
+    json!({ "actor": s.actor_id, "kind": s.kind, "state": s.state, "since": s.created_at.and_utc() })
+}
+
+/// `GET /api/v1/admin/remote` and `/relays`: what the instance actor follows.
+pub async fn list_subscriptions(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse> {
+    admin(&req, &data).await?;
+    let relays_only = req.path().ends_with("/relays");
+    let subs = data.db.read(Subscription::list).await?;
+    let items: Vec<_> = subs
+        .iter()
+        .filter(|s| (s.kind != "stream") == relays_only)
+        .map(subscription_json)
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// `POST /api/v1/admin/remote {"target": "@handle@host"}`: follow a remote stream.
+pub async fn follow(
+    req: HttpRequest,
+    data: Data<AppState>,
+    body: web::Json<TargetBody>,
+) -> Result<HttpResponse> {
+    admin(&req, &data).await?;
+    let sub = subscribe::follow(&data, &Target::parse(&body.target)?).await?;
+    Ok(HttpResponse::Accepted().json(subscription_json(&sub)))
+}
+
+/// `DELETE /api/v1/admin/remote {"target": …}`: unfollow it.
+pub async fn unfollow(
+    req: HttpRequest,
+    data: Data<AppState>,
+    body: web::Json<TargetBody>,
+) -> Result<HttpResponse> {
+    admin(&req, &data).await?;
+    match subscribe::unfollow(&data, &Target::parse(&body.target)?).await? {
+        true => Ok(HttpResponse::NoContent().finish()),
+        false => Err(Error::NotFound(format!(
+            "a subscription to {}",
+            body.target
+        ))),
+    }
+}
+
+fn relay_url(target: &str) -> Result<Url> {
+    Url::parse(target.trim())
+        .map_err(|e| Error::Invalid(format!("{target:?} is not a relay URL: {e}")))
+}
+
+/// `POST /api/v1/admin/relays {"target": "https://relay.example/inbox"}`: subscribe.
+pub async fn add_relay(
+    req: HttpRequest,
+    data: Data<AppState>,
+    body: web::Json<TargetBody>,
+) -> Result<HttpResponse> {
+    admin(&req, &data).await?;
+    let sub = relays::subscribe(&data, &relay_url(&body.target)?).await?;
+    Ok(HttpResponse::Accepted().json(subscription_json(&sub)))
+}
+
+/// `DELETE /api/v1/admin/relays {"target": …}`: unsubscribe.
+pub async fn remove_relay(
+    req: HttpRequest,
+    data: Data<AppState>,
+    body: web::Json<TargetBody>,
+) -> Result<HttpResponse> {
+    admin(&req, &data).await?;
+    match relays::unsubscribe(&data, &relay_url(&body.target)?).await? {
+        true => Ok(HttpResponse::NoContent().finish()),
+        false => Err(Error::NotFound(format!("a relay {}", body.target))),
+    }
+}
+
+/// `GET /api/v1/admin/blocks`
+pub async fn list_blocks(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse> {
+    admin(&req, &data).await?;
+    let items: Vec<_> = data
+        .db
+        .read(Block::list)
+        .await?
+        .iter()
+        .map(|b| json!({ "kind": b.kind, "value": b.value, "since": b.created_at.and_utc() }))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// `POST /api/v1/admin/blocks {"target": "spam.example"}`: block, removing what we hold of it.
+pub async fn add_block(
+    req: HttpRequest,
+    data: Data<AppState>,
+    body: web::Json<TargetBody>,
+) -> Result<HttpResponse> {
+    admin(&req, &data).await?;
+    let (kind, value) = blocks::parse(&body.target)?;
+    let (shown, now) = (value.clone(), data.clock.now());
+    let added = data
+        .db
+        .write(move |c| blocks::block(c, kind, &value, now))
+        .await?;
+    data.blocks.invalidate();
+    let mut answer = if added {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(answer.json(json!({ "kind": kind.as_str(), "value": shown })))
+}
+
+/// `DELETE /api/v1/admin/blocks {"target": …}`: lift a block.
+pub async fn remove_block(
+    req: HttpRequest,
+    data: Data<AppState>,
+    body: web::Json<TargetBody>,
+) -> Result<HttpResponse> {
+    admin(&req, &data).await?;
+    let (kind, value) = blocks::parse(&body.target)?;
+    if !data
+        .db
+        .write(move |c| Block::delete(c, kind, &value))
+        .await?
+    {
+        return Err(Error::NotFound(format!("a block of {}", body.target)));
+    }
+    data.blocks.invalidate();
+    Ok(HttpResponse::NoContent().finish())
+}
