@@ -300,3 +300,57 @@ async fn an_activity_signed_by_someone_else_is_not_taken() {
         "an activity id on another host than its actor"
     );
 }
+
+/// Allow-list mode: requests from unlisted domains get 403 before any key is fetched, and
+/// nothing is delivered to them.
+#[tokio::test(flavor = "multi_thread")]
+async fn allow_list_mode_federates_with_listed_domains_only() {
+    let (sink, seen) = crate::sinks::start_sink();
+    let sink_port: u16 = sink.rsplit(':').next().unwrap().parse().unwrap();
+    let listed = format!("localhost:{sink_port}");
+    let app = crate::helpers::spawn_app_with(|c| c.catalog.allowed_domains = vec![listed]).await;
+    let (alice, _) = start_remote().await;
+    let status = post(&app, &alice, &alice, &CAVAGE, 1).await;
+    assert_eq!(status, 403, "alice's host is not on the allow-list");
+
+    // A follower on a listed host gets the go-live; one elsewhere does not, and its delivery
+    // fails without a request.
+    let token = app.broadcaster("bob").await;
+    let sid = app.add(&token, "Listed FM", "listed").await;
+    app.yp(&token, &format!("action=remove&sid={sid}")).await;
+    app.advance_and_reap(3600).await;
+    let (now, listed_inbox) = (app.state.clock.now(), format!("{sink}/listed"));
+    let elsewhere = "http://127.0.0.1:9/inbox".to_owned();
+    app.state
+        .db
+        .write(move |c| {
+            use onair::db::models::Follower;
+            Follower::upsert(
+                c,
+                1,
+                "http://a.example/u",
+                &listed_inbox,
+                None,
+                "accepted",
+                None,
+                now,
+            )?;
+            Follower::upsert(
+                c,
+                1,
+                "http://b.example/u",
+                &elsewhere,
+                None,
+                "accepted",
+                None,
+                now,
+            )
+            .map(|_| ())
+        })
+        .await
+        .unwrap();
+    app.add(&token, "Listed FM", "listed").await;
+    let step = crate::sinks::worker(&app).deliver_due().await.unwrap();
+    assert_eq!((step.delivered, step.failed), (1, 1), "{step:?}");
+    assert_eq!(seen.paths(), ["/listed"]);
+}

@@ -92,7 +92,8 @@ pub fn start_sink() -> (String, Seen) {
     (format!("http://localhost:{port}"), seen)
 }
 
-/// A worker for `app`'s queue that may deliver to 127.0.0.1.
+/// A worker for `app`'s queue that may deliver to 127.0.0.1, with the app's blocks (as `serve`
+/// runs it).
 pub fn worker(app: &TestApp) -> Worker {
     Worker::new(
         app.state.db.clone(),
@@ -103,4 +104,5 @@ pub fn worker(app: &TestApp) -> Worker {
             ..Limits::default()
         },
     )
+    .with_blocklist(app.state.blocks.clone())
 }
