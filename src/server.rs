@@ -23,6 +23,8 @@ use crate::{
 /// How often the reaper looks for broadcasts to end. One indexed query; the timing rules
 /// themselves come from the YP settings.
 const REAP_EVERY: Duration = Duration::from_secs(1);
+/// How often old inbound activity ids are forgotten.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 /// How often the catalog looks for entries that went quiet.
 const REFRESH_EVERY: Duration = Duration::from_secs(10);
 /// How often new streams are looked for to give them key pairs.
@@ -94,6 +96,10 @@ impl Application {
             vec![
                 tokio::spawn(run_reaper(self.state.directory.clone())),
                 tokio::spawn(run_refresher(Refresher::new(&self.state))),
+                tokio::spawn(run_housekeeping(
+                    self.state.db.clone(),
+                    self.state.clock.clone(),
+                )),
                 tokio::spawn(run_key_maker(
                     self.state.db.clone(),
                     self.state.clock.clone(),
@@ -218,6 +224,18 @@ async fn run_refresher(refresher: Refresher) {
         tick.tick().await;
         if let Err(e) = refresher.pass().await {
             tracing::error!(error = %e, "catalog refresh pass failed");
+        }
+    }
+}
+
+/// Forgets old inbound activity ids once a minute until the task is aborted.
+async fn run_housekeeping(db: Db, clock: Clock) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::federation::inbox::forget_old_ids(&db, clock.now()).await {
+            tracing::error!(error = %e, "housekeeping pass failed");
         }
     }
 }

@@ -354,3 +354,55 @@ async fn allow_list_mode_federates_with_listed_domains_only() {
     assert_eq!((step.delivered, step.failed), (1, 1), "{step:?}");
     assert_eq!(seen.paths(), ["/listed"]);
 }
+
+/// A redelivery is processed once while its id is remembered (three days; senders retry for
+/// about two), and ids older than that are forgotten by housekeeping.
+#[tokio::test]
+async fn activity_ids_are_remembered_for_the_dedupe_window() {
+    use onair::db::models::ReceivedActivity;
+    let app = spawn_app().await;
+    let now = app.state.clock.now();
+    let old = now - chrono::TimeDelta::days(4);
+    app.state
+        .db
+        .write(move |c| {
+            assert!(ReceivedActivity::first_time(
+                c,
+                "https://a.example/old",
+                old
+            )?);
+            assert!(ReceivedActivity::first_time(
+                c,
+                "https://a.example/new",
+                now
+            )?);
+            assert!(!ReceivedActivity::first_time(
+                c,
+                "https://a.example/new",
+                now
+            )?);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let forgotten = onair::federation::inbox::forget_old_ids(&app.state.db, now)
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 1);
+    let again = app
+        .state
+        .db
+        .write(move |c| {
+            Ok((
+                ReceivedActivity::first_time(c, "https://a.example/old", now)?,
+                ReceivedActivity::first_time(c, "https://a.example/new", now)?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        (true, false),
+        "the old id is new again; the recent one is still known"
+    );
+}

@@ -29,4 +29,17 @@ impl ReceivedActivity {
             .execute(conn)?;
         Ok(true)
     }
+
+    /// Forgets up to `limit` ids received before `before`; returns how many.
+    pub fn forget_before(conn: &mut DbConn, before: NaiveDateTime, limit: i64) -> Result<usize> {
+        let old: Vec<String> = received_activities::table
+            .filter(received_activities::received_at.lt(before))
+            .select(received_activities::ap_id)
+            .limit(limit)
+            .load(conn)?;
+        Ok(diesel::delete(
+            received_activities::table.filter(received_activities::ap_id.eq_any(old)),
+        )
+        .execute(conn)?)
+    }
 }
