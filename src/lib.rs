@@ -12,6 +12,7 @@ pub mod db;
 pub mod delivery;
 pub mod error;
 pub mod federation;
+pub mod listing;
 pub mod metrics;
 mod routes;
 pub mod server;

@@ -10,8 +10,9 @@ use crate::{
     catalog::sanitize,
     db::models::{Broadcast, RemoteBroadcast, RemoteStream, Stream, StreamFilter},
     error::{Error, Result},
+    listing::{self, Cursor, Listed, Origin},
     state::AppState,
-    streams::StreamStatus,
+    streams::{StreamStatus, codec::Codec},
     urls::Urls,
 };
 
@@ -27,41 +28,7 @@ pub struct ListQuery {
     cursor: Option<String>,
     limit: Option<String>,
     origin: Option<String>,
-}
-
-/// Which streams a listing covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    Local,
-    Remote,
-    All,
-}
-
-/// Where a listing goes on: local streams come first, then the catalog's, each newest first.
-/// The cursor is `l{id}` or `r{id}`; a bare number (what earlier versions returned) is local.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cursor {
-    Local(i64),
-    Remote(i64),
-}
-
-impl Cursor {
-    fn parse(s: &str) -> Result<Self> {
-        let bad = || Error::Invalid("cursor is not one this API returned".to_owned());
-        let number = |t: &str| t.parse::<i64>().map_err(|_| bad());
-        match s.as_bytes().first() {
-            Some(b'l') => Ok(Self::Local(number(&s[1..])?)),
-            Some(b'r') => Ok(Self::Remote(number(&s[1..])?)),
-            _ => Ok(Self::Local(number(s)?)),
-        }
-    }
-
-    fn render(self) -> String {
-        match self {
-            Self::Local(id) => format!("l{id}"),
-            Self::Remote(id) => format!("r{id}"),
-        }
-    }
+    codec: Option<String>,
 }
 
 /// A listing request, parsed.
@@ -76,16 +43,7 @@ impl TryFrom<ListQuery> for Listing {
     type Error = Error;
 
     fn try_from(mut q: ListQuery) -> Result<Self> {
-        let origin = match q.origin.take().as_deref() {
-            None | Some("all") => Origin::All,
-            Some("local") => Origin::Local,
-            Some("remote") => Origin::Remote,
-            Some(other) => {
-                return Err(Error::Invalid(format!(
-                    "origin must be local, remote or all, not {other:?}"
-                )));
-            }
-        };
+        let origin = Origin::parse(q.origin.take().as_deref())?;
         let cursor = q.cursor.take().map(|c| Cursor::parse(&c)).transpose()?;
         Ok(Self {
             filter: StreamFilter::try_from(q)?,
@@ -130,6 +88,14 @@ impl TryFrom<ListQuery> for StreamFilter {
             live_only,
             genre: text(q.genre, "genre")?,
             query: text(q.q, "q")?,
+            content_types: match q.codec.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                None => Vec::new(),
+                Some(c) => Codec::parse(c)
+                    .ok_or_else(|| {
+                        Error::Invalid(format!("codec must be mp3, ogg, aac or flac, not {c:?}"))
+                    })?
+                    .content_types(),
+            },
             before: None,
             limit,
         })
@@ -237,60 +203,17 @@ pub async fn list_streams(
         origin,
         cursor,
     } = Listing::try_from(query.into_inner())?;
-    let limit = filter.limit;
-    let rows = state
-        .db
-        .read(move |c| {
-            let mut rows = Vec::new();
-            let local = origin != Origin::Remote && !matches!(cursor, Some(Cursor::Remote(_)));
-            if local {
-                let before = match cursor {
-                    Some(Cursor::Local(id)) => Some(id),
-                    _ => None,
-                };
-                let f = StreamFilter {
-                    before,
-                    ..filter.clone()
-                };
-                for (s, b) in Stream::list_with_broadcast(c, &f)? {
-                    rows.push((Cursor::Local(s.id), Row::Local(s, b)));
-                }
-            }
-            let room = limit - rows.len() as i64;
-            if origin != Origin::Local && room > 0 {
-                let before = match cursor {
-                    Some(Cursor::Remote(id)) => Some(id),
-                    _ => None,
-                };
-                let f = StreamFilter {
-                    before,
-                    limit: room,
-                    ..filter
-                };
-                for (s, b) in RemoteStream::list_with_broadcast(c, &f)? {
-                    rows.push((Cursor::Remote(s.id), Row::Remote(s, b)));
-                }
-            }
-            Ok(rows)
-        })
-        .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|(c, _)| c.render()))
-        .flatten();
-    let streams: Vec<StreamItem> = rows
+    let page = listing::list(&state.db, filter, origin, cursor).await?;
+    let next = page.next.map(Cursor::render);
+    let streams: Vec<StreamItem> = page
+        .items
         .into_iter()
-        .map(|(_, row)| match row {
-            Row::Local(s, b) => StreamItem::new(s, b, &state.urls),
-            Row::Remote(s, b) => StreamItem::remote(s, b),
+        .map(|row| match row {
+            Listed::Local(s, b) => StreamItem::new(s, b, &state.urls),
+            Listed::Remote(s, b) => StreamItem::remote(s, b),
         })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "streams": streams, "next": next })))
-}
-
-/// A listed stream, local or from the catalog.
-enum Row {
-    Local(Stream, Option<Broadcast>),
-    Remote(RemoteStream, Option<RemoteBroadcast>),
 }
 
 /// `GET /api/v1/streams/{handle}`

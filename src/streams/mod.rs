@@ -1,6 +1,7 @@
 //! The domain: what a stream and a broadcast are, and the rules of the YP lifecycle.
 //! No HTTP types live here; SQL stays in `db::models`.
 
+pub mod codec;
 mod directory;
 pub mod handle;
 pub mod listen_url;

@@ -87,6 +87,14 @@ async fn listing_filters_by_status_genre_and_text_and_pages_with_a_cursor() {
         .await;
     assert_eq!(handles(&page2), ["jazz_one"]);
     assert_eq!(page2["next"], serde_json::Value::Null);
+
+    // Codecs: every stream here is audio/mpeg.
+    let (_, mp3) = app.get_json("/api/v1/streams?codec=MP3").await;
+    assert_eq!(mp3["streams"].as_array().unwrap().len(), 3, "{mp3}");
+    let (_, ogg) = app.get_json("/api/v1/streams?codec=ogg").await;
+    assert_eq!(ogg["streams"], serde_json::json!([]));
+    let (status, bad) = app.get_json("/api/v1/streams?codec=wav").await;
+    assert_eq!(status, 400, "{bad}");
 }
 
 #[tokio::test]

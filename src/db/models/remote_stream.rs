@@ -153,6 +153,13 @@ impl RemoteStream {
             );
             query = query.filter(wrapped.like(pattern).escape('\\'));
         }
+        if !filter.content_types.is_empty() {
+            query = query.filter(
+                remote_broadcasts::content_type
+                    .nullable()
+                    .eq_any(filter.content_types.clone()),
+            );
+        }
         if let Some(q) = &filter.query {
             let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
             query = query.filter(

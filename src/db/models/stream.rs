@@ -106,6 +106,8 @@ pub struct StreamFilter {
     pub genre: Option<String>,
     /// Case-insensitive substring of the name, description or current title.
     pub query: Option<String>,
+    /// Content types to keep (a codec's, see `streams::Codec`); empty keeps all.
+    pub content_types: Vec<&'static str>,
     pub before: Option<i64>,
     pub limit: i64,
 }
@@ -277,6 +279,9 @@ impl Stream {
                     .nullable(),
             );
             query = query.filter(wrapped.like(pattern).escape('\\'));
+        }
+        if !filter.content_types.is_empty() {
+            query = query.filter(streams::content_type.eq_any(filter.content_types.clone()));
         }
         if let Some(q) = &filter.query {
             let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
