@@ -63,6 +63,9 @@ pub enum Error {
     /// A remote server failed or could not be reached; the message says how.
     #[error("{0}")]
     Remote(String),
+    /// A page template failed to render (a bug: templates are checked when compiled).
+    #[error("rendering a page failed: {0}")]
+    Render(String),
     /// Hashing a password failed (it cannot for valid parameters; kept for completeness).
     #[error("password hashing failed")]
     PasswordHash,
@@ -97,6 +100,7 @@ impl Error {
                 | Self::Busy
                 | Self::Keys(_)
                 | Self::Config(_)
+                | Self::Render(_)
                 | Self::PasswordHash
         )
     }
@@ -140,6 +144,7 @@ impl ResponseError for Error {
             | Self::Join(_)
             | Self::Commit(_)
             | Self::Keys(_)
+            | Self::Render(_)
             | Self::PasswordHash => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -19,3 +19,4 @@ pub mod server;
 pub mod state;
 pub mod streams;
 pub mod urls;
+pub mod views;

@@ -75,6 +75,21 @@ impl Urls {
         url
     }
 
+    /// A stream's playlist: `m3u` or `xspf`.
+    pub fn stream_playlist(&self, handle: &str, ext: &str) -> Url {
+        self.join(&format!("streams/{handle}.{ext}"))
+    }
+
+    /// A stream page's Server-Sent Events (title changes).
+    pub fn stream_events(&self, handle: &str) -> Url {
+        self.join(&format!("streams/{handle}/events"))
+    }
+
+    /// Where a stream page's "follow from your server" form goes.
+    pub fn stream_follow(&self, handle: &str) -> Url {
+        self.join(&format!("streams/{handle}/follow"))
+    }
+
     /// A stream actor's followers collection.
     pub fn stream_followers(&self, handle: &str) -> Url {
         self.join(&format!("streams/{handle}/followers"))

@@ -13,7 +13,7 @@ use crate::{
         keys, note, wants_activity_json,
     },
     state::AppState,
-    streams::{self, StreamStatus},
+    streams,
 };
 
 /// `GET /streams/{handle}`
@@ -30,9 +30,7 @@ pub async fn show_stream(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !wants_activity_json(accept) {
-        let status = StreamStatus::of(active.as_ref());
-        let title = active.as_ref().map(|b| b.title.as_str()).unwrap_or("");
-        return Ok(page(&stream, status, title, &state.urls.authority()));
+        return super::pages::stream_page(&state, &stream, active.as_ref());
     }
     let public_key = keys::stream_public_key(&state.db, &state.clock, stream.id).await?;
     Ok(activity_json(&Service::new(
@@ -143,37 +141,6 @@ fn activity_json(body: &impl serde::Serialize) -> HttpResponse {
         .content_type(ACTIVITY_JSON)
         .insert_header((header::VARY, "Accept"))
         .json(body)
-}
-
-/// The plain page of a stream (the web issue brings templates and the player).
-fn page(stream: &Stream, status: StreamStatus, title: &str, authority: &str) -> HttpResponse {
-    let e = |s: &str| html_escape::encode_text(s).into_owned();
-    let listen = html_escape::encode_double_quoted_attribute(&stream.listen_url).into_owned();
-    let now = match (status, title) {
-        (StreamStatus::Live, "") => "<p>On air.</p>".to_owned(),
-        (StreamStatus::Live, t) => format!("<p>On air: {}</p>", e(t)),
-        (StreamStatus::Ending, _) => "<p>Just went off air.</p>".to_owned(),
-        (StreamStatus::Offline, _) => "<p>Off air.</p>".to_owned(),
-    };
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{name}</title></head><body><main><h1>{name}</h1>\
-         <p>Follow from your fediverse account: <code>@{handle}@{authority}</code></p>\
-         {now}<p><a href=\"{listen}\">Listen</a></p><p>{description}</p></main></body></html>\n",
-        name = e(&stream.name),
-        handle = e(&stream.handle),
-        authority = e(authority),
-        description = e(&stream.description),
-    );
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::VARY, "Accept"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'",
-        ))
-        .body(body)
 }
 
 /// `GET /broadcasts/{id}`: the Note (ActivityPub JSON, or a redirect to the stream page for

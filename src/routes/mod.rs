@@ -3,8 +3,12 @@
 mod actor;
 mod admin;
 mod api;
+mod assets;
+mod events;
+mod exports;
 mod health;
 mod inbox;
+pub mod pages;
 mod well_known;
 mod yp;
 
@@ -51,6 +55,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::delete().to(admin::remove_block)),
             ),
     )
+    .route("/", web::get().to(pages::home))
+    .route("/assets/style.css", web::get().to(assets::style))
+    .route("/assets/app.js", web::get().to(assets::script))
+    .route("/yp.xml", web::get().to(exports::yp_xml))
+    .route(
+        "/streams/{handle:[a-z0-9_]+}.{ext:m3u|xspf}",
+        web::get().to(exports::playlist),
+    )
+    .route("/streams/{handle}/events", web::get().to(events::events))
+    .route("/streams/{handle}/follow", web::get().to(pages::follow))
     .route("/api/v1/streams", web::get().to(api::list_streams))
     .route("/api/v1/streams/{handle}", web::get().to(api::show_stream))
     .route("/streams/{handle}", web::get().to(actor::show_stream))

@@ -17,6 +17,7 @@ mod fake_relay;
 mod federation;
 mod helpers;
 mod icecast;
+mod pages;
 mod pasture;
 mod relay;
 mod restart;

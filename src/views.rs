@@ -1,0 +1,151 @@
+//! The web pages: askama templates (`templates/`, checked at compile time, escaping everything)
+//! and the view models they show. Handlers in `routes::pages` build these and render them.
+
+use askama::Template;
+
+use crate::{
+    db::models::{Broadcast, RemoteBroadcast, RemoteStream, Stream},
+    listing::Listed,
+    streams::StreamStatus,
+    urls::Urls,
+};
+
+/// What every page's frame shows.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The instance's host, as people know it.
+    pub site: String,
+}
+
+/// One stream as a card: the home page's list item and the stream page's header.
+#[derive(Debug, Clone)]
+pub struct Card {
+    pub name: String,
+    /// Where its page is: ours for a local stream, the remote profile for a catalog one.
+    pub page: String,
+    /// `@handle@host`, what people search for on their server.
+    pub handle: String,
+    /// `local` or the remote host.
+    pub origin: String,
+    pub live: bool,
+    pub title: Option<String>,
+    pub genres: Vec<String>,
+    /// Content type and bitrate, as people read them.
+    pub format: Option<String>,
+    pub listeners: Option<i32>,
+    pub listen_url: String,
+    /// The page's `<audio>` can play it: not an http stream on an https page.
+    pub playable: bool,
+    /// Our playlist of it (local streams).
+    pub playlist: Option<String>,
+}
+
+fn format_of(content_type: &str, bitrate: Option<i32>) -> Option<String> {
+    let kind = match content_type {
+        "audio/mpeg" | "audio/mp3" => "MP3",
+        "audio/ogg" | "application/ogg" => "Ogg",
+        "audio/opus" => "Opus",
+        "audio/aac" | "audio/aacp" | "audio/x-aac" => "AAC",
+        "audio/flac" | "audio/x-flac" => "FLAC",
+        "" => return bitrate.map(|b| format!("{b} kbit/s")),
+        other => other,
+    };
+    Some(match bitrate {
+        Some(b) => format!("{kind} {b} kbit/s"),
+        None => kind.to_owned(),
+    })
+}
+
+/// An `<audio>` on an https page cannot play an http stream (mixed content).
+fn playable(listen_url: &str, urls: &Urls) -> bool {
+    urls.home().scheme() != "https" || listen_url.starts_with("https://")
+}
+
+impl Card {
+    /// A local stream.
+    pub fn local(stream: &Stream, active: Option<&Broadcast>, urls: &Urls) -> Self {
+        let status = StreamStatus::of(active);
+        Self {
+            name: stream.name.clone(),
+            page: urls.stream(&stream.handle).into(),
+            handle: format!("@{}@{}", stream.handle, urls.authority()),
+            origin: "local".to_owned(),
+            live: status != StreamStatus::Offline,
+            title: active.map(|b| b.title.clone()).filter(|t| !t.is_empty()),
+            genres: stream.genre_list().into_iter().map(str::to_owned).collect(),
+            format: format_of(&stream.content_type, stream.bitrate),
+            listeners: active.map(|b| b.listeners),
+            playable: playable(&stream.listen_url, urls),
+            listen_url: stream.listen_url.clone(),
+            playlist: Some(urls.stream_playlist(&stream.handle, "m3u").into()),
+        }
+    }
+
+    /// A stream of the federated catalog.
+    pub fn remote(stream: &RemoteStream, live: Option<&RemoteBroadcast>, urls: &Urls) -> Self {
+        let listen_url = live.map(|b| b.listen_url.clone()).unwrap_or_default();
+        Self {
+            name: stream.name.clone(),
+            page: stream
+                .url
+                .clone()
+                .unwrap_or_else(|| stream.actor_id.clone()),
+            handle: format!("@{}@{}", stream.handle, stream.host),
+            origin: stream.host.clone(),
+            live: live.is_some(),
+            title: live.map(|b| b.title.clone()).filter(|t| !t.is_empty()),
+            genres: stream.genre_list().into_iter().map(str::to_owned).collect(),
+            format: live.and_then(|b| format_of(&b.content_type, b.bitrate)),
+            listeners: None,
+            playable: playable(&listen_url, urls),
+            listen_url,
+            playlist: None,
+        }
+    }
+
+    /// Either kind, as the listing gives it.
+    pub fn listed(item: &Listed, urls: &Urls) -> Self {
+        match item {
+            Listed::Local(s, b) => Self::local(s, b.as_ref(), urls),
+            Listed::Remote(s, b) => Self::remote(s, b.as_ref(), urls),
+        }
+    }
+}
+
+/// The filters as the home page's form shows them.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub q: String,
+    pub genre: String,
+    pub codec: String,
+    pub origin: String,
+    /// Any filter is set (the empty state then says so).
+    pub any: bool,
+}
+
+/// `GET /`
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct Home {
+    pub layout: Layout,
+    pub filters: Filters,
+    pub codecs: Vec<(&'static str, &'static str)>,
+    pub origins: Vec<(&'static str, &'static str)>,
+    pub cards: Vec<Card>,
+    /// The next page's URL.
+    pub next: Option<String>,
+}
+
+/// The HTML side of `GET /streams/{handle}`.
+#[derive(Template)]
+#[template(path = "stream.html")]
+pub struct StreamPage {
+    pub layout: Layout,
+    pub card: Card,
+    pub description: String,
+    /// Where the page listens for title changes (Server-Sent Events).
+    pub events: String,
+    pub follow_action: String,
+    pub m3u: String,
+    pub xspf: String,
+}

@@ -1,0 +1,176 @@
+//! The web pages over HTTP (the browser tests drive them in Chromium): home, stream page, the
+//! follow hop, the exports and the live title events.
+
+use crate::helpers::{TestApp, add_body, spawn_app, touch_body};
+
+async fn page(app: &TestApp, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    let res = app
+        .client
+        .get(app.url(path))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (res.status().as_u16(), res.headers().clone());
+    (status, headers, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_home_page_lists_what_is_live_with_a_player_and_explains_an_empty_list() {
+    let app = spawn_app().await;
+    let (status, headers, empty) = page(&app, "/").await;
+    assert_eq!(status, 200);
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(empty.contains("Nothing is on air right now"), "{empty}");
+    assert!(empty.contains("&#60;directory&#62;") || empty.contains("&lt;directory&gt;"));
+
+    let token = app.broadcaster("alice").await;
+    let body = add_body(
+        "Late <b>Jazz</b>",
+        "http://radio.example:8000/late",
+        "Jazz Soul",
+    );
+    let sid = app.yp(&token, &body).await.sid.unwrap();
+    app.yp(&token, &touch_body(&sid, "Miles & Co", 4)).await;
+    let ogg = add_body("Ogg Talk", "http://radio.example:8000/talk.ogg", "Talk")
+        .replace("audio%2fmpeg", "audio%2fogg");
+    assert!(app.yp(&token, &ogg).await.ok);
+    let (_, _, home) = page(&app, "/").await;
+    assert!(
+        home.contains(r#"<audio controls preload="none" src="http://radio.example:8000/late""#),
+        "{home}"
+    );
+    assert!(!home.contains("<b>Jazz</b>"), "names are escaped");
+    assert!(
+        home.contains("Miles &#38; Co") || home.contains("Miles &amp; Co"),
+        "{home}"
+    );
+    assert!(home.contains("4 listening"));
+    let (_, _, jazz) = page(&app, "/?genre=jazz").await;
+    assert!(
+        jazz.contains("late_b_jazz_b") || jazz.contains("Late"),
+        "{jazz}"
+    );
+    assert!(!jazz.contains("Ogg Talk"));
+    let (_, _, oggs) = page(&app, "/?codec=ogg").await;
+    assert!(
+        oggs.contains("Ogg Talk") && !oggs.contains("Miles"),
+        "{oggs}"
+    );
+    let (_, _, none) = page(&app, "/?q=nothing+like+this").await;
+    assert!(
+        none.contains("Nothing on air matches these filters"),
+        "{none}"
+    );
+    let (status, _, _) = page(&app, "/?origin=mars").await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn the_follow_form_sends_the_visitor_to_their_own_server() {
+    let app = spawn_app().await;
+    let token = app.broadcaster("alice").await;
+    app.add(&token, "Night Jazz", "jazz").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client
+        .get(app.url("/streams/night_jazz/follow?instance=https%3A%2F%2FMastodon.Social%2F"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        "https://mastodon.social/authorize_interaction?uri=acct%3Anight_jazz%40localhost%3A8080"
+    );
+    let bad = client
+        .get(app.url("/streams/night_jazz/follow?instance=%3Cscript%3E"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn yp_xml_lists_exactly_the_live_streams_and_playlists_point_at_the_listen_url() {
+    let app = spawn_app().await;
+    let token = app.broadcaster("alice").await;
+    let sid = app.add(&token, "Night & Jazz", "jazz").await;
+    app.yp(&token, &touch_body(&sid, "Miles <Davis>", 2)).await;
+    let gone = app.add(&token, "Gone FM", "gone").await;
+    app.yp(&token, &format!("action=remove&sid={gone}")).await;
+    app.advance_and_reap(3600).await;
+    // The reaper also ended the silent one; bring it back.
+    let sid = app.add(&token, "Night & Jazz", "jazz").await;
+    app.yp(&token, &touch_body(&sid, "Miles <Davis>", 2)).await;
+
+    let xml = app.get_text("/yp.xml").await;
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let entries: Vec<_> = doc
+        .root_element()
+        .children()
+        .filter(|n| n.has_tag_name("entry"))
+        .collect();
+    assert_eq!(entries.len(), 1, "{xml}");
+    let field = |name: &str| {
+        entries[0]
+            .children()
+            .find(|n| n.has_tag_name(name))
+            .and_then(|n| n.text())
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert_eq!(field("server_name"), "Night & Jazz");
+    assert_eq!(field("listen_url"), "http://radio.example:8000/jazz");
+    assert_eq!(field("server_type"), "audio/mpeg");
+    assert_eq!(field("bitrate"), "128");
+    assert_eq!(field("genre"), "Jazz Soul");
+    assert_eq!(field("current_song"), "Miles <Davis>");
+
+    let m3u = app.get_text("/streams/night_jazz.m3u").await;
+    assert_eq!(
+        m3u,
+        "#EXTM3U\n#EXTINF:-1,Night & Jazz\nhttp://radio.example:8000/jazz\n"
+    );
+    let xspf = app.get_text("/streams/night_jazz.xspf").await;
+    let doc = roxmltree::Document::parse(&xspf).unwrap();
+    let location = doc
+        .descendants()
+        .find(|n| n.has_tag_name("location"))
+        .unwrap();
+    assert_eq!(location.text(), Some("http://radio.example:8000/jazz"));
+    assert_eq!(app.get_json("/streams/nobody.m3u").await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stream_page_hears_a_new_title_through_server_sent_events() {
+    let app = spawn_app().await;
+    let token = app.broadcaster("alice").await;
+    let sid = app.add(&token, "Night Jazz", "jazz").await;
+    let mut res = app
+        .client
+        .get(app.url("/streams/night_jazz/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let first = String::from_utf8(res.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(
+        first.contains(r#"data: {"status":"live","title":""}"#),
+        "{first}"
+    );
+    app.yp(&token, &touch_body(&sid, "So What", 1)).await;
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), res.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let next = String::from_utf8(next.to_vec()).unwrap();
+    assert!(next.contains(r#""title":"So What""#), "{next}");
+}
