@@ -14,6 +14,7 @@ pub mod error;
 pub mod federation;
 pub mod listing;
 pub mod metrics;
+pub mod net;
 mod routes;
 pub mod server;
 pub mod state;

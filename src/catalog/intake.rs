@@ -49,7 +49,7 @@ pub async fn publish(
     let Some(note) = LiveNote::parse(object, now) else {
         return Ok(Taken::Ignored);
     };
-    if note.attributed_to != *signer || note.id.host_str() != signer.host_str() {
+    if note.attributed_to != *signer || note.id.authority() != signer.authority() {
         tracing::info!(object = %note.id, signer = %signer, "broadcast not by its signer; dropped");
         return Ok(Taken::Ignored);
     }
@@ -71,7 +71,7 @@ pub async fn publish(
         if !note.genres.is_empty() && note.genres != stream.genres {
             RemoteStream::set_genres(c, stream.id, &note.genres)?;
         }
-        RemoteBroadcast::upsert(
+        let taken = RemoteBroadcast::upsert(
             c,
             &NewRemoteBroadcast {
                 remote_stream_id: stream.id,
@@ -85,7 +85,7 @@ pub async fn publish(
                 heard_at: now,
             },
         )?;
-        Ok(Taken::Live)
+        Ok(if taken { Taken::Live } else { Taken::Ignored })
     })
     .await
 }

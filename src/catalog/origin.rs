@@ -33,10 +33,8 @@ impl Origin {
     /// `allow_private` lets it ask hosts on loopback and private networks (tests, home setups).
     pub fn new(allow_private: bool) -> Self {
         Self {
-            client: reqwest::Client::builder()
+            client: crate::net::client(allow_private)
                 .timeout(Duration::from_secs(10))
-                .user_agent(concat!("onair/", env!("CARGO_PKG_VERSION")))
-                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_default(),
             allow_private,
@@ -49,7 +47,9 @@ impl Origin {
         let Ok(url) = Url::parse(object_id) else {
             return Answer::Gone;
         };
-        if (!self.allow_private && is_local(&url)) || blocks.refusal(&url).is_some() {
+        // Off private networks, only https: a catalog entry's origin is a public server.
+        let private_refused = !self.allow_private && (is_local(&url) || url.scheme() != "https");
+        if private_refused || blocks.refusal(&url).is_some() {
             return Answer::Gone;
         }
         let res = match self

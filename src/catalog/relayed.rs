@@ -75,6 +75,16 @@ pub async fn take(data: &Data<AppState>, object: &Value) -> Result<Taken> {
 
 /// Stores a Note its origin served, with its stream (fetched from the origin when new).
 async fn store(data: &Data<AppState>, note: LiveNote) -> Result<Taken> {
+    // An actor block holds against a relay's copies too.
+    if data
+        .blocks
+        .snapshot()
+        .await?
+        .refusal(&note.attributed_to)
+        .is_some()
+    {
+        return Ok(Taken::Ignored);
+    }
     let actor = note.attributed_to.to_string();
     let key = actor.clone();
     let known = data.db.read(move |c| RemoteStream::find(c, &key)).await?;
@@ -107,7 +117,7 @@ async fn store(data: &Data<AppState>, note: LiveNote) -> Result<Taken> {
             if !note.genres.is_empty() {
                 RemoteStream::set_genres(c, stream_id, &note.genres)?;
             }
-            RemoteBroadcast::upsert(
+            let taken = RemoteBroadcast::upsert(
                 c,
                 &NewRemoteBroadcast {
                     remote_stream_id: stream_id,
@@ -121,7 +131,7 @@ async fn store(data: &Data<AppState>, note: LiveNote) -> Result<Taken> {
                     heard_at: now,
                 },
             )?;
-            Ok(Taken::Live)
+            Ok(if taken { Taken::Live } else { Taken::Ignored })
         })
         .await
 }

@@ -157,10 +157,8 @@ pub struct Worker {
 impl Worker {
     /// A worker over `db`.
     pub fn new(db: Db, clock: Clock, urls: Urls, limits: Limits) -> Self {
-        let client = reqwest::Client::builder()
+        let client = crate::net::client(limits.allow_private)
             .timeout(limits.timeout)
-            .user_agent(concat!("onair/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         Self {
@@ -230,7 +228,18 @@ impl Worker {
                 );
             }
         }
-        let mut signed = sign_batch(&claimed, &prepared).await;
+        // Only what will be attempted is signed: not deliveries to blocked hosts or to hosts
+        // whose breaker is open.
+        let attempted: Vec<&Delivery> = claimed
+            .iter()
+            .filter(|d| self.breaker.open_until(&d.host, now).is_none())
+            .filter(|d| {
+                let inbox = Url::parse(&d.inbox).ok();
+                let refused = blocked.as_ref().zip(inbox.as_ref());
+                refused.is_none_or(|(b, inbox)| b.refusal(inbox).is_none())
+            })
+            .collect();
+        let mut signed = sign_batch(&attempted, &prepared).await;
         let results: Vec<(Delivery, Outcome)> = stream::iter(claimed)
             .map(|d| {
                 let gate = hosts.get(&d.host).cloned();
@@ -452,7 +461,7 @@ type Signed = std::result::Result<SignedHeaders, String>;
 /// Signs the step's requests on the blocking pool, one batch per core: each signature is a few
 /// hundred microseconds of CPU, and one hand-off per core costs far less than one per request.
 async fn sign_batch(
-    claimed: &[Delivery],
+    claimed: &[&Delivery],
     prepared: &HashMap<i64, std::result::Result<Arc<Prepared>, String>>,
 ) -> HashMap<i64, Signed> {
     let jobs: Vec<(i64, Arc<Prepared>, Url)> = claimed

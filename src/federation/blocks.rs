@@ -37,21 +37,36 @@ pub struct Snapshot {
 /// Whether `pattern` names the URL's host: a domain covers its subdomains and every port; with
 /// a port (`host:port`) it names that one authority only.
 fn covers(pattern: &str, url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    if let Some((h, port)) = pattern.rsplit_once(':') {
-        return h == host
-            && url
-                .port_or_known_default()
-                .map(|p| p.to_string())
-                .as_deref()
-                == Some(port);
+    match url.host_str() {
+        Some(host) => covers_host(pattern, host, url.port_or_known_default()),
+        None => false,
+    }
+}
+
+/// [`covers`] for a host and port. The host is compared without case and without a trailing
+/// dot (`spam.example.` is `spam.example` to DNS, so it must be to blocks too); a stored
+/// authority without a port matches a pattern's 80 or 443.
+fn covers_host(pattern: &str, host: &str, port: Option<u16>) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if let Some((h, p)) = pattern.rsplit_once(':') {
+        let port_matches = match port {
+            Some(port) => p == port.to_string(),
+            None => p == "80" || p == "443",
+        };
+        return h == host && port_matches;
     }
     host == pattern
         || host
             .strip_suffix(pattern)
             .is_some_and(|rest| rest.ends_with('.'))
+}
+
+/// Splits a stored `host[:port]`.
+fn authority_parts(authority: &str) -> (&str, Option<u16>) {
+    match authority.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => (h, p.parse().ok()),
+        _ => (authority, None),
+    }
 }
 
 impl Snapshot {
@@ -184,13 +199,17 @@ pub fn block(conn: &mut DbConn, kind: BlockKind, value: &str, now: NaiveDateTime
     }
     match kind {
         BlockKind::Domain => {
+            let named = |authority: &str| {
+                let (host, port) = authority_parts(authority);
+                covers_host(value, host, port)
+            };
             for host in Delivery::pending_hosts(conn)? {
-                if blocked(&format!("http://{host}/")) {
+                if named(&host) {
                     Delivery::fail_host(conn, &host, "blocked", now)?;
                 }
             }
             for host in RemoteStream::hosts(conn)? {
-                if blocked(&format!("http://{host}/")) {
+                if named(&host) {
                     RemoteStream::delete_on_host(conn, &host)?;
                 }
             }
@@ -224,6 +243,17 @@ mod tests {
             &url("http://localhost:8002/actor")
         ));
         assert!(covers("localhost", &url("http://localhost:8002/actor")));
+        assert!(
+            covers("spam.example", &url("https://spam.example./u/x")),
+            "trailing dot"
+        );
+        assert!(covers(
+            "spam.example",
+            &url("https://Radio.SPAM.example/u/x")
+        ));
+        assert!(covers_host("radio.example:443", "radio.example", None));
+        assert!(!covers_host("radio.example:8443", "radio.example", None));
+        assert_eq!(authority_parts("localhost:8001"), ("localhost", Some(8001)));
     }
 
     #[test]

@@ -175,7 +175,7 @@ impl InboxActivity {
 pub async fn receive(data: &Data<AppState>, signer: &Signer, body: &[u8]) -> Result<()> {
     let activity: InboxActivity = serde_json::from_slice(body)
         .map_err(|e| Error::Invalid(format!("not an activity this inbox can read: {e}")))?;
-    if activity.id().host_str() != activity.actor().host_str() {
+    if activity.id().authority() != activity.actor().authority() {
         return Err(Error::Invalid(format!(
             "the activity {} is not on its actor's host",
             activity.id()

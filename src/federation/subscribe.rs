@@ -70,6 +70,7 @@ pub async fn resolve(data: &Data<AppState>, target: &Target) -> Result<Url> {
 /// the remote side accepts).
 pub async fn follow(data: &Data<AppState>, target: &Target) -> Result<Subscription> {
     let id = resolve(data, target).await?;
+    data.blocks.check(&id).await?;
     let document: Value = fetch_object_http(&id, data)
         .await
         .map_err(|e| Error::Remote(format!("could not fetch {id}: {e}")))?

@@ -11,6 +11,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
 use activitypub_federation::{
@@ -40,6 +41,16 @@ const MAX_KEYS: usize = 10_000;
 struct Key {
     owner: Url,
     key: ParsedPublicKey,
+    /// When it was read: a signature that fails with a copy this young is not worth a fetch.
+    parsed: Instant,
+}
+
+/// A cached key older than this is fetched again when a signature does not verify with it (the
+/// owner may have rotated it); a younger one is not, so bad signatures cost no outbound request.
+const REFRESH_AFTER: Duration = Duration::from_secs(300);
+
+fn not_verified(key_id: &Url) -> Error {
+    Error::Unauthorized(format!("the signature does not verify with {key_id}"))
 }
 
 /// The inbox's signature checker; one per process, shared by every request.
@@ -62,7 +73,8 @@ pub struct Signer {
 }
 
 impl Verifier {
-    /// Checks the signature, its time window and (for a body) the digest; returns the signer.
+    /// Checks the signature, its time window, the host it was made for and (for a body) the
+    /// digest; returns the signer.
     pub async fn verify(
         &self,
         data: &Data<AppState>,
@@ -73,41 +85,60 @@ impl Verifier {
     ) -> Result<Signer> {
         let sig = SignatureHeader::from_headers(headers)?;
         sig.check_time(headers, chrono::Utc::now())?;
+        // A request signed for another server cannot be replayed here.
+        let ours = data.urls.authority();
+        if let Some(host) = headers.get("host").and_then(|h| h.to_str().ok())
+            && !host.eq_ignore_ascii_case(&ours)
+        {
+            return Err(Error::Unauthorized(format!(
+                "the request is for {host}, not {ours}"
+            )));
+        }
         if let Some(body) = body {
             check_digest(headers, body)?;
         }
         let signed = sig.signing_string(method, path_and_query, headers)?;
         // Before anything is fetched from a blocked host.
         data.blocks.check(&sig.key_id).await?;
-        let key = self.key(data, &sig.key_id, false).await?;
-        if key
-            .key
-            .verify_sig(signed.as_bytes(), &sig.signature)
-            .is_ok()
+        let verifies = |key: &Key| {
+            key.key
+                .verify_sig(signed.as_bytes(), &sig.signature)
+                .is_ok()
+        };
+        let cached = self.cached(&sig.key_id);
+        if let Some(key) = &cached
+            && verifies(key)
         {
             return Ok(Signer {
                 actor: key.owner.clone(),
             });
         }
-        // The owner may have rotated its key since we cached it: fetch it again, once.
-        let key = self.key(data, &sig.key_id, true).await?;
-        match key.key.verify_sig(signed.as_bytes(), &sig.signature) {
-            Ok(()) => Ok(Signer {
-                actor: key.owner.clone(),
-            }),
-            Err(_) => Err(Error::Unauthorized(format!(
-                "the signature does not verify with {}",
-                sig.key_id
-            ))),
+        // Not known yet, or (an old copy only) the owner may have rotated its key: read the
+        // owner's document, from the cache table or, when that copy is old too, its server.
+        let refresh = cached
+            .as_ref()
+            .is_some_and(|k| k.parsed.elapsed() >= REFRESH_AFTER);
+        if cached.is_some() && !refresh {
+            return Err(not_verified(&sig.key_id));
         }
+        let key = self.fetch(data, &sig.key_id, refresh).await?;
+        if !verifies(&key) {
+            return Err(not_verified(&sig.key_id));
+        }
+        // Kept only once it verified something: made-up key ids cannot crowd the cache.
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if keys.len() >= MAX_KEYS {
+            keys.clear();
+        }
+        keys.insert(sig.key_id.clone(), key.clone());
+        Ok(Signer {
+            actor: key.owner.clone(),
+        })
     }
 
-    /// The key `key_id` names, from memory, else from its owner's document (re-fetched when
+    /// The key `key_id` names, from its owner's document (fetched again from its server when
     /// `refresh`).
-    async fn key(&self, data: &Data<AppState>, key_id: &Url, refresh: bool) -> Result<Arc<Key>> {
-        if !refresh && let Some(key) = self.cached(key_id) {
-            return Ok(key);
-        }
+    async fn fetch(&self, data: &Data<AppState>, key_id: &Url, refresh: bool) -> Result<Arc<Key>> {
         let mut owner = key_id.clone();
         owner.set_fragment(None);
         let id = ObjectId::<RemoteActor>::from(owner);
@@ -119,16 +150,11 @@ impl Verifier {
         let actor = fetched.map_err(|e| {
             Error::Unauthorized(format!("the key {key_id} could not be fetched: {e}"))
         })?;
-        let key = Arc::new(Key {
+        Ok(Arc::new(Key {
             owner: actor.id().clone(),
             key: parse_pem(actor.public_key_pem())?,
-        });
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        if keys.len() >= MAX_KEYS {
-            keys.clear();
-        }
-        keys.insert(key_id.clone(), key.clone());
-        Ok(key)
+            parsed: Instant::now(),
+        }))
     }
 
     fn cached(&self, key_id: &Url) -> Option<Arc<Key>> {

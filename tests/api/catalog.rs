@@ -248,3 +248,54 @@ async fn quiet_entries_are_checked_at_their_origin() {
     }
     assert!(remote_live(&b).await.is_empty(), "hidden after 30 minutes");
 }
+
+/// A Note in the catalog belongs to the stream that announced it first: another stream (another
+/// port on the same host, say) announcing the same id takes nothing over.
+#[tokio::test]
+async fn a_stream_cannot_take_over_another_streams_entry() {
+    use onair::db::models::{
+        NewRemoteBroadcast, RemoteBroadcast, RemoteStream, RemoteStreamProfile,
+    };
+    let app = crate::helpers::spawn_app().await;
+    let now = app.state.clock.now();
+    let taken = app
+        .state
+        .db
+        .write(move |c| {
+            let stream = |actor: &str, host: &str| RemoteStreamProfile {
+                actor_id: actor.to_owned(),
+                host: host.to_owned(),
+                handle: "s".to_owned(),
+                name: actor.to_owned(),
+                summary: String::new(),
+                icon: None,
+                url: None,
+                genres: String::new(),
+                updated_at: now,
+            };
+            let real =
+                RemoteStream::upsert(c, &stream("https://radio.example/s", "radio.example"))?;
+            let other = RemoteStream::upsert(
+                c,
+                &stream("https://radio.example:8443/s", "radio.example:8443"),
+            )?;
+            let note = |owner: i64, title: &str| NewRemoteBroadcast {
+                remote_stream_id: owner,
+                object_id: "https://radio.example/broadcasts/7".to_owned(),
+                live: true,
+                title: title.to_owned(),
+                listen_url: "https://radio.example/live".to_owned(),
+                content_type: "audio/mpeg".to_owned(),
+                bitrate: None,
+                started_at: now,
+                heard_at: now,
+            };
+            let first = RemoteBroadcast::upsert(c, &note(real, "real"))?;
+            let second = RemoteBroadcast::upsert(c, &note(other, "stolen"))?;
+            let kept = RemoteBroadcast::find(c, "https://radio.example/broadcasts/7")?.unwrap();
+            Ok((first, second, kept.remote_stream_id == real, kept.title))
+        })
+        .await
+        .unwrap();
+    assert_eq!(taken, (true, false, true, "real".to_owned()));
+}

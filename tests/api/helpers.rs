@@ -327,10 +327,16 @@ pub fn free_port() -> u16 {
 
 /// An app whose public URL carries its real port: actor ids must be the URLs peers fetch.
 pub async fn public_app() -> (TestApp, u16) {
+    public_app_with(|_| {}).await
+}
+
+/// [`public_app`] with more settings.
+pub async fn public_app_with(customise: impl FnOnce(&mut Config)) -> (TestApp, u16) {
     let port = free_port();
     let app = spawn_app_with(|c| {
         c.bind = format!("127.0.0.1:{port}").parse().unwrap();
         c.url = format!("http://localhost:{port}").parse().unwrap();
+        customise(c);
     })
     .await;
     (app, port)

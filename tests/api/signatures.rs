@@ -8,7 +8,7 @@ use chrono::{TimeDelta, Utc};
 use rsa::{Pkcs1v15Sign, RsaPrivateKey, pkcs8::DecodePrivateKey};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, public_app, spawn_app};
 
 /// A remote actor served from a local port, with its private key to sign as it.
 struct Remote {
@@ -67,6 +67,8 @@ struct Shape {
     digest_name: &'static str,
     /// Send the digest of other bytes than the body.
     wrong_digest: bool,
+    /// Sign for (and send to) this Host instead of ours: a replay from another server.
+    host: Option<&'static str>,
     date_offset: TimeDelta,
     /// `(created)` and `(expires)` relative to now.
     created: TimeDelta,
@@ -78,6 +80,7 @@ const CAVAGE: Shape = Shape {
     headers: "(request-target) host date digest",
     digest_name: "SHA-256",
     wrong_digest: false,
+    host: None,
     date_offset: TimeDelta::zero(),
     created: TimeDelta::zero(),
     expires: TimeDelta::minutes(5),
@@ -121,7 +124,9 @@ async fn post_body(
         shape.digest_name,
         BASE64.encode(Sha256::digest(digested.as_bytes()))
     );
-    let host = format!("localhost:{}", app.addr.port());
+    let host = shape
+        .host
+        .map_or_else(|| format!("localhost:{}", app.addr.port()), str::to_owned);
     let (created, expires) = (
         (now + shape.created).timestamp(),
         (now + shape.expires).timestamp(),
@@ -163,12 +168,15 @@ async fn post_body(
     if shape.headers.contains("date") {
         req = req.header("date", date);
     }
+    if let Some(host) = shape.host {
+        req = req.header("host", host);
+    }
     req.body(body).send().await.unwrap().status().as_u16()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_inbox_takes_the_signature_shapes_servers_send_and_refuses_the_rest() {
-    let app = spawn_app().await;
+    let (app, _) = public_app().await;
     let (alice, _) = start_remote().await;
     let accepted = [
         ("rsa-sha256 over date", CAVAGE),
@@ -250,6 +258,13 @@ async fn the_inbox_takes_the_signature_shapes_servers_send_and_refuses_the_rest(
             },
         ),
         (
+            "a request signed for another server, replayed here",
+            Shape {
+                host: Some("elsewhere.example"),
+                ..CAVAGE
+            },
+        ),
+        (
             "a digest of other bytes than the body",
             Shape {
                 wrong_digest: true,
@@ -267,17 +282,18 @@ async fn the_inbox_takes_the_signature_shapes_servers_send_and_refuses_the_rest(
 /// mallory is verified (202, as a relay's forward would be) and then dropped.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_activity_signed_by_someone_else_is_not_taken() {
-    let app = spawn_app().await;
+    let (app, _) = public_app().await;
     let token = app.broadcaster("bob").await;
     app.add(&token, "Signed FM", "signed").await;
     let (alice, mallory) = start_remote().await;
+    let target = app.url("/streams/signed_fm");
     let follow = |n: u32| {
         serde_json::json!({
             "@context": "https://www.w3.org/ns/activitystreams",
             "id": format!("{}/follows/{n}", alice.id),
             "type": "Follow",
             "actor": alice.id,
-            "object": "http://localhost:8080/streams/signed_fm",
+            "object": target,
         })
     };
     let followers = async || {
@@ -308,7 +324,8 @@ async fn allow_list_mode_federates_with_listed_domains_only() {
     let (sink, seen) = crate::sinks::start_sink();
     let sink_port: u16 = sink.rsplit(':').next().unwrap().parse().unwrap();
     let listed = format!("localhost:{sink_port}");
-    let app = crate::helpers::spawn_app_with(|c| c.catalog.allowed_domains = vec![listed]).await;
+    let (app, _) =
+        crate::helpers::public_app_with(|c| c.catalog.allowed_domains = vec![listed]).await;
     let (alice, _) = start_remote().await;
     let status = post(&app, &alice, &alice, &CAVAGE, 1).await;
     assert_eq!(status, 403, "alice's host is not on the allow-list");

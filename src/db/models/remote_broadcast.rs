@@ -40,9 +40,19 @@ pub struct NewRemoteBroadcast {
 }
 
 impl RemoteBroadcast {
-    /// Stores what a Create or Update says. A stream is on air once: a new live broadcast
-    /// replaces the stream's other live ones. Hearing of it makes it reachable again.
-    pub fn upsert(conn: &mut DbConn, new: &NewRemoteBroadcast) -> Result<()> {
+    /// Stores what a Create or Update says; returns false (and stores nothing) when the Note
+    /// belongs to another stream in the catalog: a stream cannot take over another's entry. A
+    /// stream is on air once: a new live broadcast replaces the stream's other live ones.
+    /// Hearing of it makes it reachable again.
+    pub fn upsert(conn: &mut DbConn, new: &NewRemoteBroadcast) -> Result<bool> {
+        let owner: Option<i64> = remote_broadcasts::table
+            .filter(remote_broadcasts::object_id.eq(&new.object_id))
+            .select(remote_broadcasts::remote_stream_id)
+            .first(conn)
+            .optional()?;
+        if owner.is_some_and(|o| o != new.remote_stream_id) {
+            return Ok(false);
+        }
         if new.live {
             diesel::delete(
                 remote_broadcasts::table
@@ -52,21 +62,22 @@ impl RemoteBroadcast {
             )
             .execute(conn)?;
         }
-        let changed = diesel::update(
-            remote_broadcasts::table.filter(remote_broadcasts::object_id.eq(&new.object_id)),
-        )
-        .set((
-            new,
-            remote_broadcasts::unreachable_since.eq(None::<NaiveDateTime>),
-            remote_broadcasts::hidden.eq(false),
-        ))
-        .execute(conn)?;
-        if changed == 0 {
+        if owner.is_some() {
+            diesel::update(
+                remote_broadcasts::table.filter(remote_broadcasts::object_id.eq(&new.object_id)),
+            )
+            .set((
+                new,
+                remote_broadcasts::unreachable_since.eq(None::<NaiveDateTime>),
+                remote_broadcasts::hidden.eq(false),
+            ))
+            .execute(conn)?;
+        } else {
             diesel::insert_into(remote_broadcasts::table)
                 .values(new)
                 .execute(conn)?;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The entry for a Note, if the catalog has it.
