@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod net;
 mod routes;
 pub mod server;
+pub mod signin;
 pub mod state;
 pub mod streams;
 pub mod urls;

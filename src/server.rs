@@ -147,6 +147,7 @@ pub async fn app_state(config: Config, db: Db, clock: Clock) -> Result<AppState>
         instance_keys,
         verifier: Arc::default(),
         origin: Origin::new(config.allow_private_networks),
+        attempts: Arc::default(),
         blocks: Arc::new(Blocklist::new(
             db.clone(),
             config.catalog.allowed_domains.clone(),

@@ -9,6 +9,7 @@ use crate::{
     db::{Db, models::InstanceKeys},
     federation::{blocks::Blocklist, verifier::Verifier},
     metrics::Metrics,
+    signin::Attempts,
     streams::Directory,
     urls::Urls,
 };
@@ -30,4 +31,6 @@ pub struct AppState {
     pub blocks: Arc<Blocklist>,
     /// Asks origins about their Notes (the catalog's checks).
     pub origin: Origin,
+    /// Failed sign-ins, to slow down guessing.
+    pub attempts: Arc<Attempts>,
 }

@@ -149,3 +149,59 @@ pub struct StreamPage {
     pub m3u: String,
     pub xspf: String,
 }
+
+/// `GET /login`
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct Login {
+    pub layout: Layout,
+    pub csrf: String,
+    pub name: String,
+    pub error: Option<String>,
+}
+
+/// A YP URL just made: shown once.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub label: String,
+    pub url: String,
+    /// The `<directory>` block to paste into icecast.xml.
+    pub block: String,
+}
+
+/// One of the broadcaster's streams on the dashboard.
+#[derive(Debug, Clone)]
+pub struct StreamPanel {
+    pub card: Card,
+    pub handle: String,
+    pub followers: i64,
+    pub pending: usize,
+    /// Actor ids waiting for approval.
+    pub waiting: Vec<String>,
+    pub approval: bool,
+    pub keep_posts: bool,
+}
+
+/// One YP URL on the dashboard (its secret is never shown again).
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    pub id: i64,
+    pub label: String,
+    pub created: String,
+    pub used: Option<String>,
+    pub revoked: bool,
+}
+
+/// `GET /dashboard`
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+pub struct Dashboard {
+    pub layout: Layout,
+    pub user: String,
+    pub csrf: String,
+    pub new_token: Option<NewToken>,
+    pub streams: Vec<StreamPanel>,
+    /// (when, activity type, inbox, state) of recent deliveries, newest first.
+    pub deliveries: Vec<(String, String, String, String)>,
+    pub tokens: Vec<TokenRow>,
+}

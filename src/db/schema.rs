@@ -194,7 +194,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> BigInt,
+        csrf -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(yp_tokens -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(deliveries -> activities (activity_id));
 diesel::joinable!(followers -> streams (stream_id));
 diesel::joinable!(stream_keys -> streams (stream_id));
@@ -216,5 +227,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscriptions,
     remote_streams,
     remote_broadcasts,
-    blocks
+    blocks,
+    sessions
 );

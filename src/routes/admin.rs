@@ -10,13 +10,13 @@ use serde_json::json;
 use url::Url;
 
 use crate::{
-    accounts,
     db::models::{Block, Subscription, User},
     error::{Error, Result},
     federation::{
         blocks, relays,
         subscribe::{self, Target},
     },
+    signin,
     state::AppState,
 };
 
@@ -27,17 +27,8 @@ pub struct TargetBody {
     target: String,
 }
 
-/// Password checks at once: argon2 is tens of milliseconds of CPU and ~19 MiB by design, so a
-/// flood of guesses waits here instead of starving the blocking pool the database shares.
-static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-
-/// Checked when the name is unknown, so that the answer takes as long as for a known one and
-/// does not tell which names exist.
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| accounts::hash_password("not a password").unwrap_or_default());
-
 /// Checks the request's Basic credentials against an enabled admin account. Argon2 runs on the
-/// blocking pool, a bounded number at a time.
+/// blocking pool, a bounded number at a time (`signin::check_password`).
 async fn admin(req: &HttpRequest, state: &AppState) -> Result<User> {
     let refused = || Error::Unauthorized("admin credentials required (HTTP Basic)".to_owned());
     let (name, password) = req
@@ -49,20 +40,9 @@ async fn admin(req: &HttpRequest, state: &AppState) -> Result<User> {
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.split_once(':').map(|(n, p)| (n.to_owned(), p.to_owned())))
         .ok_or_else(refused)?;
-    let user = state
-        .db
-        .read(move |c| User::find_by_name(c, &name))
+    let user = signin::check_password(&state.db, &name, &password)
         .await?
-        .filter(|u| u.disabled_at.is_none());
-    let hash = user
-        .as_ref()
-        .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
-    let _turn = CHECKS.acquire().await.map_err(|_| refused())?;
-    let valid =
-        tokio::task::spawn_blocking(move || accounts::verify_password(&password, &hash)).await?;
-    let Some(user) = user.filter(|_| valid) else {
-        return Err(refused());
-    };
+        .ok_or_else(refused)?;
     if !user.is_admin {
         return Err(Error::Forbidden(format!("{} is not an admin", user.name)));
     }

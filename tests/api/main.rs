@@ -13,6 +13,7 @@ mod api;
 mod browser;
 mod catalog;
 mod cli;
+mod dashboard;
 mod delivery;
 mod fake_relay;
 mod federation;

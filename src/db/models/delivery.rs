@@ -197,6 +197,28 @@ impl Delivery {
         Ok(changed == 1)
     }
 
+    /// The latest deliveries of activities signed by these streams (see [`RecentDelivery`]): (last change, activity
+    /// type, inbox, state, last error), newest first.
+    pub fn recent_for_streams(
+        conn: &mut DbConn,
+        stream_ids: &[i64],
+        limit: i64,
+    ) -> Result<Vec<RecentDelivery>> {
+        Ok(deliveries::table
+            .inner_join(activities::table)
+            .filter(activities::stream_id.eq_any(stream_ids.to_vec()))
+            .order((deliveries::updated_at.desc(), deliveries::id.desc()))
+            .limit(limit)
+            .select((
+                deliveries::updated_at,
+                activities::kind,
+                deliveries::inbox,
+                deliveries::state,
+                deliveries::last_error,
+            ))
+            .load(conn)?)
+    }
+
     /// Hosts that pending deliveries go to.
     pub fn pending_hosts(conn: &mut DbConn) -> Result<Vec<String>> {
         Ok(deliveries::table
@@ -283,3 +305,6 @@ impl Delivery {
             .load(conn)?)
     }
 }
+
+/// A delivery as the dashboard lists it: last change, activity type, inbox, state, last error.
+pub type RecentDelivery = (NaiveDateTime, String, String, String, Option<String>);

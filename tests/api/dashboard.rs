@@ -1,0 +1,291 @@
+//! Sign-in and the dashboard over HTTP, as a browser without JavaScript uses them: cookies,
+//! CSRF tokens in forms, a YP URL made and revoked, and one broadcaster kept out of another's
+//! streams and tokens.
+
+use std::collections::HashMap;
+
+use crate::helpers::{TestApp, add_body, spawn_app};
+
+/// A cookie jar and the last page's CSRF token.
+struct Visitor<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+impl<'a> Visitor<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn keep(&mut self, res: &reqwest::Response) {
+        for v in res.headers().get_all("set-cookie") {
+            let pair = v.to_str().unwrap().split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.insert(k.to_owned(), v.to_owned());
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
+        let res = self
+            .client
+            .get(self.app.url(path))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&res);
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        (status, res.text().await.unwrap(), location)
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+        let res = self
+            .client
+            .post(self.app.url(path))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish(),
+            )
+            .send()
+            .await
+            .unwrap();
+        self.keep(&res);
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        (status, res.text().await.unwrap(), location)
+    }
+
+    async fn sign_in(&mut self, name: &str, password: &str) -> u16 {
+        let (_, page, _) = self.get("/login").await;
+        let csrf = csrf_of(&page);
+        self.post(
+            "/login",
+            &[("name", name), ("password", password), ("csrf", &csrf)],
+        )
+        .await
+        .0
+    }
+}
+
+/// The CSRF token in a page's first form.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find(r#"name="csrf" value=""#)
+        .expect("a form with a CSRF token")
+        + 19;
+    page[at..at + page[at..].find('"').unwrap()].to_owned()
+}
+
+async fn account(app: &TestApp, name: &str) {
+    let (name, now) = (
+        onair::accounts::UserName::parse(name).unwrap(),
+        app.state.clock.now(),
+    );
+    app.state
+        .db
+        .write(move |c| {
+            onair::accounts::create_user(c, &name, "correct horse battery", false, now).map(|_| ())
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
+    let app = spawn_app().await;
+    account(&app, "alice").await;
+    let mut alice = Visitor::new(&app);
+    assert_eq!(alice.get("/dashboard").await.2.as_deref(), Some("/login"));
+    assert_eq!(alice.sign_in("alice", "wrong").await, 401);
+    assert_eq!(alice.sign_in("alice", "correct horse battery").await, 303);
+    let session = alice.cookies["onair_session"].clone();
+    assert_eq!(session.len(), 43);
+
+    let (status, page, _) = alice.get("/dashboard").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("No stream yet"), "{page}");
+    let csrf = csrf_of(&page);
+    let (status, made, _) = alice
+        .post("/dashboard/tokens", &[("csrf", &csrf), ("label", "studio")])
+        .await;
+    assert_eq!(status, 200);
+    let at = made.find(r#"<code id="yp-url">"#).unwrap() + 18;
+    let yp_url = made[at..at + made[at..].find('<').unwrap()].to_owned();
+    assert!(
+        made.contains("&#60;yp-url&#62;") || made.contains("&lt;yp-url&gt;"),
+        "{made}"
+    );
+    let token = yp_url.rsplit('/').next().unwrap().to_owned();
+
+    // The URL works for Icecast, and the stream shows up on the dashboard.
+    let added = app
+        .yp(
+            &token,
+            &add_body("Alice FM", "http://radio.example:8000/alice", "Jazz"),
+        )
+        .await;
+    assert!(added.ok, "{}", added.message);
+    let (_, page, _) = alice.get("/dashboard").await;
+    assert!(
+        page.contains("Alice FM") && page.contains("On air"),
+        "{page}"
+    );
+
+    // A form without the token is refused; with it, the YP URL is revoked.
+    let id = page.find("/dashboard/tokens/").map(|at| {
+        let rest = &page[at + 18..];
+        rest[..rest.find('/').unwrap()].to_owned()
+    });
+    let id = id.unwrap();
+    let path = format!("/dashboard/tokens/{id}/revoke");
+    assert_eq!(alice.post(&path, &[]).await.0, 403);
+    assert_eq!(alice.post(&path, &[("csrf", "forged")]).await.0, 403);
+    assert_eq!(alice.post(&path, &[("csrf", &csrf_of(&page))]).await.0, 303);
+    let refused = app
+        .yp(
+            &token,
+            &add_body("Alice FM", "http://radio.example:8000/alice", "Jazz"),
+        )
+        .await;
+    assert!(!refused.ok, "a revoked YP URL is refused");
+
+    // Settings: follower approval on.
+    let (_, page, _) = alice.get("/dashboard").await;
+    let form = [
+        ("csrf", csrf_of(&page)),
+        ("approval", "on".into()),
+        ("on_end", "update".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        alice
+            .post("/dashboard/streams/alice_fm/settings", &form)
+            .await
+            .0,
+        303
+    );
+    let (_, page, _) = alice.get("/dashboard").await;
+    assert!(page.contains(r#"<option value="on" selected>"#), "{page}");
+
+    // Signing out ends the session.
+    assert_eq!(
+        alice.post("/logout", &[("csrf", &csrf_of(&page))]).await.0,
+        303
+    );
+    alice.cookies.insert("onair_session".into(), session);
+    assert_eq!(alice.get("/dashboard").await.2.as_deref(), Some("/login"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_broadcaster_cannot_see_or_change_the_first_ones_things() {
+    let app = spawn_app().await;
+    account(&app, "alice").await;
+    account(&app, "bob").await;
+    let mut alice = Visitor::new(&app);
+    alice.sign_in("alice", "correct horse battery").await;
+    let (_, page, _) = alice.get("/dashboard").await;
+    let (_, made, _) = alice
+        .post(
+            "/dashboard/tokens",
+            &[("csrf", &csrf_of(&page)), ("label", "mine")],
+        )
+        .await;
+    let at = made.find(r#"<code id="yp-url">"#).unwrap() + 18;
+    let token = made[at..at + made[at..].find('<').unwrap()]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        app.yp(
+            &token,
+            &add_body("Alice FM", "http://radio.example:8000/a", "Jazz")
+        )
+        .await
+        .ok
+    );
+
+    let mut bob = Visitor::new(&app);
+    assert_eq!(bob.sign_in("bob", "correct horse battery").await, 303);
+    let (_, page, _) = bob.get("/dashboard").await;
+    assert!(
+        !page.contains("Alice FM") && !page.contains("mine"),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    assert_eq!(
+        bob.post("/dashboard/tokens/1/revoke", &[("csrf", &csrf)])
+            .await
+            .0,
+        404
+    );
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("approval", "on"),
+        ("on_end", "delete"),
+    ];
+    assert_eq!(
+        bob.post("/dashboard/streams/alice_fm/settings", &form)
+            .await
+            .0,
+        404
+    );
+    assert!(
+        app.yp(
+            &token,
+            &add_body("Alice FM", "http://radio.example:8000/a", "Jazz")
+        )
+        .await
+        .ok,
+        "alice's URL still works"
+    );
+    // Alice's CSRF token does not work in bob's session.
+    let alice_page = alice.get("/dashboard").await.1;
+    assert_eq!(
+        bob.post(
+            "/dashboard/tokens",
+            &[("csrf", &csrf_of(&alice_page)), ("label", "x")]
+        )
+        .await
+        .0,
+        403
+    );
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited() {
+    let app = spawn_app().await;
+    account(&app, "carol").await;
+    let mut guesser = Visitor::new(&app);
+    for _ in 0..5 {
+        assert_eq!(guesser.sign_in("carol", "guess").await, 401);
+    }
+    assert_eq!(guesser.sign_in("carol", "correct horse battery").await, 429);
+}
