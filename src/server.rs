@@ -193,6 +193,11 @@ fn http_server(
                 web::PathConfig::default()
                     .error_handler(|e, _| Error::Invalid(e.to_string()).into()),
             )
+            .app_data(
+                web::FormConfig::default()
+                    .limit(16 * 1024)
+                    .error_handler(|e, _| Error::Invalid(e.to_string()).into()),
+            )
             .configure(routes::configure)
     })
     .workers(workers)

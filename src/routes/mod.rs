@@ -57,30 +57,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ),
     )
     .route("/", web::get().to(pages::home))
-    .service(
-        web::scope("")
-            .app_data(
-                web::FormConfig::default()
-                    .limit(16 * 1024)
-                    .error_handler(|e, _| Error::Invalid(e.to_string()).into()),
-            )
-            .route("/login", web::get().to(dashboard::login_form))
-            .route("/login", web::post().to(dashboard::login))
-            .route("/logout", web::post().to(dashboard::logout))
-            .route("/dashboard", web::get().to(dashboard::dashboard))
-            .route("/dashboard/tokens", web::post().to(dashboard::create_token))
-            .route(
-                "/dashboard/tokens/{id}/revoke",
-                web::post().to(dashboard::revoke_token),
-            )
-            .route(
-                "/dashboard/streams/{handle}/settings",
-                web::post().to(dashboard::stream_settings),
-            )
-            .route(
-                "/dashboard/streams/{handle}/followers",
-                web::post().to(dashboard::decide_follower),
-            ),
+    .route("/login", web::get().to(dashboard::login_form))
+    .route("/login", web::post().to(dashboard::login))
+    .route("/logout", web::post().to(dashboard::logout))
+    .route("/dashboard", web::get().to(dashboard::dashboard))
+    .route("/dashboard/tokens", web::post().to(dashboard::create_token))
+    .route(
+        "/dashboard/tokens/{id}/revoke",
+        web::post().to(dashboard::revoke_token),
+    )
+    .route(
+        "/dashboard/streams/{handle}/settings",
+        web::post().to(dashboard::stream_settings),
+    )
+    .route(
+        "/dashboard/streams/{handle}/followers",
+        web::post().to(dashboard::decide_follower),
     )
     .route("/assets/style.css", web::get().to(assets::style))
     .route("/assets/app.js", web::get().to(assets::script))

@@ -1,7 +1,9 @@
 //! The pages in a real browser: headless Debian Chromium driven by Playwright (playwright-core,
 //! `tests/peers/browser.mjs`). A YP add makes the stream appear on the home page with an audio
 //! element playing its listen URL; a touch with a new title changes the open stream page without
-//! a reload. Screenshots at desktop and phone widths go to `target/screenshots/`.
+//! a reload; the broadcaster signs in and makes a YP URL whose snippet works. Screenshots of the
+//! home page, a stream page and the dashboard at desktop and phone widths go to
+//! `target/screenshots/`.
 
 use std::{path::PathBuf, process::Command};
 
@@ -57,6 +59,8 @@ async fn a_listener_sees_the_stream_and_its_title_change_in_chromium() {
         sid,
         "night_jazz".to_owned(),
         "http://radio.example:8000/jazz".to_owned(),
+        "alice".to_owned(),
+        "a long password".to_owned(),
     ];
     let out = tokio::task::spawn_blocking(move || {
         Command::new(node)
@@ -90,5 +94,19 @@ async fn a_listener_sees_the_stream_and_its_title_change_in_chromium() {
         );
     }
     assert_eq!(seen["cspViolations"], serde_json::json!([]), "{seen}");
-    assert_eq!(seen["screenshots"].as_array().unwrap().len(), 4);
+    assert_eq!(seen["screenshots"].as_array().unwrap().len(), 6);
+
+    // Signed in, the broadcaster made a YP URL and read the snippet to paste; it works.
+    let snippet = seen["snippet"].as_str().unwrap();
+    let yp_url = seen["ypUrl"].as_str().unwrap();
+    assert!(
+        snippet.contains("<directory>") && snippet.contains(&format!("<yp-url>{yp_url}</yp-url>")),
+        "{snippet}"
+    );
+    let token = yp_url.rsplit('/').next().unwrap();
+    let body = crate::helpers::add_body("Browser FM", "http://radio.example:8000/b", "Rock");
+    assert!(
+        app.yp(token, &body).await.ok,
+        "the YP URL from the page works"
+    );
 }

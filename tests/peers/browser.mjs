@@ -3,12 +3,12 @@
 // was done (the test copies it there; .ci/run installs it) with /usr/bin/chromium (or
 // ONAIR_CHROMIUM).
 //
-//   node browser.mjs BASE_URL SCREENSHOT_DIR YP_URL SID HANDLE LISTEN_URL
+//   node browser.mjs BASE_URL SCREENSHOT_DIR YP_URL SID HANDLE LISTEN_URL NAME PASSWORD
 //
 // Prints one JSON line with what it saw; exits non-zero when a step fails outright.
 import { chromium } from "playwright-core";
 
-const [base, shots, ypUrl, sid, handle, listenUrl] = process.argv.slice(2);
+const [base, shots, ypUrl, sid, handle, listenUrl, name, password] = process.argv.slice(2);
 const executablePath = process.env.ONAIR_CHROMIUM || "/usr/bin/chromium";
 // Without the background-networking flags Chromium tries Google's hosts, which this machine's
 // closed network refuses.
@@ -52,6 +52,24 @@ try {
     const stream = `${shots}/stream-${name}.png`;
     await page.screenshot({ path: stream, fullPage: true });
     seen.screenshots.push(stream);
+    await page.close();
+  }
+  // The broadcaster signs in (the form, no script needed) and makes a YP URL.
+  for (const [size, viewport] of Object.entries(sizes)) {
+    const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
+    await page.goto(`${base}/login`);
+    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("Password").fill(password);
+    await Promise.all([page.waitForURL(`${base}/dashboard`), page.getByRole("button", { name: "Sign in" }).click()]);
+    if (size === "desktop") {
+      await page.getByLabel("Label for a new YP URL").fill("browser test");
+      await Promise.all([page.waitForLoadState("load"), page.getByRole("button", { name: "Create YP URL" }).click()]);
+      seen.snippet = await page.locator("#snippet").textContent();
+      seen.ypUrl = await page.locator("#yp-url").textContent();
+    }
+    const dash = `${shots}/dashboard-${size}.png`;
+    await page.screenshot({ path: dash, fullPage: true });
+    seen.screenshots.push(dash);
     await page.close();
   }
   seen.expectedListenUrl = listenUrl;
