@@ -205,3 +205,23 @@ pub struct Dashboard {
     pub deliveries: Vec<(String, String, String, String)>,
     pub tokens: Vec<TokenRow>,
 }
+
+/// `GET /admin`
+#[derive(Template)]
+#[template(path = "admin.html")]
+pub struct Admin {
+    pub layout: Layout,
+    pub csrf: String,
+    /// What the last action did (a new account's password, shown once).
+    pub note: Option<String>,
+    /// (name, role, since, disabled)
+    pub users: Vec<(String, &'static str, String, bool)>,
+    /// (actor, state) of followed remote streams.
+    pub remote: Vec<(String, String)>,
+    /// (actor or inbox, state) of relays.
+    pub relays: Vec<(String, String)>,
+    /// (kind, value)
+    pub blocks: Vec<(String, String)>,
+    /// (state, count) of deliveries.
+    pub queue: Vec<(String, i64)>,
+}

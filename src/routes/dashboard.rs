@@ -23,13 +23,13 @@ use crate::{
     views::{Card, Dashboard, Layout, Login, NewToken, StreamPanel, TokenRow},
 };
 
-fn layout(state: &AppState) -> Layout {
+pub(super) fn layout(state: &AppState) -> Layout {
     Layout {
         site: state.urls.authority(),
     }
 }
 
-fn see_other(to: &str) -> HttpResponse {
+pub(super) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_owned()))
         .finish()
@@ -47,7 +47,10 @@ fn cookie(state: &AppState, name: &'static str, value: String, age: CookieAge) -
 }
 
 /// The signed-in session, if the request carries a valid one.
-async fn session(req: &HttpRequest, state: &AppState) -> Result<Option<(Session, User)>> {
+pub(super) async fn session(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<Option<(Session, User)>> {
     match req.cookie(SESSION_COOKIE) {
         Some(c) => signin::find(&state.db, c.value(), state.clock.now()).await,
         None => Ok(None),
@@ -55,7 +58,11 @@ async fn session(req: &HttpRequest, state: &AppState) -> Result<Option<(Session,
 }
 
 /// The session, and that the form came from one of its pages.
-async fn checked(req: &HttpRequest, state: &AppState, csrf: &str) -> Result<(Session, User)> {
+pub(super) async fn checked(
+    req: &HttpRequest,
+    state: &AppState,
+    csrf: &str,
+) -> Result<(Session, User)> {
     let Some((session, user)) = session(req, state).await? else {
         return Err(Error::Unauthorized("sign in first".to_owned()));
     };

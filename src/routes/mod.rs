@@ -2,6 +2,7 @@
 
 mod actor;
 mod admin;
+mod admin_pages;
 mod api;
 mod assets;
 mod dashboard;
@@ -73,6 +74,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/dashboard/streams/{handle}/followers",
         web::post().to(dashboard::decide_follower),
+    )
+    .route("/admin", web::get().to(admin_pages::page))
+    .route("/admin/users", web::post().to(admin_pages::create_user))
+    .route(
+        "/admin/users/disable",
+        web::post().to(admin_pages::disable_user),
+    )
+    .route("/admin/queue", web::post().to(admin_pages::queue))
+    .route(
+        "/admin/{what:remote|relays|blocks}",
+        web::post().to(admin_pages::act),
+    )
+    .route(
+        "/admin/{what:remote|relays|blocks}/remove",
+        web::post().to(admin_pages::act),
     )
     .route("/assets/style.css", web::get().to(assets::style))
     .route("/assets/app.js", web::get().to(assets::script))

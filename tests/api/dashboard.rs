@@ -289,3 +289,92 @@ async fn sign_in_attempts_are_limited() {
     }
     assert_eq!(guesser.sign_in("carol", "correct horse battery").await, 429);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_manages_accounts_blocks_and_the_queue_on_the_admin_page() {
+    let app = spawn_app().await;
+    let (name, now) = (
+        onair::accounts::UserName::parse("root").unwrap(),
+        app.state.clock.now(),
+    );
+    app.state
+        .db
+        .write(move |c| {
+            onair::accounts::create_user(c, &name, "correct horse battery", true, now).map(|_| ())
+        })
+        .await
+        .unwrap();
+    account(&app, "dj").await;
+    let mut dj = Visitor::new(&app);
+    dj.sign_in("dj", "correct horse battery").await;
+    assert_eq!(dj.get("/admin").await.0, 403, "not an admin");
+
+    let mut root = Visitor::new(&app);
+    assert_eq!(root.sign_in("root", "correct horse battery").await, 303);
+    let (status, page, _) = root.get("/admin").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("dj") && page.contains("Delivery queue"),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    assert_eq!(
+        root.post("/admin/users", &[("name", "eve"), ("role", "broadcaster")])
+            .await
+            .0,
+        403
+    );
+    let (status, made, _) = root
+        .post(
+            "/admin/users",
+            &[("csrf", &csrf), ("name", "eve"), ("role", "broadcaster")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let at = made.find("shown only now: ").unwrap() + 16;
+    let password = made[at..at + made[at..].find('<').unwrap()]
+        .trim()
+        .to_owned();
+    let mut eve = Visitor::new(&app);
+    assert_eq!(
+        eve.sign_in("eve", &password).await,
+        303,
+        "the new account signs in"
+    );
+
+    assert_eq!(
+        root.post(
+            "/admin/blocks",
+            &[("csrf", &csrf), ("target", "spam.example")]
+        )
+        .await
+        .0,
+        303
+    );
+    let (_, page, _) = root.get("/admin").await;
+    assert!(page.contains("spam.example"), "{page}");
+    let (status, _, _) = root
+        .post(
+            "/admin/blocks",
+            &[("csrf", &csrf), ("target", "not a domain")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        root.post("/admin/queue", &[("csrf", &csrf), ("action", "retry")])
+            .await
+            .0,
+        303
+    );
+    assert_eq!(
+        root.post("/admin/users/disable", &[("csrf", &csrf), ("name", "eve")])
+            .await
+            .0,
+        303
+    );
+    assert_eq!(
+        eve.get("/dashboard").await.2.as_deref(),
+        Some("/login"),
+        "disabled: signed out"
+    );
+}
