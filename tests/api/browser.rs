@@ -1,9 +1,10 @@
 //! The pages in a real browser: headless Debian Chromium driven by Playwright (playwright-core,
 //! `tests/peers/browser.mjs`). A YP add makes the stream appear on the home page with an audio
 //! element playing its listen URL; a touch with a new title changes the open stream page without
-//! a reload; the broadcaster signs in and makes a YP URL whose snippet works. Screenshots of the
-//! home page, a stream page and the dashboard at desktop and phone widths go to
-//! `target/screenshots/`.
+//! a reload; the broadcaster signs in, makes a YP URL whose snippet works, revokes it (Icecast's
+//! next add is refused); a form without its CSRF token is refused; a second broadcaster sees and
+//! changes nothing of the first one's. Screenshots of the home page, a stream page and the
+//! dashboard at desktop and phone widths go to `target/screenshots/`.
 
 use std::{path::PathBuf, process::Command};
 
@@ -41,11 +42,12 @@ fn browser() -> Option<(String, PathBuf)> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_listener_sees_the_stream_and_its_title_change_in_chromium() {
+async fn listeners_and_broadcasters_in_chromium() {
     let Some((node, dir)) = browser() else { return };
     let _turn = heavy().await;
     let (app, _) = public_app().await;
     let token = app.broadcaster("alice").await;
+    app.broadcaster("bob").await;
     let sid = app.add(&token, "Night Jazz", "jazz").await;
     app.yp(&token, &touch_body(&sid, "Miles Davis \u{2013} So What", 7))
         .await;
@@ -61,6 +63,7 @@ async fn a_listener_sees_the_stream_and_its_title_change_in_chromium() {
         "http://radio.example:8000/jazz".to_owned(),
         "alice".to_owned(),
         "a long password".to_owned(),
+        "bob".to_owned(),
     ];
     let out = tokio::task::spawn_blocking(move || {
         Command::new(node)
@@ -103,10 +106,22 @@ async fn a_listener_sees_the_stream_and_its_title_change_in_chromium() {
         snippet.contains("<directory>") && snippet.contains(&format!("<yp-url>{yp_url}</yp-url>")),
         "{snippet}"
     );
-    let token = yp_url.rsplit('/').next().unwrap();
-    let body = crate::helpers::add_body("Browser FM", "http://radio.example:8000/b", "Rock");
-    assert!(
-        app.yp(token, &body).await.ok,
-        "the YP URL from the page works"
+    assert_eq!(
+        seen["newUrlAddAnswer"], "1",
+        "the YP URL from the page works: {seen}"
     );
+    // Then revoked in the page: Icecast's next add is refused.
+    assert!(
+        seen["revokedShown"].as_str().unwrap().contains("revoked"),
+        "{seen}"
+    );
+    assert_eq!(seen["revokedAddAnswer"], "0", "{seen}");
+    assert_eq!(
+        seen["noCsrfStatus"], 403,
+        "a form without its CSRF token: {seen}"
+    );
+    // Bob sees none of alice's things and cannot change them.
+    assert_eq!(seen["otherSeesStream"], false, "{seen}");
+    assert_eq!(seen["otherSeesToken"], false, "{seen}");
+    assert_eq!(seen["otherChangesSettings"], 404, "{seen}");
 }
