@@ -75,8 +75,18 @@ impl Card {
             genres: stream.genre_list().into_iter().map(str::to_owned).collect(),
             format: format_of(&stream.content_type, stream.bitrate),
             listeners: active.map(|b| b.listeners),
-            playable: playable(&stream.listen_url, urls),
-            listen_url: stream.listen_url.clone(),
+            // The owner's https address plays on https pages too.
+            playable: playable(
+                stream
+                    .https_listen_url
+                    .as_deref()
+                    .unwrap_or(&stream.listen_url),
+                urls,
+            ),
+            listen_url: stream
+                .https_listen_url
+                .clone()
+                .unwrap_or_else(|| stream.listen_url.clone()),
             playlist: Some(urls.stream_playlist(&stream.handle, "m3u").into()),
         }
     }
@@ -180,6 +190,8 @@ pub struct StreamPanel {
     pub waiting: Vec<String>,
     pub approval: bool,
     pub keep_posts: bool,
+    /// The owner's https listen URL, or empty.
+    pub https_url: String,
 }
 
 /// One YP URL on the dashboard (its secret is never shown again).

@@ -42,6 +42,7 @@ diesel::table! {
         updated_at -> Timestamp,
         approve_followers -> Bool,
         on_end -> Text,
+        https_listen_url -> Nullable<Text>,
     }
 }
 

@@ -230,6 +230,7 @@ async fn render(
                 waiting,
                 approval: stream.approve_followers,
                 keep_posts: stream.on_end == OnEnd::Update,
+                https_url: stream.https_listen_url.clone().unwrap_or_default(),
             }
         })
         .collect();
@@ -336,6 +337,8 @@ pub struct SettingsForm {
     csrf: String,
     approval: String,
     on_end: String,
+    #[serde(default)]
+    https_listen_url: String,
 }
 
 /// `POST /dashboard/streams/{handle}/settings`
@@ -366,9 +369,14 @@ pub async fn stream_settings(
         }
     };
     let (urls, now) = (state.urls.clone(), state.clock.now());
+    let (https, allow_private) = (
+        form.https_listen_url.clone(),
+        state.config.allow_private_networks,
+    );
     state
         .db
         .write(move |c| {
+            settings::set_https_listen_url(c, &mut stream, &https, allow_private)?;
             settings::set_approval(c, &mut stream, approval, &urls, now)?;
             settings::set_on_end(c, &mut stream, on_end)
         })

@@ -8,8 +8,9 @@ use crate::{
         DbConn,
         models::{OnEnd, Stream},
     },
-    error::Result,
+    error::{Error, Result},
     federation::announce,
+    streams::listen_url::ListenUrl,
     urls::Urls,
 };
 
@@ -27,6 +28,31 @@ pub fn set_approval(
     stream.set_approve_followers(conn, on)?;
     stream.approve_followers = on;
     announce::profile_changed(conn, stream, urls, now)
+}
+
+/// The stream's https address (its owner's TLS front or relay), which the in-page player uses;
+/// empty clears it. Only https, with a public host unless private networks are allowed.
+pub fn set_https_listen_url(
+    conn: &mut DbConn,
+    stream: &mut Stream,
+    raw: &str,
+    allow_private: bool,
+) -> Result<()> {
+    let raw = raw.trim();
+    let url = if raw.is_empty() {
+        None
+    } else {
+        let parsed = ListenUrl::parse(raw, allow_private)?;
+        if !parsed.as_str().starts_with("https://") {
+            return Err(Error::Invalid(format!(
+                "{raw:?}: the https listen URL must start with https://"
+            )));
+        }
+        Some(parsed.as_str().to_owned())
+    };
+    stream.set_https_listen_url(conn, url.as_deref())?;
+    stream.https_listen_url = url;
+    Ok(())
 }
 
 /// What followers are told when a broadcast ends; it applies to broadcasts that end from now on.

@@ -178,11 +178,21 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
 
     // Settings: follower approval on.
     let (_, page, _) = alice.get("/dashboard").await;
-    let form = [
-        ("csrf", csrf_of(&page)),
-        ("approval", "on".into()),
-        ("on_end", "update".into()),
-    ];
+    let settings = |https: &str| {
+        vec![
+            ("csrf", csrf_of(&page)),
+            ("approval", "on".to_owned()),
+            ("on_end", "update".to_owned()),
+            ("https_listen_url", https.to_owned()),
+        ]
+    };
+    let bad = settings("http://plain.example/x");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, _) = alice
+        .post("/dashboard/streams/alice_fm/settings", &bad)
+        .await;
+    assert_eq!(status, 400, "an https listen URL must be https");
+    let form = settings("https://tls.example/alice");
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(
         alice
@@ -193,6 +203,11 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
     );
     let (_, page, _) = alice.get("/dashboard").await;
     assert!(page.contains(r#"<option value="on" selected>"#), "{page}");
+    let (_, home, _) = alice.get("/").await;
+    assert!(
+        home.contains(r#"src="https://tls.example/alice""#),
+        "the player uses the https URL: {home}"
+    );
 
     // Signing out ends the session.
     assert_eq!(

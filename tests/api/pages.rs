@@ -174,3 +174,23 @@ async fn the_stream_page_hears_a_new_title_through_server_sent_events() {
     let next = String::from_utf8(next.to_vec()).unwrap();
     assert!(next.contains(r#""title":"So What""#), "{next}");
 }
+
+/// On an https page an http-only stream cannot play in the page: a playlist link and a word on
+/// why instead of a player that would fail.
+#[tokio::test]
+async fn an_https_page_offers_the_playlist_for_an_http_only_stream() {
+    let app =
+        crate::helpers::spawn_app_with(|c| c.url = "https://onair.example".parse().unwrap()).await;
+    let token = app.broadcaster("alice").await;
+    app.add(&token, "Plain FM", "plain").await;
+    let (_, _, home) = page(&app, "/").await;
+    assert!(!home.contains("<audio"), "{home}");
+    assert!(
+        home.contains(r#"href="https://onair.example/streams/plain_fm.m3u""#),
+        "{home}"
+    );
+    assert!(
+        home.contains("served over https and the stream only over http"),
+        "{home}"
+    );
+}

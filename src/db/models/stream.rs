@@ -35,6 +35,8 @@ pub struct Stream {
     pub approve_followers: bool,
     #[diesel(deserialize_as = String)]
     pub on_end: OnEnd,
+    /// An https address of the stream set by its owner (Icecast reports http only).
+    pub https_listen_url: Option<String>,
 }
 
 /// What followers are told when a broadcast of the stream ends.
@@ -155,6 +157,14 @@ impl Stream {
     pub fn set_on_end(&self, conn: &mut DbConn, on_end: OnEnd) -> Result<()> {
         diesel::update(streams::table.find(self.id))
             .set(streams::on_end.eq(on_end.as_str()))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Sets or clears the https listen URL.
+    pub fn set_https_listen_url(&self, conn: &mut DbConn, url: Option<&str>) -> Result<()> {
+        diesel::update(streams::table.find(self.id))
+            .set(streams::https_listen_url.eq(url))
             .execute(conn)?;
         Ok(())
     }
