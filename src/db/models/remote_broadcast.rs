@@ -45,38 +45,39 @@ impl RemoteBroadcast {
     /// stream is on air once: a new live broadcast replaces the stream's other live ones.
     /// Hearing of it makes it reachable again.
     pub fn upsert(conn: &mut DbConn, new: &NewRemoteBroadcast) -> Result<bool> {
-        let owner: Option<i64> = remote_broadcasts::table
-            .filter(remote_broadcasts::object_id.eq(&new.object_id))
-            .select(remote_broadcasts::remote_stream_id)
-            .first(conn)
-            .optional()?;
-        if owner.is_some_and(|o| o != new.remote_stream_id) {
+        // The common case, a title change of a known Note: one conditional statement.
+        let updated = diesel::update(
+            remote_broadcasts::table
+                .filter(remote_broadcasts::object_id.eq(&new.object_id))
+                .filter(remote_broadcasts::remote_stream_id.eq(new.remote_stream_id)),
+        )
+        .set((
+            new,
+            remote_broadcasts::unreachable_since.eq(None::<NaiveDateTime>),
+            remote_broadcasts::hidden.eq(false),
+        ))
+        .execute(conn)?;
+        if updated > 0 {
+            return Ok(true);
+        }
+        let elsewhere = diesel::select(diesel::dsl::exists(
+            remote_broadcasts::table.filter(remote_broadcasts::object_id.eq(&new.object_id)),
+        ))
+        .get_result::<bool>(conn)?;
+        if elsewhere {
             return Ok(false);
         }
         if new.live {
             diesel::delete(
                 remote_broadcasts::table
                     .filter(remote_broadcasts::remote_stream_id.eq(new.remote_stream_id))
-                    .filter(remote_broadcasts::object_id.ne(&new.object_id))
                     .filter(remote_broadcasts::live.eq(true)),
             )
             .execute(conn)?;
         }
-        if owner.is_some() {
-            diesel::update(
-                remote_broadcasts::table.filter(remote_broadcasts::object_id.eq(&new.object_id)),
-            )
-            .set((
-                new,
-                remote_broadcasts::unreachable_since.eq(None::<NaiveDateTime>),
-                remote_broadcasts::hidden.eq(false),
-            ))
+        diesel::insert_into(remote_broadcasts::table)
+            .values(new)
             .execute(conn)?;
-        } else {
-            diesel::insert_into(remote_broadcasts::table)
-                .values(new)
-                .execute(conn)?;
-        }
         Ok(true)
     }
 
