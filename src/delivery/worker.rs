@@ -4,7 +4,7 @@
 //! [`Worker::deliver_due`] to drain the queue without sleeping.
 //!
 //! ```text
-//!  list due ─▶ claim (conditional UPDATE: lease) ─▶ sign + POST ─┬─ 2xx ──────────────▶ delivered
+//!  list due ─▶ claim (one conditional UPDATE: lease) ─▶ sign + POST ─┬─ 2xx ─────────▶ delivered
 //!                                                               ├─ 410 ──────────────▶ delivered, follower removed
 //!                                                               ├─ other 4xx ────────▶ failed (final)
 //!                                                               └─ 408/429/5xx/error ▶ pending, backoff (or failed)
@@ -192,16 +192,10 @@ impl Worker {
         if due.is_empty() {
             return Ok(Step::default());
         }
-        let until = now + TimeDelta::from_std(self.limits.lease).unwrap_or(TimeDelta::seconds(30));
+        let until = lease_until(now, self.limits.lease);
         let claimed = self
             .db
-            .write(move |c| {
-                let mut claimed = Vec::new();
-                for id in due {
-                    claimed.extend(Delivery::claim(c, id, now, until)?);
-                }
-                Ok(claimed)
-            })
+            .write(move |c| Delivery::claim_many(c, &due, now, until))
             .await?;
         let blocked = match &self.blocks {
             Some(b) => Some(b.snapshot().await?),
@@ -400,7 +394,28 @@ impl Worker {
         self.db
             .write(move |c| {
                 let mut step = Step::default();
-                for ((d, outcome), jitter) in results.into_iter().zip(jitter) {
+                // Successes, the bulk, are recorded together; each lease holds for its own rows.
+                let mut delivered: HashMap<NaiveDateTime, Vec<i64>> = HashMap::new();
+                let mut rest = Vec::new();
+                for (pair, jitter) in results.into_iter().zip(jitter) {
+                    match (&pair.1, pair.0.lease_until) {
+                        (Outcome::Delivered, Some(lease)) => {
+                            delivered.entry(lease).or_default().push(pair.0.id);
+                        }
+                        _ => rest.push((pair, jitter)),
+                    }
+                }
+                for (lease, ids) in delivered {
+                    let done = Delivery::finish_delivered(c, &ids, lease, now)?;
+                    if done < ids.len() {
+                        tracing::warn!(
+                            lost = ids.len() - done,
+                            "leases lost before outcomes were recorded"
+                        );
+                    }
+                    step.delivered += ids.len();
+                }
+                for ((d, outcome), jitter) in rest {
                     if let Outcome::Deferred(until) = outcome {
                         d.defer(c, until, now)?;
                         step.deferred += 1;
@@ -495,6 +510,14 @@ async fn sign_batch(
         }
     }
     signed
+}
+
+/// A lease end unique to one claim: `lease` from now, plus a random fraction of a second, cut to
+/// microseconds (what PostgreSQL stores), so the rows carrying it are exactly this claim's.
+fn lease_until(now: NaiveDateTime, lease: Duration) -> NaiveDateTime {
+    let base = now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::seconds(30));
+    let micros = base.and_utc().timestamp_micros() + rand::thread_rng().gen_range(0..1_000_000);
+    chrono::DateTime::from_timestamp_micros(micros).map_or(base, |t| t.naive_utc())
 }
 
 /// When retry number `attempts + 1` is due, or `None` to give up.

@@ -169,6 +169,58 @@ impl Delivery {
             .optional()?)
     }
 
+    /// Takes a lease on each of `ids` that is still pending and not leased by a live worker, in
+    /// two statements; returns the ones taken. `until` must be unique to this claim (the worker
+    /// adds a random part): the rows carrying it afterwards are exactly the ones this call took.
+    pub fn claim_many(
+        conn: &mut DbConn,
+        ids: &[i64],
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> Result<Vec<Self>> {
+        diesel::update(
+            deliveries::table
+                .filter(deliveries::id.eq_any(ids))
+                .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+                .filter(
+                    deliveries::lease_until
+                        .is_null()
+                        .or(deliveries::lease_until.lt(now)),
+                ),
+        )
+        .set(deliveries::lease_until.eq(until))
+        .execute(conn)?;
+        Ok(deliveries::table
+            .filter(deliveries::id.eq_any(ids))
+            .filter(deliveries::lease_until.eq(until))
+            .select(Self::as_select())
+            .load(conn)?)
+    }
+
+    /// Records a successful delivery for each of `ids` attempted under the lease `lease`, in one
+    /// statement; a lease that expired and was taken over leaves its row alone.
+    pub fn finish_delivered(
+        conn: &mut DbConn,
+        ids: &[i64],
+        lease: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> Result<usize> {
+        Ok(diesel::update(
+            deliveries::table
+                .filter(deliveries::id.eq_any(ids))
+                .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+                .filter(deliveries::lease_until.eq(lease)),
+        )
+        .set((
+            deliveries::state.eq(DeliveryState::Delivered.as_str()),
+            deliveries::attempts.eq(deliveries::attempts + 1),
+            deliveries::lease_until.eq(None::<NaiveDateTime>),
+            deliveries::last_error.eq(None::<String>),
+            deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)?)
+    }
+
     /// Records the outcome of an attempt made under the lease `lease`: a final state, or pending
     /// again with a new due time. A lease that expired and was taken over makes this a no-op.
     pub fn finish(
