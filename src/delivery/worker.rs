@@ -4,10 +4,10 @@
 //! [`Worker::deliver_due`] to drain the queue without sleeping.
 //!
 //! ```text
-//!  list due ─▶ claim (one conditional UPDATE: lease) ─▶ sign + POST ─┬─ 2xx ─────────▶ delivered
-//!                                                               ├─ 410 ──────────────▶ delivered, follower removed
-//!                                                               ├─ other 4xx ────────▶ failed (final)
-//!                                                               └─ 408/429/5xx/error ▶ pending, backoff (or failed)
+//!  list due ─▶ claim all (one UPDATE: lease) ─▶ sign (batch per core) ─▶ POST ─┬─ 2xx ────────▶ delivered (one UPDATE for all)
+//!                                                                            ├─ 410 ────────▶ delivered, follower removed
+//!                                                                            ├─ other 4xx ──▶ failed (final)
+//!                                                                            └─ 408/429/5xx ▶ pending, backoff (or failed)
 //! ```
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
