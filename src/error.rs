@@ -153,7 +153,15 @@ impl ResponseError for Error {
         if self.is_internal() {
             tracing::error!(error = %self, "request failed");
         }
-        HttpResponse::build(self.status_code())
-            .json(serde_json::json!({ "error": self.public_message() }))
+        let mut res = HttpResponse::build(self.status_code())
+            .json(serde_json::json!({ "error": self.public_message() }));
+        // Kept for `routes::html_errors`, which shows browsers a page instead of JSON.
+        res.extensions_mut()
+            .insert(PublicMessage(self.public_message()));
+        res
     }
 }
+
+/// The message an error response shows, for middleware that renders it another way.
+#[derive(Debug, Clone)]
+pub struct PublicMessage(pub String);

@@ -3,7 +3,7 @@
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
-use actix_web::{App, HttpServer, dev::Server, web};
+use actix_web::{App, HttpServer, dev::Server, middleware::ErrorHandlers, web};
 
 use crate::{
     catalog::{origin::Origin, refresh::Refresher},
@@ -184,6 +184,7 @@ fn http_server(
     let server = HttpServer::new(move || {
         App::new()
             .wrap(FederationMiddleware::new(federation.clone()))
+            .wrap(ErrorHandlers::new().default_handler(routes::html_errors::render))
             .app_data(web::Data::new(state.clone()))
             .app_data(
                 web::QueryConfig::default()

@@ -237,3 +237,14 @@ pub struct Admin {
     /// (state, count) of deliveries.
     pub queue: Vec<(String, i64)>,
 }
+
+/// An error, for a browser.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub heading: String,
+    pub message: String,
+    /// Where "Back" goes: the page the form was on, else home.
+    pub back: String,
+}

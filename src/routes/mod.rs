@@ -9,6 +9,7 @@ mod dashboard;
 mod events;
 mod exports;
 mod health;
+pub mod html_errors;
 mod inbox;
 pub mod pages;
 mod well_known;

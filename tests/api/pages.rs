@@ -194,3 +194,41 @@ async fn an_https_page_offers_the_playlist_for_an_http_only_stream() {
         "{home}"
     );
 }
+
+/// Browsers get errors as pages; everything else keeps the JSON.
+#[tokio::test]
+async fn errors_are_pages_for_browsers_and_json_for_the_rest() {
+    let app = spawn_app().await;
+    let (status, headers, body) = page(&app, "/streams/nobody").await;
+    assert_eq!(status, 404);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        body.contains("Not Found") && body.contains("stream nobody not found"),
+        "{body}"
+    );
+    let (status, json) = app.get_json("/api/v1/streams/nobody").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (404, Some("stream nobody not found"))
+    );
+    let res = app
+        .client
+        .post(app.url("/dashboard/tokens"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("label=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("sign in first") && body.contains("<h1>Unauthorized</h1>"),
+        "{body}"
+    );
+}
