@@ -66,7 +66,7 @@ impl Card {
     pub fn local(stream: &Stream, active: Option<&Broadcast>, urls: &Urls) -> Self {
         let status = StreamStatus::of(active);
         Self {
-            name: stream.name.clone(),
+            name: stream.shown_name().to_owned(),
             page: urls.stream(&stream.handle).into(),
             handle: format!("@{}@{}", stream.handle, urls.authority()),
             origin: "local".to_owned(),
@@ -192,6 +192,10 @@ pub struct StreamPanel {
     pub keep_posts: bool,
     /// The owner's https listen URL, or empty.
     pub https_url: String,
+    /// The owner's name, description and icon over Icecast's, or empty.
+    pub display_name: String,
+    pub display_description: String,
+    pub icon_url: String,
 }
 
 /// One YP URL on the dashboard (its secret is never shown again).

@@ -43,6 +43,9 @@ diesel::table! {
         approve_followers -> Bool,
         on_end -> Text,
         https_listen_url -> Nullable<Text>,
+        display_name -> Text,
+        display_description -> Text,
+        icon_url -> Nullable<Text>,
     }
 }
 

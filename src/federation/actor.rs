@@ -44,6 +44,14 @@ pub struct PropertyValue {
     value: String,
 }
 
+/// A profile picture.
+#[derive(Debug, Serialize)]
+pub struct Icon {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
+}
+
 /// A stream actor.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,6 +75,8 @@ pub struct Service {
     indexable: bool,
     published: DateTime<Utc>,
     attachment: Vec<PropertyValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icon: Option<Icon>,
 }
 
 impl Service {
@@ -77,8 +87,12 @@ impl Service {
             context: context(),
             kind: "Service",
             preferred_username: stream.handle.clone(),
-            name: stream.name.clone(),
-            summary: paragraph(&stream.description),
+            name: stream.shown_name().to_owned(),
+            summary: paragraph(stream.shown_description()),
+            icon: stream.icon_url.as_ref().map(|url| Icon {
+                kind: "Image",
+                url: url.clone(),
+            }),
             url: id.clone(),
             inbox: urls.stream_inbox(&stream.handle),
             outbox: urls.stream_outbox(&stream.handle),

@@ -56,16 +56,16 @@ pub fn note(stream: &Stream, broadcast: &Broadcast, urls: &Urls) -> Value {
     let mut html = match (live, broadcast.title.as_str()) {
         (true, "") => format!(
             "<p>🔴 <a href=\"{page}\">{}</a> is on air.</p>",
-            e(&stream.name)
+            e(stream.shown_name())
         ),
         (true, title) => format!(
             "<p>🔴 <a href=\"{page}\">{}</a> is on air: {}</p>",
-            e(&stream.name),
+            e(stream.shown_name()),
             e(title)
         ),
         (false, _) => format!(
             "<p><a href=\"{page}\">{}</a> was on air.</p>",
-            e(&stream.name)
+            e(stream.shown_name())
         ),
     };
     if live {

@@ -130,7 +130,13 @@ pub struct StreamItem {
 impl StreamItem {
     fn new(stream: Stream, active: Option<Broadcast>, urls: &Urls) -> Self {
         let status = StreamStatus::of(active.as_ref());
+        let (name, description) = (
+            stream.shown_name().to_owned(),
+            stream.shown_description().to_owned(),
+        );
         Self {
+            name,
+            description,
             actor: urls.stream(&stream.handle).into(),
             genres: stream.genre_list().into_iter().map(str::to_owned).collect(),
             homepage: Some(stream.homepage).filter(|h| !h.is_empty()),
@@ -144,8 +150,6 @@ impl StreamItem {
             status: status.as_str(),
             origin: "local".to_owned(),
             handle: stream.handle,
-            name: stream.name,
-            description: stream.description,
             listen_url: stream.listen_url,
             content_type: stream.content_type,
             codec: stream.codec,

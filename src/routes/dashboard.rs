@@ -231,6 +231,9 @@ async fn render(
                 approval: stream.approve_followers,
                 keep_posts: stream.on_end == OnEnd::Update,
                 https_url: stream.https_listen_url.clone().unwrap_or_default(),
+                display_name: stream.display_name.clone(),
+                display_description: stream.display_description.clone(),
+                icon_url: stream.icon_url.clone().unwrap_or_default(),
             }
         })
         .collect();
@@ -339,6 +342,12 @@ pub struct SettingsForm {
     on_end: String,
     #[serde(default)]
     https_listen_url: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    display_description: String,
+    #[serde(default)]
+    icon_url: String,
 }
 
 /// `POST /dashboard/streams/{handle}/settings`
@@ -373,9 +382,16 @@ pub async fn stream_settings(
         form.https_listen_url.clone(),
         state.config.allow_private_networks,
     );
+    let profile = (
+        form.display_name.clone(),
+        form.display_description.clone(),
+        form.icon_url.clone(),
+    );
     state
         .db
         .write(move |c| {
+            let (name, description, icon) = &profile;
+            settings::set_profile(c, &mut stream, name, description, icon, &urls, now)?;
             settings::set_https_listen_url(c, &mut stream, &https, allow_private)?;
             settings::set_approval(c, &mut stream, approval, &urls, now)?;
             settings::set_on_end(c, &mut stream, on_end)

@@ -50,7 +50,7 @@ pub async fn yp_xml(state: web::Data<AppState>) -> Result<HttpResponse> {
             "<entry>\n<server_name>{}</server_name>\n<listen_url>{}</listen_url>\n\
              <server_type>{}</server_type>\n<bitrate>{}</bitrate>\n<samplerate>{}</samplerate>\n\
              <channels>{}</channels>\n<genre>{}</genre>\n<current_song>{}</current_song>\n</entry>\n",
-            xml(&s.name),
+            xml(s.shown_name()),
             xml(&s.listen_url),
             xml(&s.content_type),
             number(s.bitrate),
@@ -79,7 +79,7 @@ pub async fn playlist(
             .content_type("audio/x-mpegurl; charset=utf-8")
             .body(format!(
                 "#EXTM3U\n#EXTINF:-1,{}\n{}\n",
-                stream.name.replace(['\r', '\n'], " "),
+                stream.shown_name().replace(['\r', '\n'], " "),
                 stream.listen_url
             ))),
         "xspf" => Ok(HttpResponse::Ok()
@@ -90,7 +90,7 @@ pub async fn playlist(
                  <location>{}</location>\n<title>{}</title>\n<info>{}</info>\n\
                  </track>\n</trackList>\n</playlist>\n",
                 xml(&stream.listen_url),
-                xml(&stream.name),
+                xml(stream.shown_name()),
                 xml(page.as_str()),
             ))),
         other => Err(Error::NotFound(format!("a .{other} playlist"))),

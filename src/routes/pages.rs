@@ -120,7 +120,7 @@ pub fn stream_page(
     html(&StreamPage {
         layout: layout(state),
         card: Card::local(stream, active, urls),
-        description: stream.description.clone(),
+        description: stream.shown_description().to_owned(),
         events: urls.stream_events(&stream.handle).path().to_owned(),
         follow_action: urls.stream_follow(&stream.handle).path().to_owned(),
         m3u: urls

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 
 use crate::{
+    catalog::sanitize,
     db::{
         DbConn,
         models::{OnEnd, Stream},
@@ -53,6 +54,45 @@ pub fn set_https_listen_url(
     stream.set_https_listen_url(conn, url.as_deref())?;
     stream.https_listen_url = url;
     Ok(())
+}
+
+/// The name, description and icon people see, over what Icecast reports (empty: Icecast's).
+/// Plain text, clamped; the icon must be https. A change is announced with an actor Update.
+pub fn set_profile(
+    conn: &mut DbConn,
+    stream: &mut Stream,
+    name: &str,
+    description: &str,
+    icon: &str,
+    urls: &Urls,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let name = sanitize::text(name, 100);
+    let description = sanitize::text(description, 2000);
+    let icon = match icon.trim() {
+        "" => None,
+        raw => Some(
+            sanitize::http_url(raw)
+                .filter(|u| u.starts_with("https://"))
+                .ok_or_else(|| Error::Invalid(format!("{raw:?}: the icon must be an https URL")))?,
+        ),
+    };
+    if (name.as_str(), description.as_str(), icon.as_deref())
+        == (
+            stream.display_name.as_str(),
+            stream.display_description.as_str(),
+            stream.icon_url.as_deref(),
+        )
+    {
+        return Ok(());
+    }
+    stream.set_overrides(conn, &name, &description, icon.as_deref())?;
+    (
+        stream.display_name,
+        stream.display_description,
+        stream.icon_url,
+    ) = (name, description, icon);
+    announce::profile_changed(conn, stream, urls, now)
 }
 
 /// What followers are told when a broadcast ends; it applies to broadcasts that end from now on.

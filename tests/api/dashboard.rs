@@ -184,6 +184,9 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
             ("approval", "on".to_owned()),
             ("on_end", "update".to_owned()),
             ("https_listen_url", https.to_owned()),
+            ("display_name", "Alice Live".to_owned()),
+            ("display_description", "Jazz from the attic".to_owned()),
+            ("icon_url", "https://img.example/alice.png".to_owned()),
         ]
     };
     let bad = settings("http://plain.example/x");
@@ -192,6 +195,13 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
         .post("/dashboard/streams/alice_fm/settings", &bad)
         .await;
     assert_eq!(status, 400, "an https listen URL must be https");
+    let mut bad_icon = settings("https://tls.example/alice");
+    bad_icon[6].1 = "javascript:alert(1)".to_owned();
+    let bad_icon: Vec<(&str, &str)> = bad_icon.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, _) = alice
+        .post("/dashboard/streams/alice_fm/settings", &bad_icon)
+        .await;
+    assert_eq!(status, 400, "an icon must be an https URL");
     let form = settings("https://tls.example/alice");
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(
@@ -203,7 +213,24 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
     );
     let (_, page, _) = alice.get("/dashboard").await;
     assert!(page.contains(r#"<option value="on" selected>"#), "{page}");
+    let actor = app
+        .client
+        .get(app.url("/streams/alice_fm"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        actor["name"], "Alice Live",
+        "the owner's name over Icecast's"
+    );
+    assert_eq!(actor["summary"], "<p>Jazz from the attic</p>");
+    assert_eq!(actor["icon"]["url"], "https://img.example/alice.png");
     let (_, home, _) = alice.get("/").await;
+    assert!(home.contains("Alice Live"), "{home}");
     assert!(
         home.contains(r#"src="https://tls.example/alice""#),
         "the player uses the https URL: {home}"

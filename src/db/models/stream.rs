@@ -37,6 +37,12 @@ pub struct Stream {
     pub on_end: OnEnd,
     /// An https address of the stream set by its owner (Icecast reports http only).
     pub https_listen_url: Option<String>,
+    /// The owner's name for the stream, over Icecast's (empty: Icecast's).
+    pub display_name: String,
+    /// The owner's description, over Icecast's (empty: Icecast's).
+    pub display_description: String,
+    /// The stream's picture (https).
+    pub icon_url: Option<String>,
 }
 
 /// What followers are told when a broadcast of the stream ends.
@@ -118,6 +124,42 @@ impl Stream {
     /// The genres as a list.
     pub fn genre_list(&self) -> Vec<&str> {
         self.genres.split(',').filter(|g| !g.is_empty()).collect()
+    }
+
+    /// The name people see: the owner's, else Icecast's.
+    pub fn shown_name(&self) -> &str {
+        if self.display_name.is_empty() {
+            &self.name
+        } else {
+            &self.display_name
+        }
+    }
+
+    /// The description people see: the owner's, else Icecast's.
+    pub fn shown_description(&self) -> &str {
+        if self.display_description.is_empty() {
+            &self.description
+        } else {
+            &self.display_description
+        }
+    }
+
+    /// Sets what the owner chose over Icecast's profile.
+    pub fn set_overrides(
+        &self,
+        conn: &mut DbConn,
+        name: &str,
+        description: &str,
+        icon: Option<&str>,
+    ) -> Result<()> {
+        diesel::update(streams::table.find(self.id))
+            .set((
+                streams::display_name.eq(name),
+                streams::display_description.eq(description),
+                streams::icon_url.eq(icon),
+            ))
+            .execute(conn)?;
+        Ok(())
     }
 
     /// Creates a stream and returns it.
