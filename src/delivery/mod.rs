@@ -78,6 +78,27 @@ pub fn enqueue(
     Delivery::insert_many(conn, id, &targets, now)
 }
 
+/// Queues an activity the instance actor signs to one inbox: its Follows, Undos and Accepts,
+/// which nothing supersedes.
+pub fn enqueue_from_instance(
+    conn: &mut DbConn,
+    ap_id: &Url,
+    kind: &str,
+    body: &serde_json::Value,
+    inbox: Url,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let out = Outgoing {
+        ap_id,
+        kind,
+        object_id: None,
+        supersedes: &[],
+        stream_id: None,
+        body,
+    };
+    enqueue(conn, &out, [inbox], now).map(|_| ())
+}
+
 /// `host[:port]`, the unit of per-host limits.
 fn host_of(url: &Url) -> Option<String> {
     let host = url.host_str()?;

@@ -17,7 +17,7 @@ use super::{note::PUBLIC, remote_actor::RemoteActor};
 use crate::{
     accounts::random_alphanumeric,
     db::models::Subscription,
-    delivery::{Outgoing, enqueue},
+    delivery::enqueue_from_instance,
     error::{Error, Result},
     state::AppState,
 };
@@ -64,15 +64,7 @@ pub async fn subscribe(data: &Data<AppState>, url: &Url) -> Result<Subscription>
                 follow_id.as_str(),
                 now,
             )?;
-            let out = Outgoing {
-                ap_id: &follow_id,
-                kind: "Follow",
-                object_id: None,
-                supersedes: &[],
-                stream_id: None,
-                body: &body,
-            };
-            enqueue(c, &out, [inbox], now)?;
+            enqueue_from_instance(c, &follow_id, "Follow", &body, inbox, now)?;
             Subscription::find(c, actor_id.as_str())?
                 .ok_or_else(|| Error::NotFound(actor_id.to_string()))
         })
@@ -110,15 +102,7 @@ pub async fn unsubscribe(data: &Data<AppState>, url: &Url) -> Result<bool> {
             });
             let inbox = Url::parse(&sub.inbox)
                 .map_err(|e| Error::Invalid(format!("stored inbox {}: {e}", sub.inbox)))?;
-            let out = Outgoing {
-                ap_id: &undo_id,
-                kind: "Undo",
-                object_id: None,
-                supersedes: &[],
-                stream_id: None,
-                body: &body,
-            };
-            enqueue(c, &out, [inbox], now)?;
+            enqueue_from_instance(c, &undo_id, "Undo", &body, inbox, now)?;
             Ok(true)
         })
         .await
@@ -172,16 +156,6 @@ pub async fn follow_back(
         .cloned()
         .unwrap_or_else(|| follower.inbox());
     data.db
-        .write(move |c| {
-            let out = Outgoing {
-                ap_id: &id,
-                kind: "Accept",
-                object_id: None,
-                supersedes: &[],
-                stream_id: None,
-                body: &body,
-            };
-            enqueue(c, &out, [inbox], now).map(|_| ())
-        })
+        .write(move |c| enqueue_from_instance(c, &id, "Accept", &body, inbox, now))
         .await
 }

@@ -15,7 +15,7 @@ use crate::{
     accounts::random_alphanumeric,
     catalog::remote,
     db::models::{RemoteStream, Subscription},
-    delivery::{Outgoing, enqueue},
+    delivery::enqueue_from_instance,
     error::{Error, Result},
     state::AppState,
 };
@@ -107,15 +107,7 @@ pub async fn follow(data: &Data<AppState>, target: &Target) -> Result<Subscripti
                 follow_id.as_str(),
                 now,
             )?;
-            let out = Outgoing {
-                ap_id: &follow_id,
-                kind: "Follow",
-                object_id: None,
-                supersedes: &[],
-                stream_id: None,
-                body: &body,
-            };
-            enqueue(c, &out, [inbox], now)?;
+            enqueue_from_instance(c, &follow_id, "Follow", &body, inbox, now)?;
             Subscription::find(c, &actor_id)?.ok_or_else(|| Error::NotFound(actor_id.clone()))
         })
         .await?;
@@ -150,15 +142,7 @@ pub async fn unfollow(data: &Data<AppState>, target: &Target) -> Result<bool> {
             });
             let inbox = Url::parse(&sub.inbox)
                 .map_err(|e| Error::Invalid(format!("stored inbox {}: {e}", sub.inbox)))?;
-            let out = Outgoing {
-                ap_id: &undo_id,
-                kind: "Undo",
-                object_id: None,
-                supersedes: &[],
-                stream_id: None,
-                body: &body,
-            };
-            enqueue(c, &out, [inbox], now)?;
+            enqueue_from_instance(c, &undo_id, "Undo", &body, inbox, now)?;
             Ok(true)
         })
         .await?;

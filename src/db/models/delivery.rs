@@ -139,36 +139,6 @@ impl Delivery {
             .load(conn)?)
     }
 
-    /// Takes a lease on a due delivery. False if another worker (or process) holds it, or it is
-    /// no longer pending: this conditional update is what keeps two processes from both sending.
-    pub fn claim(
-        conn: &mut DbConn,
-        id: i64,
-        now: NaiveDateTime,
-        until: NaiveDateTime,
-    ) -> Result<Option<Self>> {
-        let changed = diesel::update(
-            deliveries::table
-                .find(id)
-                .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
-                .filter(
-                    deliveries::lease_until
-                        .is_null()
-                        .or(deliveries::lease_until.lt(now)),
-                ),
-        )
-        .set(deliveries::lease_until.eq(until))
-        .execute(conn)?;
-        if changed == 0 {
-            return Ok(None);
-        }
-        Ok(deliveries::table
-            .find(id)
-            .select(Self::as_select())
-            .first(conn)
-            .optional()?)
-    }
-
     /// Takes a lease on each of `ids` that is still pending and not leased by a live worker, in
     /// two statements; returns the ones taken. `until` must be unique to this claim (the worker
     /// adds a random part): the rows carrying it afterwards are exactly the ones this call took.

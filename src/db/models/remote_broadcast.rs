@@ -113,18 +113,6 @@ impl RemoteBroadcast {
             .load(conn)?)
     }
 
-    /// Its origin answered that it is still there.
-    pub fn mark_heard(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<()> {
-        diesel::update(remote_broadcasts::table.find(id))
-            .set((
-                remote_broadcasts::heard_at.eq(now),
-                remote_broadcasts::unreachable_since.eq(None::<NaiveDateTime>),
-                remote_broadcasts::hidden.eq(false),
-            ))
-            .execute(conn)?;
-        Ok(())
-    }
-
     /// Its origin did not answer; the first failure is remembered, and the entry counts as heard
     /// now so that it is tried again after the same interval. Unreachable since before
     /// `hide_before`, it is hidden.

@@ -98,15 +98,6 @@ impl Subscription {
             .load(conn)?)
     }
 
-    /// Relays that accepted us.
-    pub fn accepted_relays(conn: &mut DbConn) -> Result<Vec<Self>> {
-        Ok(subscriptions::table
-            .filter(subscriptions::kind.ne("stream"))
-            .filter(subscriptions::state.eq("accepted"))
-            .select(Self::as_select())
-            .load(conn)?)
-    }
-
     /// Whether the instance follows `actor_id` and was accepted.
     pub fn is_accepted(conn: &mut DbConn, actor_id: &str) -> Result<bool> {
         Ok(diesel::select(diesel::dsl::exists(
@@ -133,17 +124,5 @@ impl Subscription {
                 .execute(conn)?;
         }
         Ok(found)
-    }
-
-    /// Forgets every subscription to actors on `host` (a handful of rows: filtered here).
-    pub fn delete_on_host(conn: &mut DbConn, host: &str) -> Result<usize> {
-        let mut n = 0;
-        for row in Self::list(conn)? {
-            let url = url::Url::parse(&row.actor_id).ok();
-            if url.as_ref().and_then(url::Url::host_str) == Some(host) {
-                n += diesel::delete(subscriptions::table.find(row.id)).execute(conn)?;
-            }
-        }
-        Ok(n)
     }
 }
