@@ -165,6 +165,7 @@ async fn run(followers: usize, ports: usize) {
         .unwrap();
 
     let cpu_before = cpu_seconds(child.id());
+    let sinks_before = cpu_seconds(std::process::id());
     let go = Instant::now();
     let res = add().await.unwrap();
     assert_eq!(res.headers()["YPResponse"], "1");
@@ -180,6 +181,7 @@ async fn run(followers: usize, ports: usize) {
     let wall = go.elapsed();
     let onair_wall = wall;
     let cpu = cpu_seconds(child.id()) - cpu_before;
+    let sinks_cpu = cpu_seconds(std::process::id()) - sinks_before;
     println!(
         "fanout_bench: {followers} inboxes on {ports} hosts: YP add answered in {:.1} ms; last delivery after {:.2} s; {:.0} deliveries/s",
         add_latency.as_secs_f64() * 1e3,
@@ -187,9 +189,10 @@ async fn run(followers: usize, ports: usize) {
         followers as f64 / wall.as_secs_f64()
     );
     println!(
-        "fanout_bench: server CPU {:.2} s ({:.0} µs per delivery), peak RSS {} MiB",
+        "fanout_bench: server CPU {:.2} s ({:.0} µs per delivery), sinks' CPU {:.2} s (bench process), peak RSS {} MiB",
         cpu,
         cpu * 1e6 / followers as f64,
+        sinks_cpu,
         peak_rss_kib(child.id()) / 1024
     );
     let _ = child.kill();
