@@ -2,7 +2,8 @@
 //! ports × 100 paths), through the real `onair` binary. Prints the wall time from the YP add to
 //! the last delivery, deliveries/s, and the server's CPU time and peak RSS.
 //!
-//! cargo bench --bench fanout_bench           (BENCH_FOLLOWERS, BENCH_PORTS, BENCH_DATABASE_URL)
+//! cargo bench --bench fanout_bench     (BENCH_FOLLOWERS, BENCH_PORTS, BENCH_DATABASE_URL,
+//!                                      BENCH_ONAIR=path/to/onair, BENCH_SKIP_LIBRARY=1)
 
 #![allow(
     clippy::unwrap_used,
@@ -95,7 +96,10 @@ async fn run(followers: usize, ports: usize) {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onair"))
+    // BENCH_ONAIR runs another build (an older commit's, say) against the same harness.
+    let binary =
+        std::env::var("BENCH_ONAIR").unwrap_or_else(|_| env!("CARGO_BIN_EXE_onair").to_owned());
+    let mut child = Command::new(binary)
         .arg("serve")
         .env("ONAIR_DATABASE_URL", &url)
         .env("ONAIR_BIND", format!("127.0.0.1:{port}"))
@@ -198,17 +202,31 @@ async fn run(followers: usize, ports: usize) {
     let _ = child.kill();
     let _ = child.wait();
 
+    // The floor this machine sets: the same number of signatures with the same key on every
+    // core and nothing else. RSA speed differs threefold between machines of this class (AVX-512
+    // or not), so the wall time is reported against it too.
+    let key = db
+        .read(move |c| onair::db::models::StreamKeys::private_key(c, stream_id))
+        .await
+        .unwrap()
+        .unwrap();
+    let floor = signing::floor(&key, followers);
+    println!(
+        "fanout_bench: signing alone on every core: {:.0} signatures/s, so {followers} signatures take {:.2} s; onair's fan-out took {:.2}x that floor",
+        followers as f64 / floor.as_secs_f64(),
+        floor.as_secs_f64(),
+        onair_wall.as_secs_f64() / floor.as_secs_f64()
+    );
+    if std::env::var_os("BENCH_SKIP_LIBRARY").is_some() {
+        return;
+    }
+
     // The same fan-out through the library's sender: `SendActivityTask::prepare` and
     // `sign_and_send`, which is what its `queue_activity` runs for each inbox, at the same
     // concurrency (64). `queue_activity` itself cannot be pointed at these sinks: in the
     // library's debug mode (needed for `localhost:port`) it sends one inbox after another, and
     // outside it refuses URLs with a port.
     delivered.store(0, Ordering::Relaxed);
-    let key = db
-        .read(move |c| onair::db::models::StreamKeys::private_key(c, stream_id))
-        .await
-        .unwrap()
-        .unwrap();
     let inboxes: Vec<url::Url> = (0..followers)
         .map(|i| {
             format!(
@@ -229,6 +247,41 @@ async fn run(followers: usize, ports: usize) {
         cpu * 1e6 / followers as f64,
         wall.as_secs_f64() / onair_wall.as_secs_f64()
     );
+}
+
+/// What signing alone costs on this machine.
+mod signing {
+    use std::time::{Duration, Instant};
+
+    use aws_lc_rs::{rand::SystemRandom, rsa::KeyPair, signature::RSA_PKCS1_SHA256};
+    use base64::{Engine, engine::general_purpose::STANDARD};
+
+    /// Wall time of `count` signatures of a 200-byte signing string with the PKCS#8 PEM key
+    /// `pem`, split over every core.
+    pub fn floor(pem: &str, count: usize) -> Duration {
+        let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let key = KeyPair::from_pkcs8(&STANDARD.decode(der).unwrap()).unwrap();
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let message = [b'x'; 200];
+        let started = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..cores {
+                s.spawn(|| {
+                    let mut signature = vec![0; key.public_modulus_len()];
+                    for _ in 0..count.div_ceil(cores) {
+                        key.sign(
+                            &RSA_PKCS1_SHA256,
+                            &SystemRandom::new(),
+                            &message,
+                            &mut signature,
+                        )
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        started.elapsed()
+    }
 }
 
 /// The library's own signing and sending, driven directly.
