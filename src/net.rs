@@ -39,6 +39,26 @@ pub fn client(allow_private: bool) -> reqwest::ClientBuilder {
     }
 }
 
+/// A response's body, refused once it passes `limit` bytes (by its `Content-Length` or as it
+/// arrives): a remote server decides what it sends, not how much of it we hold.
+pub async fn body_limited(mut res: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    let too_big = || format!("the answer is over {limit} bytes");
+    if res
+        .content_length()
+        .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > limit))
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 #[cfg(test)]
 mod tests {
     use reqwest::dns::Resolve;
@@ -49,5 +69,43 @@ mod tests {
             .resolve("localhost".parse().unwrap())
             .await;
         assert!(refused.is_err(), "localhost is loopback");
+    }
+
+    /// Serves `body` once on a local port; with `length`, says its size up front.
+    fn serve_once(body: Vec<u8>, length: bool) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let _ = conn.read(&mut [0; 4096]);
+            let head = match length {
+                true => format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len()),
+                false => "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_owned(),
+            };
+            let _ = conn.write_all(head.as_bytes());
+            let _ = conn.write_all(&body);
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_refused_with_or_without_a_length() {
+        let client = reqwest::Client::new();
+        for length in [true, false] {
+            let small = client
+                .get(serve_once(vec![b'a'; 1000], length))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(super::body_limited(small, 1000).await.unwrap().len(), 1000);
+            let big = client
+                .get(serve_once(vec![b'a'; 100_000], length))
+                .send()
+                .await
+                .unwrap();
+            let refused = super::body_limited(big, 1000).await.unwrap_err();
+            assert!(refused.contains("over 1000 bytes"), "{refused}");
+        }
     }
 }

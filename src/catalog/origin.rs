@@ -11,6 +11,9 @@ use url::Url;
 use super::remote::LiveNote;
 use crate::{clock::Clock, federation::blocks::Snapshot, streams::listen_url::is_local};
 
+/// The largest Note taken from an origin: ours are about 2 KiB.
+const MAX_NOTE: usize = 256 * 1024;
+
 /// What an origin said about a Note.
 #[derive(Debug)]
 pub enum Answer {
@@ -67,7 +70,11 @@ impl Origin {
             s if !s.is_success() => return Answer::Unreachable(format!("HTTP {s}")),
             _ => {}
         }
-        let Ok(body) = res.json::<Value>().await else {
+        let body = match crate::net::body_limited(res, MAX_NOTE).await {
+            Ok(body) => body,
+            Err(e) => return Answer::Unreachable(e),
+        };
+        let Ok(body) = serde_json::from_slice::<Value>(&body) else {
             return Answer::Unreachable("not JSON".to_owned());
         };
         // It must be the document asked for, attributed to an actor of its own host.
