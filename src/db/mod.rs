@@ -11,7 +11,7 @@ pub mod models;
 pub mod schema;
 mod writer;
 
-use std::time::Duration;
+use std::{cell::Cell, sync::Arc, time::Duration};
 
 use diesel::{
     Connection, RunQueryDsl, SqliteConnection,
@@ -20,8 +20,27 @@ use diesel::{
     r2d2::{self, ConnectionManager, CustomizeConnection},
 };
 
+use tokio::sync::Notify;
+
 use self::writer::Writer;
 use crate::error::{Error, Result};
+
+thread_local! {
+    /// Set when the transaction running on this thread queues deliveries; read after its
+    /// commit, on the same thread, to wake the process's delivery worker.
+    static QUEUED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Notes that the write transaction running on this thread queued deliveries: once it commits,
+/// [`Db::deliveries_queued`] is woken.
+pub fn mark_deliveries_queued() {
+    QUEUED.with(|q| q.set(true));
+}
+
+/// Whether a transaction on this thread queued deliveries since the last call (and forgets it).
+fn take_queued() -> bool {
+    QUEUED.with(|q| q.replace(false))
+}
 
 /// A connection to whichever backend the URL selected.
 #[derive(diesel::MultiConnection)]
@@ -83,6 +102,8 @@ pub struct Db {
     backend: Backend,
     /// SQLite's writer thread; `None` on PostgreSQL.
     writer: Option<Writer>,
+    /// Woken after a commit that queued deliveries.
+    queued: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Db {
@@ -97,8 +118,13 @@ impl Db {
     /// Opens a pool for `url` (no migrations: see [`migrations::run_pending`]).
     pub fn connect(url: &str, pool_size: u32) -> Result<Self> {
         let (backend, target) = Backend::from_url(url);
+        let queued = Arc::new(Notify::new());
         let writer = match backend {
-            Backend::Sqlite => Some(Writer::start(open_sqlite(&target)?, open_sqlite(&target)?)?),
+            Backend::Sqlite => Some(Writer::start(
+                open_sqlite(&target)?,
+                open_sqlite(&target)?,
+                queued.clone(),
+            )?),
             Backend::Postgres => None,
         };
         let pool = r2d2::Pool::builder()
@@ -117,7 +143,16 @@ impl Db {
             pool,
             backend,
             writer,
+            queued,
         })
+    }
+
+    /// Completes (at once, if it happened meanwhile) after a write of this process that queued
+    /// deliveries has committed: the delivery worker waits on it between polls, so a go-live
+    /// goes out without waiting for the next poll. Other processes' writes are found by polling.
+    /// (A job rolled back inside a committed SQLite batch may wake it too: one spare poll.)
+    pub fn deliveries_queued(&self) -> tokio::sync::futures::Notified<'_> {
+        self.queued.notified()
     }
 
     /// The backend in use.
@@ -149,7 +184,8 @@ impl Db {
             Some(writer) => writer.write(f).await,
             None => {
                 let pool = self.pool.clone();
-                tokio::task::spawn_blocking(move || pg_transaction(&pool, f)).await?
+                let queued = self.queued.clone();
+                tokio::task::spawn_blocking(move || pg_transaction(&pool, &queued, f)).await?
             }
         }
     }
@@ -162,7 +198,7 @@ impl Db {
     {
         match &self.writer {
             Some(writer) => writer.write_blocking(f),
-            None => pg_transaction(&self.pool, f),
+            None => pg_transaction(&self.pool, &self.queued, f),
         }
     }
 
@@ -189,11 +225,17 @@ impl Db {
 
 fn pg_transaction<T>(
     pool: &r2d2::Pool<ConnectionManager<DbConn>>,
+    queued: &Notify,
     f: impl FnOnce(&mut DbConn) -> Result<T>,
 ) -> Result<T> {
     let mut conn = pool.get()?;
     let conn: &mut DbConn = &mut conn;
-    conn.transaction(f)
+    take_queued();
+    let done = conn.transaction(f);
+    if take_queued() && done.is_ok() {
+        queued.notify_one();
+    }
+    done
 }
 
 fn open_sqlite(path: &str) -> Result<DbConn> {

@@ -15,13 +15,13 @@
 //! committed (or, if the commit fails, every job of the batch gets the error). Committed means as
 //! durable as `synchronous = NORMAL` makes it: a power cut may lose the last commits.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use diesel::{
     Connection,
     connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
 };
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use super::DbConn;
 use crate::error::{Error, Result};
@@ -86,8 +86,8 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`, and a checkpointer on `checkpoints`. Both stop when
-    /// the last handle is dropped.
-    pub fn start(mut conn: DbConn, checkpoints: DbConn) -> Result<Self> {
+    /// the last handle is dropped. `queued` is woken after a commit that queued deliveries.
+    pub fn start(mut conn: DbConn, checkpoints: DbConn, queued: Arc<Notify>) -> Result<Self> {
         let (jobs, queue) = mpsc::sync_channel::<Box<dyn Job>>(MAX_QUEUE);
         // Checkpoints copy the WAL into the database file and sync it: milliseconds. Run by the
         // writer they would stall every queued write; a PASSIVE checkpoint from another
@@ -103,7 +103,7 @@ impl Writer {
         spawn(
             "sqlite-writer",
             Box::new(move || {
-                run(conn, &queue);
+                run(conn, &queue, &queued);
                 drop(stop);
             }),
         )?;
@@ -155,7 +155,7 @@ impl Writer {
     }
 }
 
-fn run(mut conn: DbConn, queue: &mpsc::Receiver<Box<dyn Job>>) {
+fn run(mut conn: DbConn, queue: &mpsc::Receiver<Box<dyn Job>>, queued: &Notify) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -164,9 +164,13 @@ fn run(mut conn: DbConn, queue: &mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
+        super::take_queued();
         let commit = run_batch(&mut conn, &mut batch);
         if let Err(e) = &commit {
             tracing::error!(error = %e, jobs = batch.len(), "SQLite write batch failed");
+        }
+        if super::take_queued() && commit.is_ok() {
+            queued.notify_one();
         }
         for job in batch {
             job.finish(commit.clone());
@@ -240,7 +244,8 @@ mod tests {
     async fn a_failing_or_panicking_job_rolls_back_alone_and_the_writer_lives_on() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
-        let writer = Writer::start(sqlite(&path), sqlite(&path)).unwrap();
+        let writer =
+            Writer::start(sqlite(&path), sqlite(&path), std::sync::Arc::default()).unwrap();
         writer
             .write(|c| Ok(c.batch_execute("CREATE TABLE t (n INTEGER NOT NULL)")?))
             .await

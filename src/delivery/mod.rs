@@ -75,6 +75,9 @@ pub fn enqueue(
         },
     )?;
     let targets: Vec<(String, String)> = targets.into_iter().collect();
+    if !targets.is_empty() {
+        crate::db::mark_deliveries_queued();
+    }
     Delivery::insert_many(conn, id, &targets, now)
 }
 

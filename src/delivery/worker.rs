@@ -1,6 +1,6 @@
 //! The delivery worker: one step claims due deliveries, sends them with bounded concurrency (in
 //! total and per host), and records each outcome. `run_until_stopped` loops the step (resting a
-//! quarter second when nothing is due); tests call
+//! quarter second when nothing is due, or until this process commits new deliveries); tests call
 //! [`Worker::deliver_due`] to drain the queue without sleeping.
 //!
 //! ```text
@@ -35,7 +35,8 @@ use crate::{
     urls::Urls,
 };
 
-/// How long the worker rests when nothing is due: a go-live waits at most this long to start.
+/// How long the worker rests when nothing is due, unless this process queues something: what
+/// another process queues waits at most this long to start.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
 /// How much the worker does at once.
@@ -459,7 +460,11 @@ impl Worker {
     pub async fn run_until_stopped(self) {
         loop {
             match self.deliver_due().await {
-                Ok(step) if step.is_idle() => tokio::time::sleep(IDLE_POLL).await,
+                // Woken early by a commit of this process that queued deliveries; what other
+                // processes queue, and retries coming due, are found by the poll.
+                Ok(step) if step.is_idle() => {
+                    let _ = tokio::time::timeout(IDLE_POLL, self.db.deliveries_queued()).await;
+                }
                 Ok(_) => {}
                 Err(e) => {
                     tracing::error!(error = %e, "delivery step failed");

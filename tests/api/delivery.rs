@@ -59,6 +59,25 @@ async fn states(app: &TestApp) -> Vec<(String, i64)> {
         .unwrap()
 }
 
+/// The worker rests between polls on a hook the commit of queued deliveries fires: a go-live goes
+/// out at once instead of at the next poll.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_that_queues_deliveries_wakes_the_worker() {
+    use futures_util::FutureExt;
+    let app = spawn_app().await;
+    let (sink, _) = start_sink();
+    let (stream_id, actor) = stream(&app).await;
+    let woken = || app.state.db.deliveries_queued().now_or_never().is_some();
+    assert!(!woken(), "a go-live without followers queues nothing");
+    app.state.db.write(|_| Ok(())).await.unwrap();
+    assert!(!woken(), "a write that queues nothing");
+    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
+    let inbox: Url = format!("{sink}/inbox").parse().unwrap();
+    send(&app, stream_id, "Create", &object, 1, vec![inbox]).await;
+    assert!(woken(), "the commit that queued a delivery");
+    assert!(!woken(), "once per commit");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn outcomes_retries_and_signatures() {
     let app = spawn_app().await;
