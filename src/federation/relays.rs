@@ -13,7 +13,11 @@ use activitypub_federation::{
 use serde_json::json;
 use url::Url;
 
-use super::{note::PUBLIC, remote_actor::RemoteActor};
+use super::{
+    note::PUBLIC,
+    remote_actor::RemoteActor,
+    subscribe::{queue_follow, queue_unfollow},
+};
 use crate::{
     accounts::random_alphanumeric,
     db::models::Subscription,
@@ -45,17 +49,10 @@ pub async fn subscribe(data: &Data<AppState>, url: &Url) -> Result<Subscription>
     };
     data.blocks.check(&actor_id).await?;
     let (urls, now) = (data.urls.clone(), data.clock.now());
-    let follow_id = urls.activity(&random_alphanumeric(22));
-    let body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": follow_id,
-        "type": "Follow",
-        "actor": urls.instance_actor(),
-        "object": object,
-    });
     let sub = data
         .db
         .write(move |c| {
+            let follow_id = queue_follow(c, &urls, &object, inbox.clone(), now)?;
             Subscription::upsert(
                 c,
                 actor_id.as_str(),
@@ -64,7 +61,6 @@ pub async fn subscribe(data: &Data<AppState>, url: &Url) -> Result<Subscription>
                 follow_id.as_str(),
                 now,
             )?;
-            enqueue_from_instance(c, &follow_id, "Follow", &body, inbox, now)?;
             Subscription::find(c, actor_id.as_str())?
                 .ok_or_else(|| Error::NotFound(actor_id.to_string()))
         })
@@ -76,7 +72,6 @@ pub async fn subscribe(data: &Data<AppState>, url: &Url) -> Result<Subscription>
 /// Unsubscribes from a relay: `Undo` of our Follow. Returns whether there was a subscription.
 pub async fn unsubscribe(data: &Data<AppState>, url: &Url) -> Result<bool> {
     let (urls, now, key) = (data.urls.clone(), data.clock.now(), url.to_string());
-    let undo_id = urls.activity(&random_alphanumeric(22));
     data.db
         .write(move |c| {
             let Some(sub) = Subscription::find(c, &key)?.filter(|s| s.kind != "stream") else {
@@ -88,21 +83,7 @@ pub async fn unsubscribe(data: &Data<AppState>, url: &Url) -> Result<bool> {
             } else {
                 sub.actor_id.clone()
             };
-            let body = json!({
-                "@context": "https://www.w3.org/ns/activitystreams",
-                "id": undo_id,
-                "type": "Undo",
-                "actor": urls.instance_actor(),
-                "object": {
-                    "id": sub.follow_id,
-                    "type": "Follow",
-                    "actor": urls.instance_actor(),
-                    "object": object,
-                },
-            });
-            let inbox = Url::parse(&sub.inbox)
-                .map_err(|e| Error::Invalid(format!("stored inbox {}: {e}", sub.inbox)))?;
-            enqueue_from_instance(c, &undo_id, "Undo", &body, inbox, now)?;
+            queue_unfollow(c, &urls, &sub, &object, now)?;
             Ok(true)
         })
         .await

@@ -14,11 +14,63 @@ use super::remote_actor::{ActorJson, RemoteActor};
 use crate::{
     accounts::random_alphanumeric,
     catalog::remote,
-    db::models::{RemoteStream, Subscription},
+    db::{
+        DbConn,
+        models::{RemoteStream, Subscription},
+    },
     delivery::enqueue_from_instance,
     error::{Error, Result},
     state::AppState,
+    urls::Urls,
 };
+
+/// Queues the instance actor's `Follow` of `object` to `inbox`, in the caller's transaction;
+/// returns the Follow's id (the subscription keeps it, for the Undo).
+pub(crate) fn queue_follow(
+    c: &mut DbConn,
+    urls: &Urls,
+    object: &str,
+    inbox: Url,
+    now: chrono::NaiveDateTime,
+) -> Result<Url> {
+    let follow_id = urls.activity(&random_alphanumeric(22));
+    let body = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": follow_id,
+        "type": "Follow",
+        "actor": urls.instance_actor(),
+        "object": object,
+    });
+    enqueue_from_instance(c, &follow_id, "Follow", &body, inbox, now)?;
+    Ok(follow_id)
+}
+
+/// Queues the `Undo` of the Follow behind `sub` (whose object was `object`) to the
+/// subscription's inbox, in the caller's transaction.
+pub(crate) fn queue_unfollow(
+    c: &mut DbConn,
+    urls: &Urls,
+    sub: &Subscription,
+    object: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<()> {
+    let undo_id = urls.activity(&random_alphanumeric(22));
+    let body = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": undo_id,
+        "type": "Undo",
+        "actor": urls.instance_actor(),
+        "object": {
+            "id": sub.follow_id,
+            "type": "Follow",
+            "actor": urls.instance_actor(),
+            "object": object,
+        },
+    });
+    let inbox = Url::parse(&sub.inbox)
+        .map_err(|e| Error::Invalid(format!("stored inbox {}: {e}", sub.inbox)))?;
+    enqueue_from_instance(c, &undo_id, "Undo", &body, inbox, now)
+}
 
 /// What the admin named.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,18 +139,11 @@ pub async fn follow(data: &Data<AppState>, target: &Target) -> Result<Subscripti
         .cloned()
         .unwrap_or_else(|| actor.inbox());
     let (urls, actor_id) = (data.urls.clone(), actor.id().to_string());
-    let follow_id = urls.activity(&random_alphanumeric(22));
-    let body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": follow_id,
-        "type": "Follow",
-        "actor": urls.instance_actor(),
-        "object": actor_id,
-    });
     let subscription = data
         .db
         .write(move |c| {
             RemoteStream::upsert(c, &profile)?;
+            let follow_id = queue_follow(c, &urls, &actor_id, inbox, now)?;
             Subscription::upsert(
                 c,
                 &actor_id,
@@ -107,7 +152,6 @@ pub async fn follow(data: &Data<AppState>, target: &Target) -> Result<Subscripti
                 follow_id.as_str(),
                 now,
             )?;
-            enqueue_from_instance(c, &follow_id, "Follow", &body, inbox, now)?;
             Subscription::find(c, &actor_id)?.ok_or_else(|| Error::NotFound(actor_id.clone()))
         })
         .await?;
@@ -120,7 +164,6 @@ pub async fn follow(data: &Data<AppState>, target: &Target) -> Result<Subscripti
 pub async fn unfollow(data: &Data<AppState>, target: &Target) -> Result<bool> {
     let id = resolve(data, target).await?;
     let (urls, now) = (data.urls.clone(), data.clock.now());
-    let undo_id = urls.activity(&random_alphanumeric(22));
     let removed = data
         .db
         .write(move |c| {
@@ -128,21 +171,7 @@ pub async fn unfollow(data: &Data<AppState>, target: &Target) -> Result<bool> {
                 return Ok(false);
             };
             RemoteStream::delete(c, &sub.actor_id)?;
-            let body = json!({
-                "@context": "https://www.w3.org/ns/activitystreams",
-                "id": undo_id,
-                "type": "Undo",
-                "actor": urls.instance_actor(),
-                "object": {
-                    "id": sub.follow_id,
-                    "type": "Follow",
-                    "actor": urls.instance_actor(),
-                    "object": sub.actor_id,
-                },
-            });
-            let inbox = Url::parse(&sub.inbox)
-                .map_err(|e| Error::Invalid(format!("stored inbox {}: {e}", sub.inbox)))?;
-            enqueue_from_instance(c, &undo_id, "Undo", &body, inbox, now)?;
+            queue_unfollow(c, &urls, &sub, &sub.actor_id, now)?;
             Ok(true)
         })
         .await?;

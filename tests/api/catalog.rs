@@ -182,6 +182,50 @@ async fn an_instance_follows_a_stream_of_another_and_lists_what_it_broadcasts() 
     assert_eq!(inbox.status(), 403);
 }
 
+/// Unfollowing: the entry leaves B's catalog at once, A gets the Undo of B's Follow and stops
+/// counting B, and A's next go-live goes nowhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn unfollowing_removes_us_there_and_the_stream_here() {
+    let Pair {
+        a,
+        b,
+        token,
+        a_worker,
+        b_worker,
+        b_data,
+        target,
+        ..
+    } = followed().await;
+    let followers_at_a = async || {
+        a.state
+            .db
+            .read(|c| onair::db::models::Follower::count_accepted(c, 1))
+            .await
+            .unwrap()
+    };
+    assert_eq!(followers_at_a().await, 1);
+    let sid = a.add(&token, "Night Jazz", "jazz").await;
+    assert_eq!(a_worker.deliver_due().await.unwrap().delivered, 1, "Create");
+    assert_eq!(remote_live(&b).await.len(), 1);
+
+    assert!(subscribe::unfollow(&b_data, &target).await.unwrap());
+    assert!(remote_live(&b).await.is_empty(), "gone here at once");
+    assert_eq!(b_worker.deliver_due().await.unwrap().delivered, 1, "Undo");
+    assert_eq!(followers_at_a().await, 0, "A no longer counts B");
+    a.yp(&token, &format!("action=remove&sid={sid}")).await;
+    assert_eq!(a.advance_and_reap(91).await.ended, 1);
+    a.add(&token, "Night Jazz", "jazz").await;
+    assert_eq!(
+        a_worker.deliver_due().await.unwrap(),
+        onair::delivery::worker::Step::default(),
+        "nothing goes to B any more"
+    );
+    assert!(
+        !subscribe::unfollow(&b_data, &target).await.unwrap(),
+        "once"
+    );
+}
+
 /// Entries whose origin fell silent are checked there: still live stays, ended goes (even when
 /// the Delete never arrived), an origin that does not answer is hidden after a while.
 #[tokio::test(flavor = "multi_thread")]

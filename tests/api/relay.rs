@@ -156,4 +156,30 @@ async fn a_relay_round_trip_verified_at_the_origin() {
         .map(|(h, _, _)| h)
         .collect();
     assert_eq!(left, [format!("second_fm@localhost:{y_port}")]);
+
+    // X unsubscribes: the relay gets the Undo of the very Follow it accepted, and what it
+    // passes on afterwards is not taken.
+    assert!(
+        relays::unsubscribe(&data, &relay.inbox.parse().unwrap())
+            .await
+            .unwrap()
+    );
+    worker(&x).deliver_due().await.unwrap();
+    let undo = relay.received.lock().unwrap().last().unwrap().clone();
+    assert_eq!(undo["type"], "Undo");
+    assert_eq!(undo["object"]["id"], follow["id"]);
+    assert_eq!(undo["object"]["object"], follow["object"]);
+    let third = format!("http://localhost:{y_port}/broadcasts/3");
+    y.add(&y_token, "Third FM", "third").await;
+    let mut late = forwarded(5, &third, "Third");
+    late["actor"] = format!("http://localhost:{y_port}/streams/third_fm").into();
+    late["object"]["attributedTo"] = late["actor"].clone();
+    assert_eq!(relay.send(&x_inbox, &late).await, 202);
+    assert_eq!(remote_live(&x).await.len(), 1, "no longer subscribed");
+    assert!(
+        !relays::unsubscribe(&data, &relay.inbox.parse().unwrap())
+            .await
+            .unwrap(),
+        "once"
+    );
 }
