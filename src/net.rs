@@ -71,6 +71,28 @@ mod tests {
         assert!(refused.is_err(), "localhost is loopback");
     }
 
+    /// A stated length over the limit is refused before any of the body is read: here the
+    /// server states 100,000 bytes, sends ten and stalls, and the answer comes at once.
+    #[tokio::test]
+    async fn a_stated_length_over_the_limit_is_refused_without_reading() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let _ = conn.read(&mut [0; 4096]);
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n0123456789");
+            std::thread::sleep(std::time::Duration::from_secs(5));
+        });
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let res = client.get(url).send().await.unwrap();
+        let refused = super::body_limited(res, 1000).await.unwrap_err();
+        assert!(refused.contains("over 1000 bytes"), "{refused}");
+    }
+
     /// Serves `body` once on a local port; with `length`, says its size up front.
     fn serve_once(body: Vec<u8>, length: bool) -> String {
         use std::io::{Read, Write};

@@ -18,11 +18,13 @@ const FIRST_ADMIN: &str = "admin";
 pub fn run(config: Config) -> anyhow::Result<()> {
     // This runtime carries only the background tasks (delivery, reaper, refresher, key maker):
     // requests are served on actix's own worker threads, and the CPU work (signing, database,
-    // key generation) goes to the blocking pool. One thread here waits on sockets; a second
-    // only woke the first across cores and competed with the signers (fan-out benchmark,
-    // medians of 12 and 9 runs: 1.75x the machine's signing floor with one, 1.87x with two).
+    // key generation) goes to the blocking pool, one signing batch per core. So it gets half the
+    // cores: on two, one thread, where a second only competed with the signers (fan-out
+    // benchmark, medians of 12 and 9 runs: 1.75x the machine's signing floor with one, 1.87x
+    // with two); on bigger hosts TLS to many inboxes still has threads to spread over.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads((cores / 2).max(1))
         .enable_all()
         .build()
         .context("starting tokio")?;

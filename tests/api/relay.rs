@@ -174,6 +174,20 @@ async fn a_relay_round_trip_verified_at_the_origin() {
     let mut late = forwarded(5, &third, "Third");
     late["actor"] = format!("http://localhost:{y_port}/streams/third_fm").into();
     late["object"]["attributedTo"] = late["actor"].clone();
+    let at_origin: serde_json::Value = reqwest::Client::new()
+        .get(&third)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&at_origin["attributedTo"], &at_origin["isLiveBroadcast"]),
+        (&late["actor"], &serde_json::json!(true)),
+        "Y serves what the relay passes on: a subscriber would take it"
+    );
     assert_eq!(relay.send(&x_inbox, &late).await, 202);
     assert_eq!(remote_live(&x).await.len(), 1, "no longer subscribed");
     assert!(
