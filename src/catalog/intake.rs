@@ -11,9 +11,7 @@ use super::remote::{self, LiveNote};
 use crate::{
     db::{
         Db,
-        models::{
-            NewRemoteBroadcast, ReceivedActivity, RemoteBroadcast, RemoteStream, Subscription,
-        },
+        models::{ReceivedActivity, RemoteBroadcast, RemoteStream, Subscription},
     },
     error::Result,
 };
@@ -71,20 +69,8 @@ pub async fn publish(
         if !note.genres.is_empty() && note.genres != stream.genres {
             RemoteStream::set_genres(c, stream.id, &note.genres)?;
         }
-        let taken = RemoteBroadcast::upsert(
-            c,
-            &NewRemoteBroadcast {
-                remote_stream_id: stream.id,
-                object_id: note.id.to_string(),
-                live: true,
-                title: note.title,
-                listen_url: note.listen_url,
-                content_type: note.content_type,
-                bitrate: note.bitrate,
-                started_at: note.started_at,
-                heard_at: now,
-            },
-        )?;
+        let object_id = note.id.to_string();
+        let taken = RemoteBroadcast::upsert(c, &note.into_row(stream.id, object_id, now))?;
         Ok(if taken { Taken::Live } else { Taken::Ignored })
     })
     .await

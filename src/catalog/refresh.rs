@@ -8,10 +8,7 @@ use chrono::TimeDelta;
 
 use super::origin::{Answer, Origin};
 use crate::{
-    db::{
-        Db,
-        models::{NewRemoteBroadcast, RemoteBroadcast},
-    },
+    db::{Db, models::RemoteBroadcast},
     error::Result,
     federation::blocks::Blocklist,
 };
@@ -74,17 +71,7 @@ impl Refresher {
             let id = entry.id;
             match answer {
                 Answer::Note(note) if note.live => {
-                    let fresh = NewRemoteBroadcast {
-                        remote_stream_id: entry.remote_stream_id,
-                        object_id: entry.object_id.clone(),
-                        live: true,
-                        title: note.title,
-                        listen_url: note.listen_url,
-                        content_type: note.content_type,
-                        bitrate: note.bitrate,
-                        started_at: note.started_at,
-                        heard_at: now,
-                    };
+                    let fresh = note.into_row(entry.remote_stream_id, entry.object_id.clone(), now);
                     self.db
                         .write(move |c| RemoteBroadcast::upsert(c, &fresh))
                         .await?;

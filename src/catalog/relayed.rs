@@ -14,7 +14,7 @@ use super::{
     remote::{self, LiveNote},
 };
 use crate::{
-    db::models::{NewRemoteBroadcast, RemoteBroadcast, RemoteStream},
+    db::models::{RemoteBroadcast, RemoteStream},
     error::Result,
     state::AppState,
 };
@@ -117,20 +117,8 @@ async fn store(data: &Data<AppState>, note: LiveNote) -> Result<Taken> {
             if !note.genres.is_empty() {
                 RemoteStream::set_genres(c, stream_id, &note.genres)?;
             }
-            let taken = RemoteBroadcast::upsert(
-                c,
-                &NewRemoteBroadcast {
-                    remote_stream_id: stream_id,
-                    object_id: note.id.to_string(),
-                    live: true,
-                    title: note.title,
-                    listen_url: note.listen_url,
-                    content_type: note.content_type,
-                    bitrate: note.bitrate,
-                    started_at: note.started_at,
-                    heard_at: now,
-                },
-            )?;
+            let object_id = note.id.to_string();
+            let taken = RemoteBroadcast::upsert(c, &note.into_row(stream_id, object_id, now))?;
             Ok(if taken { Taken::Live } else { Taken::Ignored })
         })
         .await

@@ -8,7 +8,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::sanitize;
-use crate::db::models::RemoteStreamProfile;
+use crate::db::models::{NewRemoteBroadcast, RemoteStreamProfile};
 
 /// A Note that states a live state: what the catalog keeps of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,29 @@ pub struct LiveNote {
     pub bitrate: Option<i32>,
     pub started_at: NaiveDateTime,
     pub genres: String,
+}
+
+impl LiveNote {
+    /// The live catalog row this Note makes for the stream `remote_stream_id`, under
+    /// `object_id`, heard `heard_at`.
+    pub fn into_row(
+        self,
+        remote_stream_id: i64,
+        object_id: String,
+        heard_at: NaiveDateTime,
+    ) -> NewRemoteBroadcast {
+        NewRemoteBroadcast {
+            remote_stream_id,
+            object_id,
+            live: true,
+            title: self.title,
+            listen_url: self.listen_url,
+            content_type: self.content_type,
+            bitrate: self.bitrate,
+            started_at: self.started_at,
+            heard_at,
+        }
+    }
 }
 
 /// A property by its compact name or with the `schema:` prefix our context defines.

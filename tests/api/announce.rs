@@ -11,8 +11,6 @@ use crate::{
     sinks::{Seen, start_sink, worker},
 };
 
-const AP: &str = "application/activity+json";
-
 /// A stream "Keep FM" with keys and one accepted follower whose inbox is a local sink; the stream
 /// is off air. Returns the token, the stream's id and what the sink sees.
 async fn followed_stream(app: &TestApp) -> (String, i64, Seen) {
@@ -50,17 +48,6 @@ async fn set_on_end(app: &TestApp, id: i64, on_end: OnEnd) {
         .unwrap();
 }
 
-async fn get_ap(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
-    let res = app
-        .client
-        .get(app.url(path))
-        .header("accept", AP)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
-}
-
 /// With "end as Update", the follower gets an `Update` that marks the post as over; the Note
 /// stays fetchable (200, not 410) and stays in the outbox.
 #[tokio::test(flavor = "multi_thread")]
@@ -84,18 +71,18 @@ async fn a_stream_that_keeps_its_posts_ends_with_an_update() {
         "{note}"
     );
 
-    let (status, fetched) = get_ap(&app, "/broadcasts/2").await;
+    let (status, fetched) = app.get_ap("/broadcasts/2").await;
     assert_eq!(status, 200, "a kept post is still there: {fetched}");
     assert_eq!(
         (&fetched["type"], &fetched["isLiveBroadcast"]),
         (&"Note".into(), &false.into())
     );
-    let (_, outbox) = get_ap(&app, "/streams/keep_fm/outbox").await;
+    let (_, outbox) = app.get_ap("/streams/keep_fm/outbox").await;
     assert_eq!(
         outbox["totalItems"], 1,
         "broadcast 1 ended with a Delete: {outbox}"
     );
-    let (status, _) = get_ap(&app, "/broadcasts/1").await;
+    let (status, _) = app.get_ap("/broadcasts/1").await;
     assert_eq!(status, 410, "the earlier broadcast was deleted");
 }
 
@@ -170,13 +157,13 @@ async fn the_outbox_pages_through_the_posts() {
     set_on_end(&app, id, OnEnd::Delete).await;
     app.add(&token, "Keep FM", "keep").await;
 
-    let (status, outbox) = get_ap(&app, "/streams/keep_fm/outbox").await;
+    let (status, outbox) = app.get_ap("/streams/keep_fm/outbox").await;
     assert_eq!(status, 200);
     assert_eq!(outbox["type"], "OrderedCollection");
     assert_eq!(outbox["totalItems"], 22, "21 kept + 1 live: {outbox}");
     let first = outbox["first"].as_str().unwrap();
     let first = first.trim_start_matches("http://localhost:8080");
-    let (_, page) = get_ap(&app, first).await;
+    let (_, page) = app.get_ap(first).await;
     assert_eq!(page["type"], "OrderedCollectionPage");
     assert_eq!(
         page["partOf"],
@@ -192,7 +179,9 @@ async fn the_outbox_pages_through_the_posts() {
     assert_eq!(items[0]["object"]["isLiveBroadcast"], true);
     assert_eq!(items[1]["object"]["isLiveBroadcast"], false);
     let next = page["next"].as_str().unwrap();
-    let (_, last) = get_ap(&app, next.trim_start_matches("http://localhost:8080")).await;
+    let (_, last) = app
+        .get_ap(next.trim_start_matches("http://localhost:8080"))
+        .await;
     let items = last["orderedItems"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{last}");
     assert_eq!(
@@ -202,9 +191,9 @@ async fn the_outbox_pages_through_the_posts() {
     assert!(last.get("next").is_none(), "{last}");
 
     // Ending the live one with a Delete takes it out.
-    let (status, _) = get_ap(&app, "/streams/keep_fm/outbox?page=maybe").await;
+    let (status, _) = app.get_ap("/streams/keep_fm/outbox?page=maybe").await;
     assert_eq!(status, 400, "a malformed page parameter is refused");
     app.advance_and_reap(3600).await;
-    let (_, outbox) = get_ap(&app, "/streams/keep_fm/outbox").await;
+    let (_, outbox) = app.get_ap("/streams/keep_fm/outbox").await;
     assert_eq!(outbox["totalItems"], 21);
 }

@@ -197,6 +197,18 @@ impl TestApp {
         (status, res.json().await.unwrap())
     }
 
+    /// A GET as a fediverse server makes it (ActivityPub JSON): status and body.
+    pub async fn get_ap(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.json().await.unwrap())
+    }
+
     /// The API item of one stream.
     pub async fn stream(&self, handle: &str) -> serde_json::Value {
         let (status, body) = self.get_json(&format!("/api/v1/streams/{handle}")).await;

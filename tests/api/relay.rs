@@ -174,15 +174,7 @@ async fn a_relay_round_trip_verified_at_the_origin() {
     let mut late = forwarded(5, &third, "Third");
     late["actor"] = format!("http://localhost:{y_port}/streams/third_fm").into();
     late["object"]["attributedTo"] = late["actor"].clone();
-    let at_origin: serde_json::Value = reqwest::Client::new()
-        .get(&third)
-        .header("accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, at_origin) = y.get_ap("/broadcasts/3").await;
     assert_eq!(
         (&at_origin["attributedTo"], &at_origin["isLiveBroadcast"]),
         (&late["actor"], &serde_json::json!(true)),
