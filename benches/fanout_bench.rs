@@ -164,7 +164,7 @@ async fn run(followers: usize, ports: usize) {
         })
         .await
         .unwrap();
-    onair::federation::keys::fill_missing(&db, &Clock::System)
+    onair::keys::fill_missing(&db, &Clock::System)
         .await
         .unwrap();
 

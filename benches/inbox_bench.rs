@@ -30,7 +30,7 @@ use onair::{
         Db, migrations,
         models::{RemoteStreamProfile, Subscription},
     },
-    delivery::sign::{body_digest, sign_post},
+    httpsig::{body_digest, sign_post},
 };
 use url::Url;
 
@@ -82,7 +82,7 @@ async fn run(total: usize, actors: usize, connections: usize) {
     let mut documents = Vec::new();
     let mut keys = Vec::new();
     for i in 0..actors {
-        let (public, private) = onair::federation::keys::generate().await.unwrap();
+        let (public, private) = onair::httpsig::generate().await.unwrap();
         let id = format!("{remote}/streams/s{i}");
         documents.push(serde_json::json!({
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],

@@ -1,9 +1,11 @@
 //! onair: Icecast live streams as fediverse accounts.
 //!
-//! Layering goes one way: `routes → streams → db`; nothing imports `routes`.
-//! See docs/ARCHITECTURE.md for the picture.
+//! Layering goes one way, from the front ends (`routes`, `cli`) down through the domain
+//! (`streams`, `federation`, `catalog`, `delivery`) to the ground floor (`db`, `httpsig`, `net`,
+//! `text`, …); `layers.rs` checks it. See docs/ARCHITECTURE.md for the picture.
 
 pub mod accounts;
+pub mod blocks;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
@@ -12,6 +14,10 @@ pub mod db;
 pub mod delivery;
 pub mod error;
 pub mod federation;
+pub mod httpsig;
+pub mod keys;
+#[cfg(test)]
+mod layers;
 pub mod listing;
 pub mod metrics;
 pub mod net;
@@ -20,5 +26,6 @@ pub mod server;
 pub mod signin;
 pub mod state;
 pub mod streams;
+pub mod text;
 pub mod urls;
 pub mod views;

@@ -1,12 +1,12 @@
 //! Outgoing HTTP to addresses remote servers name (inboxes, catalog origins) must not reach
 //! this machine or its private network: a name that resolves only to loopback, private,
-//! link-local or similar addresses is refused at resolution, not merely by its spelling.
+//! link-local or similar addresses is refused at resolution, not merely by its spelling. The
+//! address policy itself (what counts as local) is here too, for listen URLs and origins.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-
-use crate::streams::listen_url::is_private_ip;
+use url::{Host, Url};
 
 /// A resolver that keeps public addresses only.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +57,63 @@ pub async fn body_limited(mut res: reqwest::Response, limit: usize) -> Result<Ve
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Suffixes that only resolve inside a home or office network.
+const LOCAL_SUFFIXES: &[&str] = &[
+    ".localhost",
+    ".local",
+    ".lan",
+    ".internal",
+    ".home.arpa",
+    ".localdomain",
+];
+
+/// True when `url`'s host is loopback, private, link-local or a local-only name (judged by
+/// spelling, without DNS).
+pub fn is_local(url: &Url) -> bool {
+    url.host().is_some_and(|h| is_private(&h))
+}
+
+fn is_private(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || !d.contains('.') || LOCAL_SUFFIXES.iter().any(|s| d.ends_with(s))
+        }
+        Host::Ipv4(ip) => private_v4(*ip),
+        Host::Ipv6(ip) => private_v6(*ip),
+    }
+}
+
+fn private_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        // 100.64.0.0/10, carrier-grade NAT: not reachable from outside either.
+        || (a == 100 && (64..128).contains(&b))
+}
+
+fn private_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return private_v4(v4);
+    }
+    let first = ip.segments()[0];
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || (first & 0xfe00) == 0xfc00 // unique local, fc00::/7
+        || (first & 0xffc0) == 0xfe80 // link-local, fe80::/10
+}
+
+/// True for addresses a public service must not be sent to (also used for peers later).
+pub fn is_private_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => private_v4(v4),
+        IpAddr::V6(v6) => private_v6(v6),
+    }
 }
 
 #[cfg(test)]

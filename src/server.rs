@@ -6,17 +6,19 @@ use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use actix_web::{App, HttpServer, dev::Server, middleware::ErrorHandlers, web};
 
 use crate::{
+    blocks::Blocklist,
     catalog::{origin::Origin, refresh::Refresher},
     clock::Clock,
     config::Config,
     db::{Db, migrations},
     delivery::worker::{Limits, Worker},
     error::{Error, Result},
-    federation::{blocks::Blocklist, instance::InstanceActor, keys},
+    federation::instance::InstanceActor,
+    keys,
     metrics::Metrics,
     routes,
     state::AppState,
-    streams::{Directory, DirectorySettings},
+    streams::Directory,
     urls::Urls,
 };
 
@@ -94,7 +96,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let tasks = if self.background {
             vec![
-                tokio::spawn(run_reaper(self.state.directory.clone())),
+                tokio::spawn(run_reaper(self.state.clone())),
                 tokio::spawn(run_refresher(Refresher::new(&self.state))),
                 tokio::spawn(run_housekeeping(
                     self.state.db.clone(),
@@ -136,17 +138,11 @@ pub async fn app_state(config: Config, db: Db, clock: Clock) -> Result<AppState>
     let instance_keys = Arc::new(keys::instance_keys(&db, &clock).await?);
     Ok(AppState {
         urls: Urls::new(config.url.clone()),
-        directory: Directory::new(
-            db.clone(),
-            clock.clone(),
-            Urls::new(config.url.clone()),
-            DirectorySettings::from_config(&config),
-        ),
         clock,
         metrics: Arc::new(Metrics::default()),
         instance_keys,
         verifier: Arc::default(),
-        origin: Origin::new(config.allow_private_networks),
+        origin_client: Origin::client(config.allow_private_networks),
         attempts: Arc::default(),
         blocks: Arc::new(Blocklist::new(
             db.clone(),
@@ -248,7 +244,8 @@ async fn run_housekeeping(db: Db, clock: Clock) {
 }
 
 /// Ends silent and expired broadcasts until the task is aborted.
-async fn run_reaper(directory: Directory) {
+async fn run_reaper(state: AppState) {
+    let directory = Directory::new(&state);
     let mut tick = tokio::time::interval(REAP_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -1,16 +1,17 @@
-//! What every request handler can reach.
+//! What every request handler, command and background pass can reach: handles to the
+//! ground-floor services (database, clock, URLs, keys, block list), nothing of the domain. It is
+//! also the library's `DataType`, so federation code below the domain can take it.
 
 use std::sync::Arc;
 
 use crate::{
-    catalog::origin::Origin,
+    blocks::Blocklist,
     clock::Clock,
     config::Config,
     db::{Db, models::InstanceKeys},
-    federation::{blocks::Blocklist, verifier::Verifier},
+    httpsig::Verifier,
     metrics::Metrics,
     signin::Attempts,
-    streams::Directory,
     urls::Urls,
 };
 
@@ -21,7 +22,6 @@ pub struct AppState {
     pub db: Db,
     pub urls: Urls,
     pub clock: Clock,
-    pub directory: Directory,
     pub metrics: Arc<Metrics>,
     /// The instance actor's keys, read (or made) once at start.
     pub instance_keys: Arc<InstanceKeys>,
@@ -29,8 +29,8 @@ pub struct AppState {
     pub verifier: Arc<Verifier>,
     /// Blocked domains and actors, and the allow-list.
     pub blocks: Arc<Blocklist>,
-    /// Asks origins about their Notes (the catalog's checks).
-    pub origin: Origin,
+    /// The HTTP client that asks origins about their Notes (the catalog's checks).
+    pub origin_client: reqwest::Client,
     /// Failed sign-ins, to slow down guessing.
     pub attempts: Arc<Attempts>,
 }

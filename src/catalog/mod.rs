@@ -6,4 +6,3 @@ pub mod origin;
 pub mod refresh;
 pub mod relayed;
 pub mod remote;
-pub mod sanitize;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::remote::LiveNote;
-use crate::{clock::Clock, federation::blocks::Snapshot, streams::listen_url::is_local};
+use crate::{blocks::Snapshot, clock::Clock, net::is_local, state::AppState};
 
 /// The largest Note taken from an origin: ours are about 2 KiB.
 const MAX_NOTE: usize = 256 * 1024;
@@ -33,14 +33,20 @@ pub struct Origin {
 }
 
 impl Origin {
-    /// `allow_private` lets it ask hosts on loopback and private networks (tests, home setups).
-    pub fn new(allow_private: bool) -> Self {
+    /// The client origins are asked with; `allow_private` lets it reach hosts on loopback and
+    /// private networks (tests, home setups). Made once per process and kept in the app state.
+    pub fn client(allow_private: bool) -> reqwest::Client {
+        crate::net::client(allow_private)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default()
+    }
+
+    /// Asking origins with the app's client and policy.
+    pub fn new(state: &AppState) -> Self {
         Self {
-            client: crate::net::client(allow_private)
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
-            allow_private,
+            client: state.origin_client.clone(),
+            allow_private: state.config.allow_private_networks,
         }
     }
 

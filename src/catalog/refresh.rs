@@ -8,9 +8,9 @@ use chrono::TimeDelta;
 
 use super::origin::{Answer, Origin};
 use crate::{
+    blocks::Blocklist,
     db::{Db, models::RemoteBroadcast},
     error::Result,
-    federation::blocks::Blocklist,
 };
 
 /// Entries fetched per pass.
@@ -46,7 +46,7 @@ impl Refresher {
             db: state.db.clone(),
             clock: state.clock.clone(),
             blocks: state.blocks.clone(),
-            origin: state.origin.clone(),
+            origin: Origin::new(state),
             refresh_after: TimeDelta::seconds(i64::from(catalog.refresh_after)),
             hide_after: TimeDelta::seconds(i64::from(catalog.hide_after)),
         }

@@ -10,7 +10,7 @@ use url::Url;
 
 use super::{
     intake::Taken,
-    origin::Answer,
+    origin::{Answer, Origin},
     remote::{self, LiveNote},
 };
 use crate::{
@@ -49,7 +49,10 @@ pub async fn take(data: &Data<AppState>, object: &Value) -> Result<Taken> {
     {
         id = inner;
     }
-    match data.origin.ask(id.as_str(), &blocks, &data.clock).await {
+    match Origin::new(data)
+        .ask(id.as_str(), &blocks, &data.clock)
+        .await
+    {
         Answer::Note(note) if note.live => store(data, *note).await,
         Answer::Note(_) | Answer::Gone => {
             let key = id.to_string();

@@ -1,14 +1,16 @@
 //! Reading other servers' documents for the catalog: a broadcast `Note` in onair's vocabulary
 //! (docs/FEDERATION.md) and a stream actor's profile. Lenient about shape (a value or an array,
 //! a URL or an object with one, compact or `schema:`-prefixed terms), strict about content: what
-//! is kept goes through [`super::sanitize`].
+//! is kept goes through [`crate::text`].
 
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
 use url::Url;
 
-use super::sanitize;
-use crate::db::models::{NewRemoteBroadcast, RemoteStreamProfile};
+use crate::{
+    db::models::{NewRemoteBroadcast, RemoteStreamProfile},
+    text,
+};
 
 /// A Note that states a live state: what the catalog keeps of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +96,7 @@ impl LiveNote {
             return None;
         }
         let live = prop(object, "isLiveBroadcast")?.as_bool()?;
-        let listen_url = sanitize::http_url(prop(object, "contentUrl").and_then(first)?.as_str()?)?;
+        let listen_url = text::http_url(prop(object, "contentUrl").and_then(first)?.as_str()?)?;
         let bitrate = prop(object, "bitrate")
             .and_then(Value::as_i64)
             .and_then(|b| i32::try_from(b).ok())
@@ -103,14 +105,14 @@ impl LiveNote {
             id: Url::parse(object.get("id")?.as_str()?).ok()?,
             attributed_to: url_of(object.get("attributedTo")?)?,
             live,
-            title: sanitize::text(
+            title: text::text(
                 prop(object, "nowPlaying")
                     .and_then(Value::as_str)
                     .unwrap_or(""),
-                sanitize::TITLE,
+                text::TITLE,
             ),
             listen_url,
-            content_type: sanitize::text(
+            content_type: text::text(
                 prop(object, "encodingFormat")
                     .and_then(Value::as_str)
                     .unwrap_or(""),
@@ -120,7 +122,7 @@ impl LiveNote {
             started_at: time(prop(object, "startDate"))
                 .or_else(|| time(object.get("published")))
                 .unwrap_or(now),
-            genres: sanitize::genres(strings(prop(object, "genre"))),
+            genres: text::genres(strings(prop(object, "genre"))),
         })
     }
 }
@@ -150,13 +152,9 @@ pub fn profile(actor: &Value, now: NaiveDateTime) -> Option<RemoteStreamProfile>
     let handle = actor
         .get("preferredUsername")
         .and_then(Value::as_str)
-        .map(|h| sanitize::text(h, 100))
+        .map(|h| text::text(h, 100))
         .filter(|h| !h.is_empty())
-        .or_else(|| {
-            id.path_segments()?
-                .next_back()
-                .map(|s| sanitize::text(s, 100))
-        })?;
+        .or_else(|| id.path_segments()?.next_back().map(|s| text::text(s, 100)))?;
     let name = actor.get("name").and_then(Value::as_str).unwrap_or(&handle);
     let genres = actor
         .get("attachment")
@@ -174,17 +172,17 @@ pub fn profile(actor: &Value, now: NaiveDateTime) -> Option<RemoteStreamProfile>
     Some(RemoteStreamProfile {
         actor_id: id.to_string(),
         host,
-        name: sanitize::text(name, sanitize::NAME),
-        summary: sanitize::html(actor.get("summary").and_then(Value::as_str).unwrap_or("")),
+        name: text::text(name, text::NAME),
+        summary: text::html(actor.get("summary").and_then(Value::as_str).unwrap_or("")),
         icon: actor
             .get("icon")
             .and_then(url_of)
-            .and_then(|u| sanitize::http_url(u.as_str())),
+            .and_then(|u| text::http_url(u.as_str())),
         url: actor
             .get("url")
             .and_then(url_of)
-            .and_then(|u| sanitize::http_url(u.as_str())),
-        genres: sanitize::genres(genres),
+            .and_then(|u| text::http_url(u.as_str())),
+        genres: text::genres(genres),
         handle,
         updated_at: now,
     })

@@ -1,12 +1,12 @@
 //! `onair block …`: domain and actor blocks. A running server sees a change within
-//! `federation::blocks::RELOAD`.
+//! `blocks::RELOAD`.
 
 use clap::Subcommand;
 
 use crate::{
+    blocks,
     clock::Clock,
     db::{Db, models::Block},
-    federation::blocks,
 };
 
 /// `onair block …`

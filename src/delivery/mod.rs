@@ -3,7 +3,6 @@
 //! claim due rows under a lease, sign at send time and record the outcome.
 
 pub mod backoff;
-pub mod sign;
 pub mod worker;
 
 use std::collections::BTreeSet;

@@ -20,18 +20,16 @@ use reqwest::StatusCode;
 use tokio::sync::Semaphore;
 use url::Url;
 
-use super::{
-    backoff,
-    sign::{KeyCache, SignedHeaders, SignerId, body_digest, sign_post},
-};
+use super::backoff;
 use crate::{
+    blocks::Blocklist,
     clock::Clock,
     db::{
         Db,
         models::{Activity, Delivery, DeliveryState, Follower, InstanceKeys, Stream, StreamKeys},
     },
     error::{Error, Result},
-    federation::blocks::Blocklist,
+    httpsig::{KeyCache, SignedHeaders, SignerId, body_digest, sign_post},
     urls::Urls,
 };
 
@@ -330,7 +328,7 @@ impl Worker {
     ) -> Result<StatusCode> {
         let inbox =
             Url::parse(&delivery.inbox).map_err(|e| Error::Invalid(format!("bad inbox: {e}")))?;
-        if !self.limits.allow_private && crate::streams::listen_url::is_local(&inbox) {
+        if !self.limits.allow_private && crate::net::is_local(&inbox) {
             return Err(Error::Invalid(
                 "inbox on a local or private address".to_owned(),
             ));
@@ -377,7 +375,7 @@ impl Worker {
             SignerId::Stream(id) => {
                 // A stream that goes on air before the key maker reached it (its first Create to
                 // a relay, say) gets its pair now rather than a retry a minute later.
-                crate::federation::keys::stream_public_key(&self.db, &self.clock, id).await?;
+                crate::keys::stream_public_key(&self.db, &self.clock, id).await?;
                 self.db
                     .read(move |c| StreamKeys::private_key(c, id))
                     .await?

@@ -14,12 +14,13 @@ use activitypub_federation::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{relays, remote_actor::RemoteActor, verifier::Signer};
+use super::{relays, remote_actor::RemoteActor};
 use crate::{
     catalog::{intake, relayed},
     db::models::{Follower, ReceivedActivity, RemoteStream, Stream, Subscription},
     error::{Error, Result},
     federation::follows,
+    httpsig::Signer,
     state::AppState,
 };
 

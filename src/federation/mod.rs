@@ -4,15 +4,12 @@
 
 pub mod actor;
 pub mod announce;
-pub mod blocks;
 pub mod follows;
 pub mod inbox;
 pub mod instance;
-pub mod keys;
 pub mod note;
 pub mod relays;
 pub mod remote_actor;
-pub mod signature;
 pub mod subscribe;
 pub mod verifier;
 

@@ -10,8 +10,9 @@ use crate::{
     federation::{
         ACTIVITY_JSON,
         actor::{Application, Service},
-        keys, note, wants_activity_json,
+        note, wants_activity_json,
     },
+    keys,
     state::AppState,
     streams,
 };

@@ -10,10 +10,11 @@ use serde_json::json;
 use url::Url;
 
 use crate::{
+    blocks,
     db::models::{Block, Subscription, User},
     error::{Error, Result},
     federation::{
-        blocks, relays,
+        relays,
         subscribe::{self, Target},
     },
     signin,

@@ -12,10 +12,11 @@ use super::{
 };
 use crate::{
     accounts::{self, UserName},
+    blocks,
     db::models::{Block, Delivery, Subscription, User},
     error::{Error, Result},
     federation::{
-        blocks, relays,
+        relays,
         subscribe::{self, Target},
     },
     state::AppState,

@@ -7,12 +7,12 @@ use chrono::{NaiveDateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    catalog::sanitize,
     db::models::{Broadcast, RemoteBroadcast, RemoteStream, Stream, StreamFilter},
     error::{Error, Result},
     listing::{self, Cursor, Listed, Origin},
     state::AppState,
     streams::{StreamStatus, codec::Codec},
+    text,
     urls::Urls,
 };
 
@@ -164,7 +164,7 @@ impl StreamItem {
         Self {
             handle: format!("{}@{}", stream.handle, stream.host),
             genres: stream.genre_list().into_iter().map(str::to_owned).collect(),
-            description: sanitize::to_text(&stream.summary),
+            description: text::to_text(&stream.summary),
             homepage: stream.url,
             status: if live.is_some() { "live" } else { "offline" },
             title: live

@@ -4,7 +4,11 @@
 use activitypub_federation::config::Data;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
-use crate::{error::Result, federation::inbox, state::AppState};
+use crate::{
+    error::Result,
+    federation::{inbox, verifier},
+    state::AppState,
+};
 
 /// Largest activity accepted; bigger bodies get 413 before anything is parsed.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -17,14 +21,11 @@ pub async fn post_inbox(
     data: Data<AppState>,
 ) -> Result<HttpResponse> {
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let outcome = match data
-        .verifier
-        .verify(&data, req.method(), path, req.headers(), Some(&body))
-        .await
-    {
-        Ok(signer) => inbox::receive(&data, &signer, &body).await,
-        Err(e) => Err(e),
-    };
+    let outcome =
+        match verifier::verify(&data, req.method(), path, req.headers(), Some(&body)).await {
+            Ok(signer) => inbox::receive(&data, &signer, &body).await,
+            Err(e) => Err(e),
+        };
     let result = match &outcome {
         Ok(()) => "accepted",
         Err(e) if e.status_code().is_server_error() => "error",

@@ -9,7 +9,10 @@ use futures_util::StreamExt;
 use crate::{
     error::Error,
     state::AppState,
-    streams::yp_form::{Action, YpRequest},
+    streams::{
+        Directory,
+        yp_form::{Action, YpRequest},
+    },
 };
 
 /// Largest body accepted; Icecast's biggest add (a 1.5 kB description) is about 3.6 kB.
@@ -95,7 +98,7 @@ pub async fn malformed_url() -> HttpResponse {
 
 async fn answer(state: &AppState, token: &str, request: YpRequest) -> YpReply {
     let action = request.action();
-    let directory = &state.directory;
+    let directory = Directory::new(state);
     let result = if !plausible_token(token) {
         Err(Error::UnknownToken)
     } else {

@@ -17,6 +17,7 @@ use crate::{
     },
     error::{Error, Result},
     federation::announce,
+    state::AppState,
     urls::Urls,
 };
 
@@ -85,21 +86,22 @@ const REAP_BATCH: i64 = 500;
 
 /// The Icecast YP directory.
 #[derive(Debug, Clone)]
-pub struct Directory {
-    db: Db,
-    clock: Clock,
-    urls: Urls,
+pub struct Directory<'a> {
+    db: &'a Db,
+    clock: &'a Clock,
+    urls: &'a Urls,
     settings: DirectorySettings,
 }
 
-impl Directory {
-    /// A directory over `db`.
-    pub fn new(db: Db, clock: Clock, urls: Urls, settings: DirectorySettings) -> Self {
+impl<'a> Directory<'a> {
+    /// The directory over the app's database, with its YP settings (a few copies of numbers:
+    /// cheap enough to make per request).
+    pub fn new(state: &'a AppState) -> Self {
         Self {
-            db,
-            clock,
-            urls,
-            settings,
+            db: &state.db,
+            clock: &state.clock,
+            urls: &state.urls,
+            settings: DirectorySettings::from_config(&state.config),
         }
     }
 

@@ -1,10 +1,8 @@
 //! The address listeners play a stream from, as Icecast reports it.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use url::Url;
 
-use url::{Host, Url};
-
-use crate::error::Error;
+use crate::{error::Error, net::is_local, text::clip};
 
 /// A listen URL that is http(s), has a host, carries no credentials, and (unless private networks
 /// are allowed) points at a public host. Stored in `url`'s normalised form, which is part of the
@@ -12,21 +10,11 @@ use crate::error::Error;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenUrl(Url);
 
-/// Suffixes that only resolve inside a home or office network.
-const LOCAL_SUFFIXES: &[&str] = &[
-    ".localhost",
-    ".local",
-    ".lan",
-    ".internal",
-    ".home.arpa",
-    ".localdomain",
-];
-
 impl ListenUrl {
     /// Checks a listen URL. Host names are judged by their spelling only: resolving them here would
     /// make every add wait on DNS.
     pub fn parse(raw: &str, allow_private: bool) -> Result<Self, Error> {
-        let shown = super::yp_form::clip(raw, 120);
+        let shown = clip(raw, 120);
         let url = Url::parse(raw)
             .ok()
             .filter(|u| {
@@ -38,7 +26,7 @@ impl ListenUrl {
                 "listen URL must not contain a user name or password".to_owned(),
             ));
         }
-        if !allow_private && url.host().is_some_and(|h| is_private(&h)) {
+        if !allow_private && is_local(&url) {
             return Err(Error::Invalid(format!(
                 "listen URL {shown} points at a local or private address listeners cannot reach: \
                  set <hostname> in icecast.xml to your server's public name"
@@ -57,53 +45,6 @@ impl ListenUrl {
     /// The mount point without its leading slash (`live.ogg`).
     pub fn mount(&self) -> String {
         self.0.path().trim_start_matches('/').to_owned()
-    }
-}
-
-/// True when `url`'s host is loopback, private, link-local or a local-only name (judged by
-/// spelling, without DNS).
-pub fn is_local(url: &Url) -> bool {
-    url.host().is_some_and(|h| is_private(&h))
-}
-
-fn is_private(host: &Host<&str>) -> bool {
-    match host {
-        Host::Domain(d) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || !d.contains('.') || LOCAL_SUFFIXES.iter().any(|s| d.ends_with(s))
-        }
-        Host::Ipv4(ip) => private_v4(*ip),
-        Host::Ipv6(ip) => private_v6(*ip),
-    }
-}
-
-fn private_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        // 100.64.0.0/10, carrier-grade NAT: not reachable from outside either.
-        || (a == 100 && (64..128).contains(&b))
-}
-
-fn private_v6(ip: Ipv6Addr) -> bool {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return private_v4(v4);
-    }
-    let first = ip.segments()[0];
-    ip.is_loopback()
-        || ip.is_unspecified()
-        || (first & 0xfe00) == 0xfc00 // unique local, fc00::/7
-        || (first & 0xffc0) == 0xfe80 // link-local, fe80::/10
-}
-
-/// True for addresses a public service must not be sent to (also used for peers later).
-pub fn is_private_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => private_v4(v4),
-        IpAddr::V6(v6) => private_v6(v6),
     }
 }
 

@@ -4,7 +4,6 @@
 use chrono::NaiveDateTime;
 
 use crate::{
-    catalog::sanitize,
     db::{
         DbConn,
         models::{OnEnd, Stream},
@@ -12,6 +11,7 @@ use crate::{
     error::{Error, Result},
     federation::announce,
     streams::listen_url::ListenUrl,
+    text,
     urls::Urls,
 };
 
@@ -67,12 +67,12 @@ pub fn set_profile(
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let name = sanitize::text(name, 100);
-    let description = sanitize::text(description, 2000);
+    let name = text::text(name, 100);
+    let description = text::text(description, 2000);
     let icon = match icon.trim() {
         "" => None,
         raw => Some(
-            sanitize::http_url(raw)
+            text::http_url(raw)
                 .filter(|u| u.starts_with("https://"))
                 .ok_or_else(|| Error::Invalid(format!("{raw:?}: the icon must be an https URL")))?,
         ),

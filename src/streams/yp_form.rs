@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode;
 
 use super::listen_url::ListenUrl;
-use crate::{db::models::StreamProfile, error::Error};
+use crate::{db::models::StreamProfile, error::Error, text::clip};
 
 /// Longest stream name we list; longer ones are refused rather than cut, so names stay recognisable.
 const MAX_NAME: usize = 200;
@@ -381,16 +381,6 @@ fn clean(s: &str) -> String {
         .collect::<String>()
         .trim()
         .to_owned()
-}
-
-/// At most `max` characters, with an ellipsis when cut.
-pub(crate) fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 fn positive(s: &str) -> Option<i32> {

@@ -18,7 +18,7 @@ async fn followed_stream(app: &TestApp) -> (String, i64, Seen) {
     let sid = app.add(&token, "Keep FM", "keep").await;
     app.yp(&token, &format!("action=remove&sid={sid}")).await;
     app.advance_and_reap(3600).await;
-    onair::federation::keys::fill_missing(&app.state.db, &app.state.clock)
+    onair::keys::fill_missing(&app.state.db, &app.state.clock)
         .await
         .unwrap();
     let (sink, seen) = start_sink();

@@ -4,13 +4,11 @@
 
 use activitypub_federation::config::Data;
 use onair::{
+    blocks,
     catalog::refresh::{Refreshed, Refresher},
     db::models::BlockKind,
     delivery::worker::Worker,
-    federation::{
-        blocks,
-        subscribe::{self, Target},
-    },
+    federation::subscribe::{self, Target},
     state::AppState,
 };
 
@@ -59,7 +57,7 @@ async fn followed() -> Pair {
     let sid = a.add(&token, "Night Jazz", "jazz").await;
     a.yp(&token, &format!("action=remove&sid={sid}")).await;
     a.advance_and_reap(3600).await;
-    onair::federation::keys::fill_missing(&a.state.db, &a.state.clock)
+    onair::keys::fill_missing(&a.state.db, &a.state.clock)
         .await
         .unwrap();
 

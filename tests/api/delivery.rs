@@ -19,7 +19,7 @@ use crate::{
 async fn stream(app: &TestApp) -> (i64, Url) {
     let token = app.broadcaster("alice").await;
     app.add(&token, "Queue FM", "q").await;
-    onair::federation::keys::fill_missing(&app.state.db, &app.state.clock)
+    onair::keys::fill_missing(&app.state.db, &app.state.clock)
         .await
         .unwrap();
     (1, app.state.urls.stream("queue_fm"))

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use aws_lc_rs::rsa::KeyPair;
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
-use onair::delivery::sign::{body_digest, sign_post};
+use onair::httpsig::{body_digest, sign_post};
 use url::Url;
 
 pub struct Relay {
@@ -20,7 +20,7 @@ pub struct Relay {
 pub async fn start_relay() -> Relay {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
-    let (public, private) = onair::federation::keys::generate().await.unwrap();
+    let (public, private) = onair::httpsig::generate().await.unwrap();
     let actor = format!("{base}/actor");
     let document = serde_json::json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],

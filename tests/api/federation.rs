@@ -94,7 +94,7 @@ async fn a_stream_is_a_service_actor_with_a_stable_key() {
         .await
         .unwrap());
     assert_eq!(
-        onair::federation::keys::fill_missing(&app.state.db, &app.state.clock)
+        onair::keys::fill_missing(&app.state.db, &app.state.clock)
             .await
             .unwrap(),
         0
@@ -113,7 +113,7 @@ async fn the_key_maker_gives_new_streams_keys_in_the_background() {
     let token = app.broadcaster("alice").await;
     app.add(&token, "One", "one").await;
     app.add(&token, "Two", "two").await;
-    let keys = || onair::federation::keys::fill_missing(&app.state.db, &app.state.clock);
+    let keys = || onair::keys::fill_missing(&app.state.db, &app.state.clock);
     // One stream per pass, so that a backlog never starves the YP endpoint.
     assert_eq!(keys().await.unwrap(), 1);
     assert_eq!(keys().await.unwrap(), 1);
@@ -563,7 +563,7 @@ async fn fedify_receives_create_update_and_delete_of_a_broadcast() {
     let sid = app.add(&token, "Night <Jazz> & Soul", "jazz.mp3").await;
     app.yp(&token, &format!("action=remove&sid={sid}")).await;
     app.advance_and_reap(3600).await;
-    onair::federation::keys::fill_missing(&app.state.db, &app.state.clock)
+    onair::keys::fill_missing(&app.state.db, &app.state.clock)
         .await
         .unwrap();
 

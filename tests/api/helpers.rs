@@ -219,7 +219,10 @@ impl TestApp {
     /// Moves the clock and runs one reaper pass.
     pub async fn advance_and_reap(&self, seconds: i64) -> Reaped {
         self.state.clock.advance(TimeDelta::seconds(seconds));
-        self.state.directory.reap().await.unwrap()
+        onair::streams::Directory::new(&self.state)
+            .reap()
+            .await
+            .unwrap()
     }
 }
 

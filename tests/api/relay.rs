@@ -81,7 +81,7 @@ async fn a_relay_round_trip_verified_at_the_origin() {
     // Y, another onair instance nobody here follows, is on air.
     let y_token = y.broadcaster("yann").await;
     let y_sid = y.add(&y_token, "Far Away FM", "far").await;
-    onair::federation::keys::fill_missing(&y.state.db, &y.state.clock)
+    onair::keys::fill_missing(&y.state.db, &y.state.clock)
         .await
         .unwrap();
     let y_actor = format!("http://localhost:{y_port}/streams/far_away_fm");

@@ -154,7 +154,7 @@ impl FanOut {
         })
         .await
         .unwrap();
-        onair::federation::keys::fill_missing(&db, &Clock::System)
+        onair::keys::fill_missing(&db, &Clock::System)
             .await
             .unwrap();
         (fan_out, onair)

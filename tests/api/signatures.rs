@@ -23,7 +23,7 @@ async fn start_remote() -> (Remote, Remote) {
     let mut actors = Vec::new();
     let mut documents = Vec::new();
     for name in ["alice", "mallory"] {
-        let (public, private) = onair::federation::keys::generate().await.unwrap();
+        let (public, private) = onair::httpsig::generate().await.unwrap();
         let id = format!("{base}/users/{name}");
         documents.push(serde_json::json!({
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],

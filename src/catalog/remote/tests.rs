@@ -72,7 +72,7 @@ fn notes_without_a_live_state_or_with_a_bad_listen_url_are_not_broadcasts() {
     assert_eq!(LiveNote::parse(&article, now()), None);
     let mut long = onair_note();
     long["nowPlaying"] = json!("x".repeat(10_000));
-    assert!(LiveNote::parse(&long, now()).unwrap().title.chars().count() <= sanitize::TITLE + 1);
+    assert!(LiveNote::parse(&long, now()).unwrap().title.chars().count() <= text::TITLE + 1);
 }
 
 #[test]

@@ -11,7 +11,6 @@ use std::{
 use aws_lc_rs::{rand::SystemRandom, rsa::KeyPair, signature::RSA_PKCS1_SHA256};
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -55,16 +54,10 @@ impl KeyCache {
     }
 }
 
-/// A PKCS#8 PEM private key (what `generate_actor_keypair` writes) as an aws-lc-rs key pair.
+/// A PKCS#8 PEM private key (what [`super::generate`] writes) as an aws-lc-rs key pair.
 fn parse_pkcs8_pem(pem: &str) -> Result<KeyPair> {
-    let body: String = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .map(str::trim)
-        .collect();
-    let der = BASE64
-        .decode(body)
-        .map_err(|e| Error::Keys(format!("private key PEM: {e}")))?;
+    let der =
+        super::pem_der(pem).ok_or_else(|| Error::Keys("private key PEM: not base64".into()))?;
     KeyPair::from_pkcs8(&der).map_err(|e| Error::Keys(format!("private key: {e}")))
 }
 
@@ -77,12 +70,7 @@ pub struct SignedHeaders {
     pub signature: String,
 }
 
-/// The `Digest` header of a body: computed once per activity, not per inbox.
-pub fn body_digest(body: &[u8]) -> String {
-    format!("SHA-256={}", BASE64.encode(Sha256::digest(body)))
-}
-
-/// Signs a POST to `inbox` of the body whose [`body_digest`] is `digest`, as `key_id`
+/// Signs a POST to `inbox` of the body whose [`super::body_digest`] is `digest`, as `key_id`
 /// (blocking: a few hundred microseconds of CPU).
 pub fn sign_post(
     key: &KeyPair,
@@ -126,8 +114,9 @@ pub fn sign_post(
 #[cfg(test)]
 mod tests {
     use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey, pkcs8::EncodePrivateKey};
+    use sha2::{Digest, Sha256};
 
-    use super::*;
+    use super::{super::body_digest, *};
 
     #[test]
     fn the_signature_verifies_over_the_cavage_signing_string() {

@@ -1,5 +1,6 @@
-//! Remote text before it is stored: HTML through an allow-list, plain text without control
-//! characters, everything clamped, URLs only http(s). Remote servers are not trusted to do this.
+//! Text from outside before it is stored or shown: remote HTML through an allow-list, plain text
+//! without control characters, everything clamped, URLs only http(s) (remote servers are not
+//! trusted to do this), and the clip Icecast's fields get.
 
 use std::collections::HashSet;
 
@@ -86,6 +87,16 @@ pub fn to_text(html: &str) -> String {
     let spaced = html.replace("</p>", "</p> ").replace("<br>", " ");
     let stripped = ammonia::Builder::empty().clean(&spaced).to_string();
     text(&html_escape::decode_html_entities(&stripped), SUMMARY)
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 fn clamp(s: &str, max: usize) -> String {
