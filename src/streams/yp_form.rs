@@ -5,10 +5,10 @@
 //! ice-audio-info header appended as a nameless key, and 2.5's extra fields. Every error message
 //! tells the broadcaster what to change; Icecast writes it to its error.log.
 
-use std::borrow::Cow;
-
-use percent_encoding::percent_decode;
-
+use self::{
+    fields::{AudioInfo, codec_of, genres, is_web_url, positive},
+    form::{Form, clean},
+};
 use super::listen_url::ListenUrl;
 use crate::{db::models::StreamProfile, error::Error, text::clip};
 
@@ -261,168 +261,8 @@ impl TouchRequest {
     }
 }
 
-/// Bitrate, sample rate and channels from ice-audio-info (`bitrate=128;samplerate=44100;channels=2`).
-#[derive(Debug, Default, PartialEq, Eq)]
-struct AudioInfo {
-    bitrate: Option<i32>,
-    samplerate: Option<i32>,
-    channels: Option<i32>,
-}
-
-impl AudioInfo {
-    fn from_form(form: &Form<'_>) -> Result<Self, Error> {
-        // 2.4 appends it as a key without a value; 2.5 sends it as `audioinfo=`.
-        let raw = match form.text("audioinfo")? {
-            Some(v) => v,
-            None => form.nameless().unwrap_or_default(),
-        };
-        let mut info = Self::default();
-        for part in raw.split(';') {
-            let Some((key, value)) = part.split_once('=') else {
-                continue;
-            };
-            let key = key.trim().to_ascii_lowercase();
-            // Some source clients escape the value a second time (ices2: `quality=3%2e00`).
-            let value = percent_decode(value.trim().as_bytes()).decode_utf8_lossy();
-            let slot = match key.strip_prefix("ice-").unwrap_or(&key) {
-                "bitrate" => &mut info.bitrate,
-                "samplerate" => &mut info.samplerate,
-                "channels" => &mut info.channels,
-                _ => continue,
-            };
-            *slot = positive(&value);
-        }
-        Ok(info)
-    }
-}
-
-/// A decoded form body: keys and values still as bytes, decoded to text only when asked for.
-struct Form<'a> {
-    pairs: Vec<Pair<'a>>,
-}
-
-/// Key, value, and whether the key had an `=` (Icecast 2.4's audio info has none).
-type Pair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>, bool);
-
-impl<'a> Form<'a> {
-    fn parse(body: &'a [u8]) -> Self {
-        // Icecast 2.4 ends add and touch bodies with CRLF, counted in Content-Length.
-        let end = body
-            .iter()
-            .rposition(|b| !matches!(b, b'\r' | b'\n'))
-            .map_or(0, |i| i + 1);
-        let pairs = body[..end]
-            .split(|b| *b == b'&')
-            .filter(|p| !p.is_empty())
-            .map(|pair| match pair.iter().position(|b| *b == b'=') {
-                Some(i) => (decode(&pair[..i]), decode(&pair[i + 1..]), true),
-                None => (Cow::Borrowed(&b""[..]), decode(pair), false),
-            })
-            .collect();
-        Self { pairs }
-    }
-
-    /// The first value of `key` as UTF-8 text, `None` if absent.
-    fn text(&self, key: &str) -> Result<Option<String>, Error> {
-        let Some((_, value, _)) = self
-            .pairs
-            .iter()
-            .find(|(k, _, named)| *named && k.as_ref() == key.as_bytes())
-        else {
-            return Ok(None);
-        };
-        String::from_utf8(value.to_vec()).map(Some).map_err(|_| {
-            Error::Invalid(format!(
-                "{key} is not valid UTF-8: check the charset your source client sends"
-            ))
-        })
-    }
-
-    /// The first value of `key`, with invalid UTF-8 replaced by U+FFFD.
-    fn text_lossy(&self, key: &str) -> Option<String> {
-        self.pairs
-            .iter()
-            .find(|(k, _, named)| *named && k.as_ref() == key.as_bytes())
-            .map(|(_, v, _)| String::from_utf8_lossy(v).into_owned())
-    }
-
-    fn required(&self, key: &str, what: &str) -> Result<String, Error> {
-        match self.text(key)? {
-            Some(v) if !v.trim().is_empty() => Ok(v),
-            _ => Err(Error::Invalid(format!("missing {key}: {what}"))),
-        }
-    }
-
-    /// The first key without a value (Icecast 2.4's ice-audio-info).
-    fn nameless(&self) -> Option<String> {
-        self.pairs
-            .iter()
-            .find(|(_, v, named)| !named && !v.is_empty())
-            .map(|(_, v, _)| String::from_utf8_lossy(v).into_owned())
-    }
-}
-
-/// Form decoding: `+` is a space, then percent-escapes (Icecast's are lowercase; both cases work).
-fn decode(raw: &[u8]) -> Cow<'_, [u8]> {
-    if !raw.iter().any(|b| matches!(b, b'+' | b'%')) {
-        return Cow::Borrowed(raw);
-    }
-    let spaced: Vec<u8> = raw
-        .iter()
-        .map(|b| if *b == b'+' { b' ' } else { *b })
-        .collect();
-    Cow::Owned(percent_decode(&spaced).collect())
-}
-
-/// Control characters become spaces; surrounding space goes.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_owned()
-}
-
-fn positive(s: &str) -> Option<i32> {
-    s.trim().parse::<i32>().ok().filter(|n| *n > 0)
-}
-
-fn is_web_url(s: &str) -> bool {
-    s.len() <= MAX_URL
-        && url::Url::parse(s)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-}
-
-/// Genres split the way the xiph directory splits them: on spaces, commas, slashes (and `;`).
-fn genres(raw: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for g in raw
-        .split([' ', ',', '/', ';'])
-        .map(clean)
-        .filter(|g| !g.is_empty())
-    {
-        let g = clip(&g, MAX_GENRE);
-        if out.len() < MAX_GENRES && !out.iter().any(|o| o.eq_ignore_ascii_case(&g)) {
-            out.push(g);
-        }
-    }
-    out
-}
-
-/// A codec name for streams whose source sent no subtype (MP3 and AAC always do).
-fn codec_of(content_type: &str) -> &'static str {
-    match content_type {
-        "audio/mpeg" | "audio/mp3" => "MP3",
-        "audio/aac" => "AAC",
-        "audio/aacp" => "AAC+",
-        "application/ogg" | "audio/ogg" => "Ogg",
-        "audio/opus" => "Opus",
-        "audio/flac" => "FLAC",
-        "audio/webm" | "video/webm" => "WebM",
-        "video/ogg" => "Theora",
-        _ => "",
-    }
-}
+mod fields;
+mod form;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
-use diesel::{prelude::*, sql_types::Text};
+use diesel::prelude::*;
 
-use super::{RemoteBroadcast, StreamFilter, escape_like, lower};
+use super::{RemoteBroadcast, StreamFilter, stream_filter::filter_listing};
 use crate::{
     db::{
         DbConn,
@@ -140,40 +140,14 @@ impl RemoteStream {
         if filter.live_only {
             query = query.filter(remote_broadcasts::id.nullable().is_not_null());
         }
-        if let Some(before) = filter.before {
-            query = query.filter(remote_streams::id.lt(before));
-        }
-        if let Some(genre) = &filter.genre {
-            let pattern = format!("%,{},%", escape_like(&genre.to_lowercase()));
-            let wrapped = lower(
-                ",".into_sql::<Text>()
-                    .concat(remote_streams::genres)
-                    .concat(",")
-                    .nullable(),
-            );
-            query = query.filter(wrapped.like(pattern).escape('\\'));
-        }
-        if !filter.content_types.is_empty() {
-            query = query.filter(
-                remote_broadcasts::content_type
-                    .nullable()
-                    .eq_any(filter.content_types.clone()),
-            );
-        }
-        if let Some(q) = &filter.query {
-            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-            query = query.filter(
-                lower(remote_streams::name.nullable())
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(remote_streams::summary.nullable())
-                        .like(pattern.clone())
-                        .escape('\\'))
-                    .or(lower(remote_broadcasts::title.nullable())
-                        .like(pattern)
-                        .escape('\\')),
-            );
-        }
+        filter_listing!(
+            query,
+            filter,
+            id: remote_streams::id,
+            genres: remote_streams::genres,
+            content_type: remote_broadcasts::content_type.nullable(),
+            text: [remote_streams::name, remote_streams::summary, remote_broadcasts::title],
+        );
         Ok(query.load(conn)?)
     }
 

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
-use diesel::{prelude::*, sql_types::Text};
+use diesel::prelude::*;
 
-use super::{Broadcast, BroadcastState, escape_like, lower};
+use super::{Broadcast, BroadcastState, StreamFilter, escape_like, stream_filter::filter_listing};
 use crate::{
     db::{
         DbConn,
@@ -104,20 +104,6 @@ pub struct NewStream<'a> {
     pub profile: StreamProfile,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-}
-
-/// Which streams a listing returns. Results are newest stream first; `before` is the cursor.
-#[derive(Debug, Clone, Default)]
-pub struct StreamFilter {
-    pub live_only: bool,
-    /// One genre, compared case-insensitively with each of a stream's genres.
-    pub genre: Option<String>,
-    /// Case-insensitive substring of the name, description or current title.
-    pub query: Option<String>,
-    /// Content types to keep (a codec's, see `streams::Codec`); empty keeps all.
-    pub content_types: Vec<&'static str>,
-    pub before: Option<i64>,
-    pub limit: i64,
 }
 
 impl Stream {
@@ -318,38 +304,14 @@ impl Stream {
                     .eq(BroadcastState::Live.as_str()),
             );
         }
-        if let Some(before) = filter.before {
-            query = query.filter(streams::id.lt(before));
-        }
-        if let Some(genre) = &filter.genre {
-            // Genres are stored comma-joined; wrapping both sides in commas matches whole genres.
-            let pattern = format!("%,{},%", escape_like(&genre.to_lowercase()));
-            let wrapped = lower(
-                ",".into_sql::<Text>()
-                    .concat(streams::genres)
-                    .concat(",")
-                    .nullable(),
-            );
-            query = query.filter(wrapped.like(pattern).escape('\\'));
-        }
-        if !filter.content_types.is_empty() {
-            query = query.filter(streams::content_type.eq_any(filter.content_types.clone()));
-        }
-        if let Some(q) = &filter.query {
-            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-            // The title is NULL for streams off air; NULL never matches, the other columns still can.
-            query = query.filter(
-                lower(streams::name.nullable())
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(streams::description.nullable())
-                        .like(pattern.clone())
-                        .escape('\\'))
-                    .or(lower(broadcasts::title.nullable())
-                        .like(pattern)
-                        .escape('\\')),
-            );
-        }
+        filter_listing!(
+            query,
+            filter,
+            id: streams::id,
+            genres: streams::genres,
+            content_type: streams::content_type.nullable(),
+            text: [streams::name, streams::description, broadcasts::title],
+        );
         Ok(query.load(conn)?)
     }
 }
