@@ -107,17 +107,7 @@ impl Application {
                     self.state.clock.clone(),
                 )),
                 tokio::spawn(
-                    Worker::new(
-                        self.state.db.clone(),
-                        self.state.clock.clone(),
-                        self.state.urls.clone(),
-                        Limits {
-                            allow_private: self.state.config.allow_private_networks,
-                            ..Limits::default()
-                        },
-                    )
-                    .with_blocklist(self.state.blocks.clone())
-                    .run_until_stopped(),
+                    Worker::from_state(&self.state, Limits::default()).run_until_stopped(),
                 ),
             ]
         } else {

@@ -36,6 +36,7 @@ use crate::{
     db::{Db, models::Delivery},
     error::Result,
     httpsig::KeyCache,
+    state::AppState,
     urls::Urls,
 };
 
@@ -119,6 +120,21 @@ impl Worker {
             limits,
             blocks: None,
         }
+    }
+
+    /// The worker of `state`: its database, clock, URLs and block list, private networks
+    /// allowed as configured, `limits` otherwise.
+    pub fn from_state(state: &AppState, limits: Limits) -> Self {
+        Self::new(
+            state.db.clone(),
+            state.clock.clone(),
+            state.urls.clone(),
+            Limits {
+                allow_private: state.config.allow_private_networks,
+                ..limits
+            },
+        )
+        .with_blocklist(state.blocks.clone())
     }
 
     /// Deliveries to blocked hosts (or, in allow-list mode, unlisted ones) fail without a

@@ -8,7 +8,7 @@ use onair::{
 
 use crate::{
     helpers::{TestApp, add_body, spawn_app},
-    sinks::{Seen, start_sink, worker},
+    sinks::{Seen, start_sink},
 };
 
 /// A stream "Keep FM" with keys and one accepted follower whose inbox is a local sink; the stream
@@ -56,10 +56,10 @@ async fn a_stream_that_keeps_its_posts_ends_with_an_update() {
     let (token, id, seen) = followed_stream(&app).await;
     set_on_end(&app, id, OnEnd::Update).await;
     let sid = app.add(&token, "Keep FM", "keep").await;
-    worker(&app).deliver_due().await.unwrap();
+    app.deliver_due().await;
     app.yp(&token, &format!("action=remove&sid={sid}")).await;
     assert_eq!(app.advance_and_reap(91).await.ended, 1);
-    worker(&app).deliver_due().await.unwrap();
+    app.deliver_due().await;
     assert_eq!(seen.kinds(), ["Create", "Update"]);
     let update = &seen.activities()[1];
     let note = &update["object"];
@@ -97,7 +97,7 @@ async fn a_profile_change_updates_the_actor() {
         .yp(&token, &add_body("Keep FM", listen, "Jazz Soul"))
         .await;
     assert!(answer.ok, "{}", answer.message);
-    worker(&app).deliver_due().await.unwrap();
+    app.deliver_due().await;
     assert_eq!(seen.kinds(), ["Create"], "same profile: no actor Update");
 
     let sid = answer.sid.unwrap();
@@ -106,7 +106,7 @@ async fn a_profile_change_updates_the_actor() {
         .yp(&token, &add_body("Keep FM Two", listen, "Ambient"))
         .await;
     assert!(answer.ok, "{}", answer.message);
-    worker(&app).deliver_due().await.unwrap();
+    app.deliver_due().await;
     assert_eq!(
         seen.kinds(),
         ["Create", "Update"],
@@ -134,7 +134,7 @@ async fn a_profile_change_updates_the_actor() {
         })
         .await
         .unwrap();
-    worker(&app).deliver_due().await.unwrap();
+    app.deliver_due().await;
     assert_eq!(seen.kinds(), ["Create", "Update", "Update"]);
     assert_eq!(
         seen.activities()[2]["object"]["manuallyApprovesFollowers"],

@@ -12,10 +12,7 @@ use onair::{
     state::AppState,
 };
 
-use crate::{
-    helpers::{TestApp, public_app, touch_body},
-    sinks::worker,
-};
+use crate::helpers::{TestApp, public_app, touch_body};
 
 /// B's live remote streams, as its API lists them: (handle, title).
 async fn remote_live(app: &TestApp) -> Vec<(String, Option<String>)> {
@@ -51,7 +48,7 @@ struct Pair {
 async fn followed() -> Pair {
     let (a, a_port) = public_app().await;
     let (b, b_port) = public_app().await;
-    let (a_worker, b_worker) = (worker(&a), worker(&b));
+    let (a_worker, b_worker) = (a.worker(), b.worker());
     // A stream exists at A, off air, with its keys.
     let token = a.broadcaster("alice").await;
     let sid = a.add(&token, "Night Jazz", "jazz").await;

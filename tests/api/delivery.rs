@@ -3,8 +3,7 @@
 
 use base64::Engine;
 use onair::delivery::{
-    Outgoing, SUPERSEDED_BY_DELETE, SUPERSEDED_BY_UPDATE, enqueue,
-    worker::{Limits, Worker},
+    Outgoing, SUPERSEDED_BY_DELETE, SUPERSEDED_BY_UPDATE, enqueue, worker::Worker,
 };
 use rsa::{Pkcs1v15Sign, RsaPublicKey, pkcs8::DecodePublicKey};
 use sha2::{Digest, Sha256};
@@ -12,7 +11,7 @@ use url::Url;
 
 use crate::{
     helpers::{TestApp, spawn_app},
-    sinks::{start_sink, worker},
+    sinks::start_sink,
 };
 
 /// A stream with keys; returns its id and actor URL.
@@ -96,7 +95,7 @@ async fn outcomes_retries_and_signatures() {
         inbox("flaky"),
     ];
     send(&app, stream_id, "Create", &object, 1, inboxes).await;
-    let step = worker(&app).deliver_due().await.unwrap();
+    let step = app.deliver_due().await;
     assert_eq!(
         (step.delivered, step.retried, step.failed),
         (3, 1, 1),
@@ -104,7 +103,7 @@ async fn outcomes_retries_and_signatures() {
     );
     assert_eq!(seen.count("/a/inbox"), 1);
     assert!(
-        worker(&app).deliver_due().await.unwrap().is_idle(),
+        app.deliver_due().await.is_idle(),
         "the retry is not due yet"
     );
 
@@ -158,7 +157,7 @@ async fn outcomes_retries_and_signatures() {
     );
 
     app.state.clock.advance(chrono::TimeDelta::minutes(2));
-    let step = worker(&app).deliver_due().await.unwrap();
+    let step = app.deliver_due().await;
     assert_eq!(step.retried, 1);
     assert_eq!(seen.count("/flaky"), 2, "retried after the backoff");
     assert_eq!(seen.count("/bad"), 1, "a 400 is final");
@@ -172,7 +171,7 @@ async fn outcomes_retries_and_signatures() {
         .await
         .unwrap();
     assert_eq!(requeued, 1);
-    worker(&app).deliver_due().await.unwrap();
+    app.deliver_due().await;
     assert_eq!(seen.count("/bad"), 2);
     let purged = app
         .state
@@ -214,7 +213,7 @@ async fn a_delete_supersedes_a_pending_create_for_an_unreachable_inbox() {
     let object: Url = format!("{actor}/broadcasts/7").parse().unwrap();
     let flaky: Url = format!("{sink}/flaky").parse().unwrap();
     send(&app, stream_id, "Create", &object, 1, vec![flaky.clone()]).await;
-    worker(&app).deliver_due().await.unwrap();
+    app.deliver_due().await;
     send(&app, stream_id, "Update", &object, 2, vec![flaky.clone()]).await;
     send(&app, stream_id, "Delete", &object, 3, vec![flaky.clone()]).await;
     assert!(
@@ -223,7 +222,7 @@ async fn a_delete_supersedes_a_pending_create_for_an_unreachable_inbox() {
         states(&app).await
     );
     app.state.clock.advance(chrono::TimeDelta::hours(1));
-    worker(&app).deliver_due().await.unwrap();
+    app.deliver_due().await;
     let kinds = seen.kinds();
     assert_eq!(
         kinds,
@@ -242,26 +241,9 @@ async fn two_workers_share_one_queue_without_duplicates() {
         .map(|i| format!("{sink}/u{i}/inbox").parse().unwrap())
         .collect();
     send(&app, stream_id, "Create", &object, 1, inboxes).await;
-    let limits = Limits {
-        total: 16,
-        ..Limits {
-            allow_private: true,
-            ..Limits::default()
-        }
-    };
     let (a, b) = (
-        Worker::new(
-            app.state.db.clone(),
-            app.state.clock.clone(),
-            app.state.urls.clone(),
-            limits.clone(),
-        ),
-        Worker::new(
-            app.state.db.clone(),
-            app.state.clock.clone(),
-            app.state.urls.clone(),
-            limits,
-        ),
+        app.worker_with(|l| l.total = 16),
+        app.worker_with(|l| l.total = 16),
     );
     // Each steps until nothing is pending; a step that lost every claim to the other is idle.
     let app = &app;
@@ -317,7 +299,7 @@ async fn an_unreachable_follower_never_gets_a_stale_go_live() {
         .await
         .unwrap();
     let sid = app.add(&token, "Queue FM", "q").await;
-    worker(&app).deliver_due().await.unwrap();
+    app.deliver_due().await;
     assert_eq!(
         seen.count("/flaky"),
         1,
@@ -332,7 +314,7 @@ async fn an_unreachable_follower_never_gets_a_stale_go_live() {
     );
     // Past the Create's backoff, what goes to the follower is the Delete alone.
     app.state.clock.advance(chrono::TimeDelta::hours(1));
-    worker(&app).deliver_due().await.unwrap();
+    app.deliver_due().await;
     let kinds = seen.kinds();
     assert_eq!(
         kinds,
@@ -353,7 +335,7 @@ async fn a_dead_host_trips_the_circuit_breaker() {
         .map(|i| format!("{sink}/d{i}/flaky").parse().unwrap())
         .collect();
     send(&app, stream_id, "Create", &object, 1, inboxes).await;
-    let w = worker(&app);
+    let w = app.worker();
     let first = w.deliver_due().await.unwrap();
     let tried = seen.paths().len();
     assert!((5..=10).contains(&tried), "tried {tried}: {first:?}");

@@ -392,18 +392,6 @@ impl FedifyPeer {
     }
 }
 
-fn worker(app: &TestApp) -> onair::delivery::worker::Worker {
-    onair::delivery::worker::Worker::new(
-        app.state.db.clone(),
-        app.state.clock.clone(),
-        app.state.urls.clone(),
-        onair::delivery::worker::Limits {
-            allow_private: true,
-            ..Default::default()
-        },
-    )
-}
-
 /// Fedify follows a stream (signing its Follow its own way), receives our Accept and verifies
 /// its signature against our published key, then unfollows; an unsigned POST gets 401.
 #[tokio::test(flavor = "multi_thread")]
@@ -432,7 +420,7 @@ async fn fedify_follows_gets_a_verified_accept_and_unfollows() {
     })
     .await;
     assert_eq!(
-        worker(&app).deliver_due().await.unwrap().delivered,
+        app.deliver_due().await.delivered,
         1,
         "Fedify took the Accept (2xx)"
     );
@@ -576,7 +564,7 @@ async fn fedify_receives_create_update_and_delete_of_a_broadcast() {
             .status(),
         200
     );
-    let worker = worker(&app);
+    let worker = app.worker();
     poll("follow recorded and Accept delivered", async || {
         (worker.deliver_due().await.ok()?.delivered > 0).then_some(())
     })
@@ -762,14 +750,14 @@ async fn fedify_waits_for_approval_then_is_removed() {
     .await;
     let follower = pending.split_whitespace().last().unwrap().to_owned();
     assert!(
-        worker(&app).deliver_due().await.unwrap().is_idle(),
+        app.deliver_due().await.is_idle(),
         "no Accept before approval"
     );
 
     cli(&["follower", "approve", &handle, &follower]);
     // The CLI stamps the queue with the system clock; the app's manual clock catches up.
     app.state.clock.advance(chrono::TimeDelta::minutes(1));
-    assert_eq!(worker(&app).deliver_due().await.unwrap().delivered, 1);
+    assert_eq!(app.deliver_due().await.delivered, 1);
     poll("Fedify verified the Accept", async || {
         peer.verified("Accept").await
     })
@@ -783,7 +771,7 @@ async fn fedify_waits_for_approval_then_is_removed() {
 
     cli(&["follower", "remove", &handle, &follower]);
     app.state.clock.advance(chrono::TimeDelta::minutes(1));
-    assert_eq!(worker(&app).deliver_due().await.unwrap().delivered, 1);
+    assert_eq!(app.deliver_due().await.delivered, 1);
     poll("Fedify verified the Reject", async || {
         peer.verified("Reject").await
     })

@@ -9,6 +9,7 @@ use onair::{
     accounts::{self, UserName},
     clock::Clock,
     config::Config,
+    delivery::worker::{Limits, Step, Worker},
     server::{Application, Options},
     state::AppState,
     streams::Reaped,
@@ -214,6 +215,24 @@ impl TestApp {
         let (status, body) = self.get_json(&format!("/api/v1/streams/{handle}")).await;
         assert_eq!(status, 200, "{body}");
         body
+    }
+
+    /// A delivery worker of this app (private networks allowed, as the app is), as `serve` runs
+    /// it; `deliver_due` on it is one step of the queue.
+    pub fn worker(&self) -> Worker {
+        self.worker_with(|_| {})
+    }
+
+    /// A worker with its limits changed by `change`.
+    pub fn worker_with(&self, change: impl FnOnce(&mut Limits)) -> Worker {
+        let mut limits = Limits::default();
+        change(&mut limits);
+        Worker::from_state(&self.state, limits)
+    }
+
+    /// One step of the delivery queue: what is due now is sent and its outcomes recorded.
+    pub async fn deliver_due(&self) -> Step {
+        self.worker().deliver_due().await.unwrap()
     }
 
     /// Moves the clock and runs one reaper pass.

@@ -7,7 +7,6 @@ use onair::federation::relays;
 use crate::{
     fake_relay::start_relay,
     helpers::{TestApp, public_app},
-    sinks::worker,
 };
 
 /// The catalog as the API lists it: (handle, listen URL, title).
@@ -46,7 +45,7 @@ async fn a_relay_round_trip_verified_at_the_origin() {
         (sub.kind.as_str(), sub.state.as_str()),
         ("relay", "pending")
     );
-    worker(&x).deliver_due().await.unwrap();
+    x.deliver_due().await;
     let follow = relay.received.lock().unwrap()[0].clone();
     assert_eq!(follow["type"], "Follow");
     assert_eq!(
@@ -70,7 +69,7 @@ async fn a_relay_round_trip_verified_at_the_origin() {
     // A local stream of X goes on air: its Create reaches the relay's inbox.
     let token = x.broadcaster("xena").await;
     x.add(&token, "Local Live", "local").await;
-    worker(&x).deliver_due().await.unwrap();
+    x.deliver_due().await;
     assert_eq!(relay.kinds(), ["Follow", "Create"]);
     let create = relay.received.lock().unwrap()[1].clone();
     assert_eq!(
@@ -164,7 +163,7 @@ async fn a_relay_round_trip_verified_at_the_origin() {
             .await
             .unwrap()
     );
-    worker(&x).deliver_due().await.unwrap();
+    x.deliver_due().await;
     let undo = relay.received.lock().unwrap().last().unwrap().clone();
     assert_eq!(undo["type"], "Undo");
     assert_eq!(undo["object"]["id"], follow["id"]);

@@ -1,11 +1,8 @@
-//! Local HTTP inboxes that record what they receive, and a delivery worker allowed to reach them.
+//! Local HTTP inboxes that record what they receive.
 
 use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use onair::delivery::worker::{Limits, Worker};
-
-use crate::helpers::TestApp;
 
 /// One POST a sink received: path, headers, body.
 pub type Request = (String, Vec<(String, String)>, String);
@@ -90,19 +87,4 @@ pub fn start_sink() -> (String, Seen) {
     let port = server.addrs()[0].port();
     tokio::spawn(server.run());
     (format!("http://localhost:{port}"), seen)
-}
-
-/// A worker for `app`'s queue that may deliver to 127.0.0.1, with the app's blocks (as `serve`
-/// runs it).
-pub fn worker(app: &TestApp) -> Worker {
-    Worker::new(
-        app.state.db.clone(),
-        app.state.clock.clone(),
-        app.state.urls.clone(),
-        Limits {
-            allow_private: true,
-            ..Limits::default()
-        },
-    )
-    .with_blocklist(app.state.blocks.clone())
 }
