@@ -4,7 +4,8 @@
 //!
 //! cargo bench --bench yp_bench                       # SQLite in a temporary directory
 //! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench yp_bench
-//! BENCH_CONNECTIONS=64 BENCH_SECONDS=10 BENCH_STREAMS=1000 tune the run.
+//! BENCH_CONNECTIONS=64 BENCH_SECONDS=10 BENCH_STREAMS=1000 tune the run; BENCH_ONAIR=path runs
+//! another build of onair against the same harness.
 
 #![allow(
     clippy::unwrap_used,
@@ -47,7 +48,10 @@ fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
 }
 
 fn onair(db: &str, port: u16, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onair"));
+    // BENCH_ONAIR runs another build (an older commit's, say) against the same harness.
+    let binary =
+        std::env::var("BENCH_ONAIR").unwrap_or_else(|_| env!("CARGO_BIN_EXE_onair").to_owned());
+    let mut cmd = Command::new(binary);
     cmd.args(args)
         .env("ONAIR_DATABASE_URL", db)
         .env("ONAIR_BIND", format!("127.0.0.1:{port}"))
