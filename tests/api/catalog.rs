@@ -127,7 +127,7 @@ async fn an_instance_follows_a_stream_of_another_and_lists_what_it_broadcasts() 
     );
 
     // A title change reaches B.
-    a.state.clock.advance(chrono::TimeDelta::seconds(61));
+    a.advance(61);
     a.yp(&token, &touch_body(&sid, "Miles Davis \u{2013} So What", 3))
         .await;
     assert_eq!(a_worker.deliver_due().await.unwrap().delivered, 1, "Update");
@@ -244,7 +244,7 @@ async fn quiet_entries_are_checked_at_their_origin() {
     );
 
     // Ten minutes without news: B asks A, which says the broadcast is still live.
-    b.state.clock.advance(chrono::TimeDelta::seconds(601));
+    b.advance(601);
     let pass = refresher.pass().await.unwrap();
     assert_eq!(pass.live, 1, "{pass:?}");
     assert_eq!(remote_live(&b).await.len(), 1);
@@ -252,7 +252,7 @@ async fn quiet_entries_are_checked_at_their_origin() {
     // It ends at A but the Delete is not delivered: the next check finds it gone (410).
     a.yp(&token, &format!("action=remove&sid={sid}")).await;
     assert_eq!(a.advance_and_reap(91).await.ended, 1);
-    b.state.clock.advance(chrono::TimeDelta::seconds(601));
+    b.advance(601);
     assert_eq!(refresher.pass().await.unwrap().removed, 1);
     assert!(remote_live(&b).await.is_empty());
 
@@ -278,11 +278,11 @@ async fn quiet_entries_are_checked_at_their_origin() {
         })
         .await
         .unwrap();
-    b.state.clock.advance(chrono::TimeDelta::seconds(601));
+    b.advance(601);
     assert_eq!(refresher.pass().await.unwrap().unreachable, 1);
     assert_eq!(remote_live(&b).await.len(), 1, "not hidden yet");
     for _ in 0..3 {
-        b.state.clock.advance(chrono::TimeDelta::seconds(601));
+        b.advance(601);
         assert_eq!(refresher.pass().await.unwrap().unreachable, 1);
     }
     assert!(remote_live(&b).await.is_empty(), "hidden after 30 minutes");

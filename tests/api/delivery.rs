@@ -156,7 +156,7 @@ async fn outcomes_retries_and_signatures() {
         )
     );
 
-    app.state.clock.advance(chrono::TimeDelta::minutes(2));
+    app.advance(120);
     let step = app.deliver_due().await;
     assert_eq!(step.retried, 1);
     assert_eq!(seen.count("/flaky"), 2, "retried after the backoff");
@@ -221,7 +221,7 @@ async fn a_delete_supersedes_a_pending_create_for_an_unreachable_inbox() {
         "{:?}",
         states(&app).await
     );
-    app.state.clock.advance(chrono::TimeDelta::hours(1));
+    app.advance(3600);
     app.deliver_due().await;
     let kinds = seen.kinds();
     assert_eq!(
@@ -313,7 +313,7 @@ async fn an_unreachable_follower_never_gets_a_stale_go_live() {
         states(&app).await
     );
     // Past the Create's backoff, what goes to the follower is the Delete alone.
-    app.state.clock.advance(chrono::TimeDelta::hours(1));
+    app.advance(3600);
     app.deliver_due().await;
     let kinds = seen.kinds();
     assert_eq!(
@@ -341,7 +341,7 @@ async fn a_dead_host_trips_the_circuit_breaker() {
     assert!((5..=10).contains(&tried), "tried {tried}: {first:?}");
     assert_eq!(first.retried + first.deferred, 10);
 
-    app.state.clock.advance(chrono::TimeDelta::minutes(3));
+    app.advance(180);
     let second = w.deliver_due().await.unwrap();
     assert_eq!(
         second.deferred, first.retried,
@@ -353,7 +353,7 @@ async fn a_dead_host_trips_the_circuit_breaker() {
         "no request while the breaker is open"
     );
 
-    app.state.clock.advance(chrono::TimeDelta::minutes(11));
+    app.advance(660);
     w.deliver_due().await.unwrap();
     assert!(
         seen.paths().len() > tried,

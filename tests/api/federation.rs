@@ -576,7 +576,7 @@ async fn fedify_receives_create_update_and_delete_of_a_broadcast() {
     let create = poll("Create verified", async || peer.verified("Create").await).await;
     assert!(create.to_string().contains("/broadcasts/2"), "{create}");
 
-    app.state.clock.advance(chrono::TimeDelta::seconds(61));
+    app.advance(61);
     app.yp(
         &token,
         &crate::helpers::touch_body(&sid, "Artist - New Title", 2),
@@ -756,7 +756,7 @@ async fn fedify_waits_for_approval_then_is_removed() {
 
     cli(&["follower", "approve", &handle, &follower]);
     // The CLI stamps the queue with the system clock; the app's manual clock catches up.
-    app.state.clock.advance(chrono::TimeDelta::minutes(1));
+    app.advance(60);
     assert_eq!(app.deliver_due().await.delivered, 1);
     poll("Fedify verified the Accept", async || {
         peer.verified("Accept").await
@@ -770,7 +770,7 @@ async fn fedify_waits_for_approval_then_is_removed() {
     assert_eq!(followers["totalItems"], 1);
 
     cli(&["follower", "remove", &handle, &follower]);
-    app.state.clock.advance(chrono::TimeDelta::minutes(1));
+    app.advance(60);
     assert_eq!(app.deliver_due().await.delivered, 1);
     poll("Fedify verified the Reject", async || {
         peer.verified("Reject").await

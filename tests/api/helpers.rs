@@ -235,9 +235,14 @@ impl TestApp {
         self.worker().deliver_due().await.unwrap()
     }
 
+    /// Moves the app's (manual) clock on by `seconds`.
+    pub fn advance(&self, seconds: i64) {
+        self.state.clock.advance(TimeDelta::seconds(seconds));
+    }
+
     /// Moves the clock and runs one reaper pass.
     pub async fn advance_and_reap(&self, seconds: i64) -> Reaped {
-        self.state.clock.advance(TimeDelta::seconds(seconds));
+        self.advance(seconds);
         onair::streams::Directory::new(&self.state)
             .reap()
             .await
