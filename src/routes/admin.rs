@@ -54,17 +54,27 @@ fn subscription_json(s: &Subscription) -> serde_json::Value {
     json!({ "actor": s.actor_id, "kind": s.kind, "state": s.state, "since": s.created_at.and_utc() })
 }
 
-/// `GET /api/v1/admin/remote` and `/relays`: what the instance actor follows.
-pub async fn list_subscriptions(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse> {
-    admin(&req, &data).await?;
-    let relays_only = req.path().ends_with("/relays");
-    let subs = data.db.read(Subscription::list).await?;
+/// What the instance actor follows: relays, or remote streams.
+async fn subscriptions(state: &AppState, relays_only: bool) -> Result<HttpResponse> {
+    let subs = state.db.read(Subscription::list).await?;
     let items: Vec<_> = subs
         .iter()
         .filter(|s| (s.kind != "stream") == relays_only)
         .map(subscription_json)
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// `GET /api/v1/admin/remote`: the remote streams followed.
+pub async fn list_remote(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse> {
+    admin(&req, &data).await?;
+    subscriptions(&data, false).await
+}
+
+/// `GET /api/v1/admin/relays`: the relays subscribed to.
+pub async fn list_relays(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse> {
+    admin(&req, &data).await?;
+    subscriptions(&data, true).await
 }
 
 /// `POST /api/v1/admin/remote {"target": "@handle@host"}`: follow a remote stream.
@@ -143,19 +153,13 @@ pub async fn add_block(
     body: web::Json<TargetBody>,
 ) -> Result<HttpResponse> {
     admin(&req, &data).await?;
-    let (kind, value) = blocks::parse(&body.target)?;
-    let (shown, now) = (value.clone(), data.clock.now());
-    let added = data
-        .db
-        .write(move |c| blocks::block(c, kind, &value, now))
-        .await?;
-    data.blocks.invalidate();
-    let mut answer = if added {
+    let added = blocks::add(&data.blocks, &body.target, data.clock.now()).await?;
+    let mut answer = if added.new {
         HttpResponse::Created()
     } else {
         HttpResponse::Ok()
     };
-    Ok(answer.json(json!({ "kind": kind.as_str(), "value": shown })))
+    Ok(answer.json(json!({ "kind": added.kind.as_str(), "value": added.value })))
 }
 
 /// `DELETE /api/v1/admin/blocks {"target": …}`: lift a block.
@@ -165,14 +169,8 @@ pub async fn remove_block(
     body: web::Json<TargetBody>,
 ) -> Result<HttpResponse> {
     admin(&req, &data).await?;
-    let (kind, value) = blocks::parse(&body.target)?;
-    if !data
-        .db
-        .write(move |c| Block::delete(c, kind, &value))
-        .await?
-    {
+    if !blocks::remove(&data.blocks, &body.target).await?.1 {
         return Err(Error::NotFound(format!("a block of {}", body.target)));
     }
-    data.blocks.invalidate();
     Ok(HttpResponse::NoContent().finish())
 }

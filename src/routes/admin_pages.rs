@@ -3,7 +3,7 @@
 //! JSON API; every form carries the session's CSRF token.
 
 use activitypub_federation::config::Data;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web::Form};
 use serde::Deserialize;
 
 use super::{
@@ -84,48 +84,80 @@ pub struct TargetForm {
     target: String,
 }
 
-/// `POST /admin/{remote,relays,blocks}` and their `/remove`: one handler, the path says what.
-pub async fn act(
+/// A relay's URL as the form gives it.
+fn relay_url(target: &str) -> Result<url::Url> {
+    url::Url::parse(target).map_err(|e| Error::Invalid(format!("{target:?} is not a URL: {e}")))
+}
+
+/// `POST /admin/remote`: follow a remote stream.
+pub async fn follow_remote(
     req: HttpRequest,
     data: Data<AppState>,
-    form: actix_web::web::Form<TargetForm>,
+    form: Form<TargetForm>,
 ) -> Result<HttpResponse> {
     admin_session(&req, &data, &form.csrf).await?;
-    let target = form.target.trim();
-    match req.path() {
-        "/admin/remote" => {
-            subscribe::follow(&data, &Target::parse(target)?).await?;
-        }
-        "/admin/remote/remove" => {
-            subscribe::unfollow(&data, &Target::parse(target)?).await?;
-        }
-        "/admin/relays" | "/admin/relays/remove" => {
-            let url = url::Url::parse(target)
-                .map_err(|e| Error::Invalid(format!("{target:?} is not a URL: {e}")))?;
-            if req.path().ends_with("/remove") {
-                relays::unsubscribe(&data, &url).await?;
-            } else {
-                relays::subscribe(&data, &url).await?;
-            }
-        }
-        "/admin/blocks" => {
-            let (kind, value) = blocks::parse(target)?;
-            let now = data.clock.now();
-            data.db
-                .write(move |c| blocks::block(c, kind, &value, now))
-                .await?;
-            data.blocks.invalidate();
-        }
-        "/admin/blocks/remove" => {
-            let (kind, value) = blocks::parse(target)?;
-            data.db
-                .write(move |c| Block::delete(c, kind, &value))
-                .await?;
-            data.blocks.invalidate();
-        }
-        other => return Err(Error::NotFound(other.to_owned())),
-    }
-    Ok(see_other("/admin"))
+    subscribe::follow(&data, &Target::parse(form.target.trim())?).await?;
+    Ok(back(&data))
+}
+
+/// `POST /admin/remote/remove`: unfollow it.
+pub async fn unfollow_remote(
+    req: HttpRequest,
+    data: Data<AppState>,
+    form: Form<TargetForm>,
+) -> Result<HttpResponse> {
+    admin_session(&req, &data, &form.csrf).await?;
+    subscribe::unfollow(&data, &Target::parse(form.target.trim())?).await?;
+    Ok(back(&data))
+}
+
+/// `POST /admin/relays`: subscribe to a relay.
+pub async fn add_relay(
+    req: HttpRequest,
+    data: Data<AppState>,
+    form: Form<TargetForm>,
+) -> Result<HttpResponse> {
+    admin_session(&req, &data, &form.csrf).await?;
+    relays::subscribe(&data, &relay_url(form.target.trim())?).await?;
+    Ok(back(&data))
+}
+
+/// `POST /admin/relays/remove`: unsubscribe.
+pub async fn remove_relay(
+    req: HttpRequest,
+    data: Data<AppState>,
+    form: Form<TargetForm>,
+) -> Result<HttpResponse> {
+    admin_session(&req, &data, &form.csrf).await?;
+    relays::unsubscribe(&data, &relay_url(form.target.trim())?).await?;
+    Ok(back(&data))
+}
+
+/// `POST /admin/blocks`: block a domain or actor.
+pub async fn add_block(
+    req: HttpRequest,
+    data: Data<AppState>,
+    form: Form<TargetForm>,
+) -> Result<HttpResponse> {
+    admin_session(&req, &data, &form.csrf).await?;
+    blocks::add(&data.blocks, &form.target, data.clock.now()).await?;
+    Ok(back(&data))
+}
+
+/// `POST /admin/blocks/remove`: lift a block (one that is not there is no error here).
+pub async fn remove_block(
+    req: HttpRequest,
+    data: Data<AppState>,
+    form: Form<TargetForm>,
+) -> Result<HttpResponse> {
+    admin_session(&req, &data, &form.csrf).await?;
+    blocks::remove(&data.blocks, &form.target).await?;
+    Ok(back(&data))
+}
+
+/// Back to the admin page after a form.
+fn back(_state: &AppState) -> HttpResponse {
+    see_other("/admin")
 }
 
 /// The new-account form.
@@ -141,7 +173,7 @@ pub struct UserForm {
 pub async fn create_user(
     req: HttpRequest,
     data: Data<AppState>,
-    form: actix_web::web::Form<UserForm>,
+    form: Form<UserForm>,
 ) -> Result<HttpResponse> {
     admin_session(&req, &data, &form.csrf).await?;
     let name = UserName::parse(&form.name)?;
@@ -177,7 +209,7 @@ pub struct NameForm {
 pub async fn disable_user(
     req: HttpRequest,
     data: Data<AppState>,
-    form: actix_web::web::Form<NameForm>,
+    form: Form<NameForm>,
 ) -> Result<HttpResponse> {
     let admin = admin_session(&req, &data, &form.csrf).await?;
     if admin.name == form.name {
@@ -187,7 +219,7 @@ pub async fn disable_user(
     }
     let (name, now) = (form.name.clone(), data.clock.now());
     data.db.write(move |c| User::disable(c, &name, now)).await?;
-    Ok(see_other("/admin"))
+    Ok(back(&data))
 }
 
 /// What to do with the delivery queue.
@@ -202,7 +234,7 @@ pub struct QueueForm {
 pub async fn queue(
     req: HttpRequest,
     data: Data<AppState>,
-    form: actix_web::web::Form<QueueForm>,
+    form: Form<QueueForm>,
 ) -> Result<HttpResponse> {
     admin_session(&req, &data, &form.csrf).await?;
     let now = data.clock.now();
@@ -215,5 +247,5 @@ pub async fn queue(
         "purge" => data.db.write(Delivery::purge_finished).await?,
         other => return Err(Error::Invalid(format!("retry or purge, not {other:?}"))),
     };
-    Ok(see_other("/admin"))
+    Ok(back(&data))
 }

@@ -41,13 +41,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/remote")
-                    .route(web::get().to(admin::list_subscriptions))
+                    .route(web::get().to(admin::list_remote))
                     .route(web::post().to(admin::follow))
                     .route(web::delete().to(admin::unfollow)),
             )
             .service(
                 web::resource("/relays")
-                    .route(web::get().to(admin::list_subscriptions))
+                    .route(web::get().to(admin::list_relays))
                     .route(web::post().to(admin::add_relay))
                     .route(web::delete().to(admin::remove_relay)),
             )
@@ -83,13 +83,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(admin_pages::disable_user),
     )
     .route("/admin/queue", web::post().to(admin_pages::queue))
+    .route("/admin/remote", web::post().to(admin_pages::follow_remote))
     .route(
-        "/admin/{what:remote|relays|blocks}",
-        web::post().to(admin_pages::act),
+        "/admin/remote/remove",
+        web::post().to(admin_pages::unfollow_remote),
     )
+    .route("/admin/relays", web::post().to(admin_pages::add_relay))
     .route(
-        "/admin/{what:remote|relays|blocks}/remove",
-        web::post().to(admin_pages::act),
+        "/admin/relays/remove",
+        web::post().to(admin_pages::remove_relay),
+    )
+    .route("/admin/blocks", web::post().to(admin_pages::add_block))
+    .route(
+        "/admin/blocks/remove",
+        web::post().to(admin_pages::remove_block),
     )
     .route("/assets/style.css", web::get().to(assets::style))
     .route("/assets/app.js", web::get().to(assets::script))
