@@ -16,10 +16,13 @@ use crate::{
     accounts,
     db::models::{Delivery, Follower, OnEnd, Session, Stream, User, YpToken},
     error::{Error, Result},
-    federation::follows,
+    federation::follows::{self, Decision},
     signin::{self, LOGIN_COOKIE, SESSION_COOKIE},
     state::AppState,
-    streams::{self, icecast_directory_block, settings},
+    streams::{
+        self, icecast_directory_block,
+        settings::{Changes, Profile},
+    },
     views::{Card, Dashboard, Layout, Login, NewToken, StreamPanel, TokenRow},
 };
 
@@ -377,25 +380,20 @@ pub async fn stream_settings(
             )));
         }
     };
-    let (urls, now) = (state.urls.clone(), state.clock.now());
-    let (https, allow_private) = (
-        form.https_listen_url.clone(),
-        state.config.allow_private_networks,
-    );
-    let profile = (
-        form.display_name.clone(),
-        form.display_description.clone(),
-        form.icon_url.clone(),
-    );
+    let changes = Changes {
+        profile: Some(Profile {
+            name: form.display_name.clone(),
+            description: form.display_description.clone(),
+            icon: form.icon_url.clone(),
+        }),
+        https_listen_url: Some(form.https_listen_url.clone()),
+        approval: Some(approval),
+        on_end: Some(on_end),
+    };
+    let (config, urls, now) = (state.config.clone(), state.urls.clone(), state.clock.now());
     state
         .db
-        .write(move |c| {
-            let (name, description, icon) = &profile;
-            settings::set_profile(c, &mut stream, name, description, icon, &urls, now)?;
-            settings::set_https_listen_url(c, &mut stream, &https, allow_private)?;
-            settings::set_approval(c, &mut stream, approval, &urls, now)?;
-            settings::set_on_end(c, &mut stream, on_end)
-        })
+        .write(move |c| changes.apply(c, &mut stream, &config, &urls, now))
         .await?;
     Ok(see_other("/dashboard"))
 }
@@ -418,27 +416,19 @@ pub async fn decide_follower(
 ) -> Result<HttpResponse> {
     let (_, user) = checked(&req, &state, &form.csrf).await?;
     let stream = own_stream(&state, &user, &handle).await?;
-    let (urls, now) = (state.urls.clone(), state.clock.now());
-    let (actor, approve) = match form.decision.as_str() {
-        "approve" => (form.actor.clone(), true),
-        "reject" => (form.actor.clone(), false),
+    let decision = match form.decision.as_str() {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject,
         other => {
             return Err(Error::Invalid(format!(
                 "decision is approve or reject, not {other:?}"
             )));
         }
     };
+    let (urls, now, actor) = (state.urls.clone(), state.clock.now(), form.actor.clone());
     state
         .db
-        .write(move |c| {
-            let follower = Follower::find(c, stream.id, &actor)?
-                .ok_or_else(|| Error::NotFound(format!("follower {actor}")))?;
-            if approve {
-                follows::accept(c, &stream, &follower, &urls, now)
-            } else {
-                follows::reject(c, &stream, &follower, &urls, now)
-            }
-        })
+        .write(move |c| follows::decide(c, &stream, &actor, decision, &urls, now))
         .await?;
     Ok(see_other("/dashboard"))
 }
