@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web::Form};
 use serde::Deserialize;
 
 use super::{
-    dashboard::{checked, layout, see_other, session},
     pages::html,
+    session::{checked, layout, see_other, session},
 };
 use crate::{
     accounts::{self, UserName},
@@ -35,7 +35,7 @@ async fn admin_session(req: &HttpRequest, state: &AppState, csrf: &str) -> Resul
 /// `GET /admin`
 pub async fn page(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse> {
     let Some((session, user)) = session(&req, &data).await? else {
-        return Ok(see_other("/login"));
+        return Ok(see_other(data.urls.login()));
     };
     if !user.is_admin {
         return Err(Error::Forbidden(format!("{} is not an admin", user.name)));
@@ -156,8 +156,8 @@ pub async fn remove_block(
 }
 
 /// Back to the admin page after a form.
-fn back(_state: &AppState) -> HttpResponse {
-    see_other("/admin")
+fn back(state: &AppState) -> HttpResponse {
+    see_other(state.urls.admin())
 }
 
 /// The new-account form.

@@ -12,6 +12,7 @@ mod health;
 pub mod html_errors;
 mod inbox;
 pub mod pages;
+mod session;
 mod well_known;
 mod yp;
 
@@ -59,9 +60,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ),
     )
     .route("/", web::get().to(pages::home))
-    .route("/login", web::get().to(dashboard::login_form))
-    .route("/login", web::post().to(dashboard::login))
-    .route("/logout", web::post().to(dashboard::logout))
+    .route("/login", web::get().to(session::login_form))
+    .route("/login", web::post().to(session::login))
+    .route("/logout", web::post().to(session::logout))
     .route("/dashboard", web::get().to(dashboard::dashboard))
     .route("/dashboard/tokens", web::post().to(dashboard::create_token))
     .route(

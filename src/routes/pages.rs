@@ -11,7 +11,7 @@ use crate::{
     listing::{self, Cursor, Origin},
     state::AppState,
     streams::codec::Codec,
-    views::{Card, Filters, Home, Layout, StreamPage},
+    views::{Card, Filters, Home, Layout, StreamPage, path_and_query},
 };
 
 /// Streams per page of the home page.
@@ -37,9 +37,7 @@ pub fn html(page: &impl Template) -> Result<HttpResponse> {
 }
 
 fn layout(state: &AppState) -> Layout {
-    Layout {
-        site: state.urls.authority(),
-    }
+    Layout::new(&state.urls)
 }
 
 /// The home page's query string.
@@ -90,7 +88,7 @@ pub async fn home(
             .append_pair("codec", &filters.codec)
             .append_pair("origin", &filters.origin)
             .append_pair("cursor", &c.render());
-        format!("/?{}", url.query().unwrap_or(""))
+        path_and_query(&url)
     });
     html(&Home {
         layout: layout(&state),
@@ -175,8 +173,9 @@ pub async fn follow(
     }
     let mut target = url::Url::parse(&format!("https://{host}/authorize_interaction"))
         .map_err(|e| Error::Invalid(format!("{host}: {e}")))?;
-    let acct = format!("acct:{}@{}", stream.handle, state.urls.authority());
-    target.query_pairs_mut().append_pair("uri", &acct);
+    target
+        .query_pairs_mut()
+        .append_pair("uri", &state.urls.acct(&stream.handle));
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, target.to_string()))
         .finish())
