@@ -161,11 +161,13 @@ pub struct Filters {
     pub any: bool,
 }
 
-/// `GET /`
+/// `GET /` and `GET /tags/{tag}`
 #[derive(Template)]
 #[template(path = "home.html")]
 pub struct Home {
     pub layout: Layout,
+    /// "Live now", or a genre's hashtag.
+    pub heading: String,
     pub filters: Filters,
     pub codecs: Vec<(&'static str, &'static str)>,
     pub origins: Vec<(&'static str, &'static str)>,

@@ -8,6 +8,7 @@ mod assets;
 mod dashboard;
 mod events;
 mod exports;
+mod filters;
 mod health;
 pub mod html_errors;
 mod inbox;
@@ -108,6 +109,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/streams/{handle}/events", web::get().to(events::events))
     .route("/streams/{handle}/follow", web::get().to(pages::follow))
+    .route("/tags/{tag}", web::get().to(pages::tag))
     .route("/api/v1/streams", web::get().to(api::list_streams))
     .route("/api/v1/streams/{handle}", web::get().to(api::show_stream))
     .route("/streams/{handle}", web::get().to(actor::show_stream))
