@@ -44,18 +44,17 @@ pub async fn page(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse
 }
 
 async fn render(state: &AppState, csrf: String, note: Option<String>) -> Result<HttpResponse> {
-    let (users, subs, blocks, queue) = state
+    let (users, blocks, queue) = state
         .db
         .read(|c| {
             Ok((
                 User::list(c)?,
-                Subscription::list(c)?,
                 Block::list(c)?,
                 Delivery::count_by_state(c)?,
             ))
         })
         .await?;
-    let (relays, remote): (Vec<_>, Vec<_>) = subs.into_iter().partition(|s| s.kind != "stream");
+    let (remote, relays) = (subscribe::list(state).await?, relays::list(state).await?);
     let pair = |s: Subscription| (s.actor_id, s.state);
     html(&Admin {
         layout: layout(state),
@@ -82,11 +81,6 @@ pub struct TargetForm {
     #[serde(default)]
     csrf: String,
     target: String,
-}
-
-/// A relay's URL as the form gives it.
-fn relay_url(target: &str) -> Result<url::Url> {
-    url::Url::parse(target).map_err(|e| Error::Invalid(format!("{target:?} is not a URL: {e}")))
 }
 
 /// `POST /admin/remote`: follow a remote stream.
@@ -118,7 +112,7 @@ pub async fn add_relay(
     form: Form<TargetForm>,
 ) -> Result<HttpResponse> {
     admin_session(&req, &data, &form.csrf).await?;
-    relays::subscribe(&data, &relay_url(form.target.trim())?).await?;
+    relays::subscribe(&data, &relays::parse_url(&form.target)?).await?;
     Ok(back(&data))
 }
 
@@ -129,7 +123,7 @@ pub async fn remove_relay(
     form: Form<TargetForm>,
 ) -> Result<HttpResponse> {
     admin_session(&req, &data, &form.csrf).await?;
-    relays::unsubscribe(&data, &relay_url(form.target.trim())?).await?;
+    relays::unsubscribe(&data, &relays::parse_url(&form.target)?).await?;
     Ok(back(&data))
 }
 
@@ -212,13 +206,10 @@ pub async fn disable_user(
     form: Form<NameForm>,
 ) -> Result<HttpResponse> {
     let admin = admin_session(&req, &data, &form.csrf).await?;
-    if admin.name == form.name {
-        return Err(Error::Invalid(
-            "you cannot disable your own account here".to_owned(),
-        ));
-    }
     let (name, now) = (form.name.clone(), data.clock.now());
-    data.db.write(move |c| User::disable(c, &name, now)).await?;
+    data.db
+        .write(move |c| accounts::disable_user(c, &name, Some(&admin), now))
+        .await?;
     Ok(back(&data))
 }
 

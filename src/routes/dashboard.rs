@@ -121,10 +121,10 @@ pub async fn create_token(
     form: web::Form<TokenForm>,
 ) -> Result<HttpResponse> {
     let (session, user) = checked(&req, &state, &form.csrf).await?;
-    let (owner, label, now) = (user.id, form.label.clone(), state.clock.now());
+    let (owner, label, now) = (user.clone(), form.label.clone(), state.clock.now());
     let (token, secret) = state
         .db
-        .write(move |c| accounts::create_token(c, owner, &label, now))
+        .write(move |c| accounts::new_token(c, &owner, &label, now))
         .await?;
     let url = state.urls.yp(&secret);
     let new = NewToken {
@@ -151,13 +151,7 @@ pub async fn revoke_token(
     let (owner, id, now) = (user.id, id.into_inner(), state.clock.now());
     state
         .db
-        .write(move |c| {
-            // Another account's token is "not found", as if it did not exist.
-            if !YpToken::list_for_user(c, owner)?.iter().any(|t| t.id == id) {
-                return Err(Error::NotFound(format!("token {id}")));
-            }
-            YpToken::revoke(c, id, now).map(|_| ())
-        })
+        .write(move |c| accounts::revoke_token(c, id, Some(owner), now))
         .await?;
     Ok(see_other(state.urls.dashboard()))
 }
