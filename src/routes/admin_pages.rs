@@ -90,7 +90,7 @@ pub async fn follow_remote(
     form: Form<TargetForm>,
 ) -> Result<HttpResponse> {
     admin_session(&req, &data, &form.csrf).await?;
-    subscribe::follow(&data, &Target::parse(form.target.trim())?).await?;
+    subscribe::follow(&data, &Target::parse(&form.target)?).await?;
     Ok(back(&data))
 }
 
@@ -101,7 +101,7 @@ pub async fn unfollow_remote(
     form: Form<TargetForm>,
 ) -> Result<HttpResponse> {
     admin_session(&req, &data, &form.csrf).await?;
-    subscribe::unfollow(&data, &Target::parse(form.target.trim())?).await?;
+    subscribe::unfollow(&data, &Target::parse(&form.target)?).await?;
     Ok(back(&data))
 }
 

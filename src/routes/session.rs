@@ -34,7 +34,7 @@ pub(super) fn see_other(to: Url) -> HttpResponse {
 /// A cookie as this instance sets them: HttpOnly, SameSite=Lax, Secure over https.
 fn cookie(state: &AppState, name: &'static str, value: String, age: CookieAge) -> Cookie<'static> {
     Cookie::build(name, value)
-        .path("/")
+        .path(state.urls.home().path().to_owned())
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(state.urls.home().scheme() == "https")
