@@ -130,6 +130,59 @@ pub fn create_token(
     Ok((token, secret))
 }
 
+/// A new YP URL for `user`, unless the account is disabled (its tokens would not work). The one
+/// way the dashboard and the CLI make one; the secret is in the answer and nowhere else.
+pub fn new_token(
+    conn: &mut DbConn,
+    user: &User,
+    label: &str,
+    now: NaiveDateTime,
+) -> Result<(YpToken, String)> {
+    if user.disabled_at.is_some() {
+        return Err(Error::Conflict(format!(
+            "user {} is disabled; its tokens would not work",
+            user.name
+        )));
+    }
+    create_token(conn, user.id, label, now)
+}
+
+/// Revokes token `id`. A broadcaster (`owner`) reaches only their own: another account's is "not
+/// found", as if it did not exist; the operator (`None`) reaches all. False when it was revoked
+/// already.
+pub fn revoke_token(
+    conn: &mut DbConn,
+    id: i64,
+    owner: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<bool> {
+    if let Some(owner) = owner
+        && !YpToken::list_for_user(conn, owner)?
+            .iter()
+            .any(|t| t.id == id)
+    {
+        return Err(Error::NotFound(format!("token {id}")));
+    }
+    YpToken::revoke(conn, id, now)
+}
+
+/// Disables the account `name`: its YP URLs and sessions stop working at once. An admin (`by`)
+/// cannot disable their own account this way (they would lock themselves out mid-page). False
+/// when it was disabled already.
+pub fn disable_user(
+    conn: &mut DbConn,
+    name: &str,
+    by: Option<&User>,
+    now: NaiveDateTime,
+) -> Result<bool> {
+    if by.is_some_and(|admin| admin.name == name) {
+        return Err(Error::Invalid(
+            "you cannot disable your own account here".to_owned(),
+        ));
+    }
+    User::disable(conn, name, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{UserName, generate_token, hash_password, token_hash, verify_password};

@@ -221,6 +221,40 @@ pub fn block(conn: &mut DbConn, kind: BlockKind, value: &str, now: NaiveDateTime
     Ok(added)
 }
 
+/// A block made, as the front ends report it.
+#[derive(Debug)]
+pub struct Added {
+    pub kind: BlockKind,
+    pub value: String,
+    /// False when it was blocked already.
+    pub new: bool,
+}
+
+/// Blocks what `target` names (see [`parse`]) in one transaction ([`block`]), then makes this
+/// process see it at once. The one way every front end blocks.
+pub async fn add(list: &Blocklist, target: &str, now: NaiveDateTime) -> Result<Added> {
+    let (kind, value) = parse(target)?;
+    let stored = value.clone();
+    let new = list.db.write(move |c| block(c, kind, &stored, now)).await?;
+    list.invalidate();
+    Ok(Added { kind, value, new })
+}
+
+/// Lifts the block `target` names (what it removed stays removed). Returns the parsed value, and
+/// false when nothing was blocked under it.
+pub async fn remove(list: &Blocklist, target: &str) -> Result<(String, bool)> {
+    let (kind, value) = parse(target)?;
+    let stored = value.clone();
+    let removed = list
+        .db
+        .write(move |c| Block::delete(c, kind, &stored))
+        .await?;
+    if removed {
+        list.invalidate();
+    }
+    Ok((value, removed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,6 +154,163 @@ impl Urls {
     }
 }
 
+/// The pages and forms of people signing in: the dashboard and the admin pages, and what every
+/// page links to. Handlers redirect to these and templates get them from their views, so a base
+/// URL with a path (`https://radio.example/onair/`) works throughout.
+impl Urls {
+    /// `acct:handle@host`, the WebFinger subject of a local actor.
+    pub fn acct(&self, handle: &str) -> String {
+        format!("acct:{handle}@{}", self.authority())
+    }
+
+    /// `@handle@host`, how people find a local stream from their server.
+    pub fn mention(&self, handle: &str) -> String {
+        format!("@{handle}@{}", self.authority())
+    }
+
+    /// The home page filtered to one genre.
+    pub fn home_genre(&self, genre: &str) -> Url {
+        let mut url = self.home();
+        url.query_pairs_mut().append_pair("genre", genre);
+        url
+    }
+
+    /// The public JSON list of streams.
+    pub fn api_streams(&self) -> Url {
+        self.join("api/v1/streams")
+    }
+
+    /// The YP directory export.
+    pub fn yp_xml(&self) -> Url {
+        self.join("yp.xml")
+    }
+
+    /// The stylesheet every page loads.
+    pub fn style(&self) -> Url {
+        self.join("assets/style.css")
+    }
+
+    /// The script every page loads.
+    pub fn script(&self) -> Url {
+        self.join("assets/app.js")
+    }
+
+    /// The sign-in form.
+    pub fn login(&self) -> Url {
+        self.join("login")
+    }
+
+    /// Where signing out posts.
+    pub fn logout(&self) -> Url {
+        self.join("logout")
+    }
+
+    /// The broadcaster's dashboard.
+    pub fn dashboard(&self) -> Url {
+        self.join("dashboard")
+    }
+
+    /// Where a new YP URL is asked for.
+    pub fn dashboard_tokens(&self) -> Url {
+        self.join("dashboard/tokens")
+    }
+
+    /// Where one YP URL is revoked.
+    pub fn dashboard_token_revoke(&self, id: i64) -> Url {
+        self.join(&format!("dashboard/tokens/{id}/revoke"))
+    }
+
+    /// Where a stream's settings form posts.
+    pub fn dashboard_stream_settings(&self, handle: &str) -> Url {
+        self.join(&format!("dashboard/streams/{handle}/settings"))
+    }
+
+    /// Where a follower of a stream is approved or rejected.
+    pub fn dashboard_stream_followers(&self, handle: &str) -> Url {
+        self.join(&format!("dashboard/streams/{handle}/followers"))
+    }
+
+    /// The admin page.
+    pub fn admin(&self) -> Url {
+        self.join("admin")
+    }
+
+    /// Where the admin page creates an account.
+    pub fn admin_users(&self) -> Url {
+        self.join("admin/users")
+    }
+
+    /// Where the admin page disables an account.
+    pub fn admin_users_disable(&self) -> Url {
+        self.join("admin/users/disable")
+    }
+
+    /// Where the admin page retries or purges deliveries.
+    pub fn admin_queue(&self) -> Url {
+        self.join("admin/queue")
+    }
+
+    /// Where the admin page follows a remote stream.
+    pub fn admin_remote(&self) -> Url {
+        self.join("admin/remote")
+    }
+
+    /// Where the admin page unfollows one.
+    pub fn admin_remote_remove(&self) -> Url {
+        self.join("admin/remote/remove")
+    }
+
+    /// Where the admin page subscribes to a relay.
+    pub fn admin_relays(&self) -> Url {
+        self.join("admin/relays")
+    }
+
+    /// Where the admin page unsubscribes.
+    pub fn admin_relays_remove(&self) -> Url {
+        self.join("admin/relays/remove")
+    }
+
+    /// Where the admin page blocks.
+    pub fn admin_blocks(&self) -> Url {
+        self.join("admin/blocks")
+    }
+
+    /// Where the admin page lifts a block.
+    pub fn admin_blocks_remove(&self) -> Url {
+        self.join("admin/blocks/remove")
+    }
+
+    /// The admin JSON API under `/api/v1/admin/` (`remote`, `relays`, `blocks`).
+    pub fn admin_api(&self, what: &str) -> Url {
+        self.join(&format!("api/v1/admin/{what}"))
+    }
+
+    /// The WebFinger endpoint.
+    pub fn webfinger(&self) -> Url {
+        self.join(".well-known/webfinger")
+    }
+
+    /// The host-meta document.
+    pub fn host_meta(&self) -> Url {
+        self.join(".well-known/host-meta")
+    }
+
+    /// The NodeInfo discovery document.
+    pub fn nodeinfo_links(&self) -> Url {
+        self.join(".well-known/nodeinfo")
+    }
+
+    /// The health check.
+    pub fn healthz(&self) -> Url {
+        self.join("healthz")
+    }
+
+    /// The Prometheus metrics.
+    pub fn metrics(&self) -> Url {
+        self.join("metrics")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Urls;

@@ -15,6 +15,17 @@ use crate::{
 pub struct Layout {
     /// The instance's host, as people know it.
     pub site: String,
+    /// Every link and form action of a page comes from here.
+    pub urls: Urls,
+}
+
+impl Layout {
+    pub fn new(urls: &Urls) -> Self {
+        Self {
+            site: urls.authority(),
+            urls: urls.clone(),
+        }
+    }
 }
 
 /// One stream as a card: the home page's list item and the stream page's header.
@@ -29,7 +40,8 @@ pub struct Card {
     pub origin: String,
     pub live: bool,
     pub title: Option<String>,
-    pub genres: Vec<String>,
+    /// (genre, the home page filtered to it)
+    pub genres: Vec<(String, String)>,
     /// Content type and bitrate, as people read them.
     pub format: Option<String>,
     pub listeners: Option<i32>,
@@ -61,6 +73,22 @@ fn playable(listen_url: &str, urls: &Urls) -> bool {
     urls.home().scheme() != "https" || listen_url.starts_with("https://")
 }
 
+/// Each genre with its link, the home page filtered to it.
+fn genre_links(genres: Vec<&str>, urls: &Urls) -> Vec<(String, String)> {
+    genres
+        .into_iter()
+        .map(|g| (g.to_owned(), path_and_query(&urls.home_genre(g))))
+        .collect()
+}
+
+/// A link to one of our pages as the templates write it: the path (and query), no host.
+pub fn path_and_query(url: &url::Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
 impl Card {
     /// A local stream.
     pub fn local(stream: &Stream, active: Option<&Broadcast>, urls: &Urls) -> Self {
@@ -68,11 +96,11 @@ impl Card {
         Self {
             name: stream.shown_name().to_owned(),
             page: urls.stream(&stream.handle).into(),
-            handle: format!("@{}@{}", stream.handle, urls.authority()),
+            handle: urls.mention(&stream.handle),
             origin: "local".to_owned(),
             live: status != StreamStatus::Offline,
             title: active.map(|b| b.title.clone()).filter(|t| !t.is_empty()),
-            genres: stream.genre_list().into_iter().map(str::to_owned).collect(),
+            genres: genre_links(stream.genre_list(), urls),
             format: format_of(&stream.content_type, stream.bitrate),
             listeners: active.map(|b| b.listeners),
             // The owner's https address plays on https pages too.
@@ -104,7 +132,7 @@ impl Card {
             origin: stream.host.clone(),
             live: live.is_some(),
             title: live.map(|b| b.title.clone()).filter(|t| !t.is_empty()),
-            genres: stream.genre_list().into_iter().map(str::to_owned).collect(),
+            genres: genre_links(stream.genre_list(), urls),
             format: live.and_then(|b| format_of(&b.content_type, b.bitrate)),
             listeners: None,
             playable: playable(&listen_url, urls),
@@ -133,11 +161,13 @@ pub struct Filters {
     pub any: bool,
 }
 
-/// `GET /`
+/// `GET /` and `GET /tags/{tag}`
 #[derive(Template)]
 #[template(path = "home.html")]
 pub struct Home {
     pub layout: Layout,
+    /// "Live now", or a genre's hashtag.
+    pub heading: String,
     pub filters: Filters,
     pub codecs: Vec<(&'static str, &'static str)>,
     pub origins: Vec<(&'static str, &'static str)>,

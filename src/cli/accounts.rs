@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Subcommand;
 
 use crate::{
@@ -97,7 +97,7 @@ pub fn run_user(cmd: UserCommand, db: &Db) -> anyhow::Result<()> {
             let name = UserName::parse(&name)?;
             if db.write_blocking({
                 let name = name.clone();
-                move |c| User::disable(c, name.as_str(), now)
+                move |c| accounts::disable_user(c, name.as_str(), None, now)
             })? {
                 println!("disabled {}; its YP tokens no longer work", name.as_str());
             } else {
@@ -113,11 +113,10 @@ pub fn run_token(cmd: TokenCommand, db: &Db, config: &Config) -> anyhow::Result<
     match cmd {
         TokenCommand::Create { user, label } => {
             let user = find_user(db, &user)?;
-            if user.disabled_at.is_some() {
-                bail!("user {} is disabled; its tokens would not work", user.name);
-            }
-            let (token, secret) =
-                db.write_blocking(move |c| accounts::create_token(c, user.id, &label, now))?;
+            let (token, secret) = db.write_blocking({
+                let user = user.clone();
+                move |c| accounts::new_token(c, &user, &label, now)
+            })?;
             let url = Urls::new(config.url.clone()).yp(&secret);
             println!(
                 "Created YP token {} ({}) for {}. It is shown only this once.",
@@ -159,7 +158,7 @@ pub fn run_token(cmd: TokenCommand, db: &Db, config: &Config) -> anyhow::Result<
             }
         }
         TokenCommand::Revoke { id } => {
-            if db.write_blocking(move |c| YpToken::revoke(c, id, now))? {
+            if db.write_blocking(move |c| accounts::revoke_token(c, id, None, now))? {
                 println!("revoked token {id}; Icecast servers using it are refused from now on");
             } else {
                 println!("token {id} was already revoked");

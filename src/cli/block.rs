@@ -4,7 +4,7 @@
 use clap::Subcommand;
 
 use crate::{
-    blocks,
+    blocks::{self, Blocklist},
     clock::Clock,
     db::{Db, models::Block},
 };
@@ -23,21 +23,21 @@ pub enum BlockCommand {
 }
 
 pub fn run(cmd: BlockCommand, db: &Db) -> anyhow::Result<()> {
+    // This process's own copy; a running server reads the table again within `blocks::RELOAD`.
+    let list = Blocklist::new(db.clone(), Vec::new());
+    let runtime = || tokio::runtime::Runtime::new();
     match cmd {
         BlockCommand::Add { target } => {
-            let (kind, value) = blocks::parse(&target)?;
-            let (shown, now) = (value.clone(), Clock::System.now());
-            let added = db.write_blocking(move |c| blocks::block(c, kind, &value, now))?;
-            if added {
-                println!("blocked {} {shown}", kind.as_str());
+            let added = runtime()?.block_on(blocks::add(&list, &target, Clock::System.now()))?;
+            if added.new {
+                println!("blocked {} {}", added.kind.as_str(), added.value);
             } else {
-                println!("{shown} was blocked already");
+                println!("{} was blocked already", added.value);
             }
         }
         BlockCommand::Remove { target } => {
-            let (kind, value) = blocks::parse(&target)?;
-            let shown = value.clone();
-            if !db.write_blocking(move |c| Block::delete(c, kind, &value))? {
+            let (shown, removed) = runtime()?.block_on(blocks::remove(&list, &target))?;
+            if !removed {
                 anyhow::bail!("{shown} is not blocked");
             }
             println!("unblocked {shown}");

@@ -1,6 +1,6 @@
 //! `onair follower …` and the approval switch of a stream.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 
 use crate::{
@@ -10,7 +10,8 @@ use crate::{
         Db,
         models::{Follower, Stream},
     },
-    federation::follows,
+    error::Error,
+    federation::follows::{self, Decision},
     streams::settings,
     urls::Urls,
 };
@@ -57,22 +58,26 @@ pub fn run(cmd: FollowerCommand, db: &Db, config: &Config) -> anyhow::Result<()>
             }
         }
         FollowerCommand::Approve { handle, actor } => {
-            let (stream, follower) = find_follower(db, &handle, &actor)?;
-            if follower.state != "pending" {
-                bail!("{actor} already follows {handle}");
-            }
-            db.write_blocking(move |c| follows::accept(c, &stream, &follower, &urls, now))?;
+            decide(db, &urls, &handle, &actor, Decision::Approve)?;
             println!("approved {actor}; an Accept is on its way");
         }
-        FollowerCommand::Reject { handle, actor } | FollowerCommand::Remove { handle, actor } => {
-            let (stream, follower) = find_follower(db, &handle, &actor)?;
-            db.write_blocking(move |c| follows::reject(c, &stream, &follower, &urls, now))?;
+        FollowerCommand::Reject { handle, actor } => {
+            decide(db, &urls, &handle, &actor, Decision::Reject)?;
+            println!("{actor} no longer follows {handle}; a Reject is on its way");
+        }
+        FollowerCommand::Remove { handle, actor } => {
+            decide(db, &urls, &handle, &actor, Decision::Remove)?;
             println!("{actor} no longer follows {handle}; a Reject is on its way");
         }
         FollowerCommand::Approval { handle, setting } => {
             let mut stream = find(db, &handle)?;
             let on = matches!(setting, OnOff::On);
-            db.write_blocking(move |c| settings::set_approval(c, &mut stream, on, &urls, now))?;
+            let changes = settings::Changes {
+                approval: Some(on),
+                ..Default::default()
+            };
+            let config = config.clone();
+            db.write_blocking(move |c| changes.apply(c, &mut stream, &config, &urls, now))?;
             let state = if on { "on" } else { "off" };
             println!("follower approval for {handle}: {state}");
         }
@@ -86,9 +91,19 @@ fn find(db: &Db, handle: &str) -> anyhow::Result<Stream> {
     Ok(found.with_context(|| format!("no stream {handle}"))?.0)
 }
 
-fn find_follower(db: &Db, handle: &str, actor: &str) -> anyhow::Result<(Stream, Follower)> {
+/// Parses the stream, then leaves the rule to `follows::decide`.
+fn decide(
+    db: &Db,
+    urls: &Urls,
+    handle: &str,
+    actor: &str,
+    decision: Decision,
+) -> anyhow::Result<()> {
     let stream = find(db, handle)?;
-    let follower = db.read_blocking(|c| Follower::find(c, stream.id, actor))?;
-    let follower = follower.with_context(|| format!("{actor} does not follow {handle}"))?;
-    Ok((stream, follower))
+    let (urls, actor_id, now) = (urls.clone(), actor.to_owned(), Clock::System.now());
+    db.write_blocking(move |c| follows::decide(c, &stream, &actor_id, decision, &urls, now))
+        .map_err(|e| match e {
+            Error::NotFound(_) => anyhow::anyhow!("{actor} does not follow {handle}"),
+            e => e.into(),
+        })
 }

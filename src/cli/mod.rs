@@ -79,7 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => accounts::run_user(cmd, &open(&config)?),
         Command::Token(cmd) => accounts::run_token(cmd, &open(&config)?, &config),
-        Command::Stream(cmd) => stream::run(cmd, &open(&config)?),
+        Command::Stream(cmd) => stream::run(cmd, &open(&config)?, &config),
         Command::Queue(cmd) => queue::run(cmd, &open(&config)?),
         Command::Follower(cmd) => follower::run(cmd, &open(&config)?, &config),
         Command::Remote(cmd) => remote::run(cmd, open(&config)?, config),

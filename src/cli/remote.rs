@@ -4,12 +4,11 @@
 
 use activitypub_federation::config::Data;
 use clap::Subcommand;
-use url::Url;
 
 use crate::{
     clock::Clock,
     config::Config,
-    db::{Db, models::Subscription},
+    db::Db,
     federation::{
         relays,
         subscribe::{self, Target},
@@ -58,24 +57,22 @@ where
 
 pub fn run_relay(cmd: RelayCommand, db: Db, config: Config) -> anyhow::Result<()> {
     with_data(db, config, async |state, data| {
-        let url = |s: &str| Url::parse(s.trim()).map_err(|e| anyhow::anyhow!("{s:?}: {e}"));
         match cmd {
             RelayCommand::Add { url: u } => {
-                let sub = relays::subscribe(data, &url(&u)?).await?;
+                let sub = relays::subscribe(data, &relays::parse_url(&u)?).await?;
                 println!(
                     "subscribing to {} ({}; pending until it accepts)",
                     sub.actor_id, sub.kind
                 );
             }
             RelayCommand::Remove { url: u } => {
-                if !relays::unsubscribe(data, &url(&u)?).await? {
+                if !relays::unsubscribe(data, &relays::parse_url(&u)?).await? {
                     anyhow::bail!("not subscribed to {u}");
                 }
                 println!("unsubscribed from {u}");
             }
             RelayCommand::List => {
-                let subs = state.db.read(Subscription::list).await?;
-                let relays: Vec<_> = subs.into_iter().filter(|s| s.kind != "stream").collect();
+                let relays = relays::list(state).await?;
                 if relays.is_empty() {
                     println!("no relays");
                 }
@@ -106,8 +103,7 @@ pub fn run(cmd: RemoteCommand, db: Db, config: Config) -> anyhow::Result<()> {
                 }
             }
             RemoteCommand::List => {
-                let subs = state.db.read(Subscription::list).await?;
-                let subs: Vec<_> = subs.into_iter().filter(|s| s.kind == "stream").collect();
+                let subs = subscribe::list(state).await?;
                 if subs.is_empty() {
                     println!("not following any remote stream");
                 }

@@ -5,11 +5,14 @@ use clap::{Subcommand, ValueEnum};
 
 use crate::{
     accounts::UserName,
+    clock::Clock,
+    config::Config,
     db::{
         Db,
         models::{OnEnd, Stream, User},
     },
     streams::{StreamStatus, settings},
+    urls::Urls,
 };
 
 /// `onair stream …`
@@ -34,7 +37,7 @@ pub enum EndArg {
     Update,
 }
 
-pub fn run(cmd: StreamCommand, db: &Db) -> anyhow::Result<()> {
+pub fn run(cmd: StreamCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
     match cmd {
         StreamCommand::List { user } => {
             let owner = match user {
@@ -86,7 +89,13 @@ pub fn run(cmd: StreamCommand, db: &Db) -> anyhow::Result<()> {
             let handle = handle.trim().trim_start_matches('@').to_ascii_lowercase();
             let found = db.read_blocking(|c| Stream::find_with_broadcast(c, &handle))?;
             let mut stream = found.with_context(|| format!("no stream {handle}"))?.0;
-            db.write_blocking(move |c| settings::set_on_end(c, &mut stream, on_end))?;
+            let changes = settings::Changes {
+                on_end: Some(on_end),
+                ..Default::default()
+            };
+            let (config, urls) = (config.clone(), Urls::new(config.url.clone()));
+            let now = Clock::System.now();
+            db.write_blocking(move |c| changes.apply(c, &mut stream, &config, &urls, now))?;
             println!(
                 "broadcasts of {handle} that end from now on: {}",
                 on_end.as_str()

@@ -79,3 +79,39 @@ pub fn reject(
     Follower::delete_by_actor(conn, &follower.actor_id, Some(stream.id))?;
     answer(conn, "Reject", stream, follower, urls, now)
 }
+
+/// What a broadcaster may decide about a follower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Accept a pending follower.
+    Approve,
+    /// Refuse a pending follower.
+    Reject,
+    /// Remove a follower, pending or accepted (told with a Reject, as Mastodon does).
+    Remove,
+}
+
+/// The one rule of what may be decided when: approving or rejecting answers a pending follow, so
+/// only a pending follower can be approved or rejected; any follower can be removed. Finds
+/// `actor` among the stream's followers, changes its state and queues the answer, all in the
+/// caller's transaction.
+pub fn decide(
+    conn: &mut DbConn,
+    stream: &Stream,
+    actor: &str,
+    decision: Decision,
+    urls: &Urls,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let follower = Follower::find(conn, stream.id, actor)?
+        .ok_or_else(|| Error::NotFound(format!("follower {actor}")))?;
+    let pending = follower.state == "pending";
+    match decision {
+        Decision::Approve | Decision::Reject if !pending => Err(Error::Conflict(format!(
+            "{actor} already follows {}",
+            stream.handle
+        ))),
+        Decision::Approve => accept(conn, stream, &follower, urls, now),
+        Decision::Reject | Decision::Remove => reject(conn, stream, &follower, urls, now),
+    }
+}

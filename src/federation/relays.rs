@@ -140,3 +140,15 @@ pub async fn follow_back(
         .write(move |c| enqueue_from_instance(c, &id, "Accept", &body, inbox, now))
         .await
 }
+
+/// A relay as an admin names it (its inbox or actor URL), parsed the same for every front end.
+pub fn parse_url(input: &str) -> Result<Url> {
+    let input = input.trim();
+    Url::parse(input).map_err(|e| Error::Invalid(format!("{input:?} is not a relay URL: {e}")))
+}
+
+/// The relays subscribed to, both kinds, for every front end's list.
+pub async fn list(state: &AppState) -> Result<Vec<Subscription>> {
+    let subs = state.db.read(Subscription::list).await?;
+    Ok(subs.into_iter().filter(|s| s.kind != "stream").collect())
+}

@@ -178,6 +178,12 @@ pub async fn unfollow(data: &Data<AppState>, target: &Target) -> Result<bool> {
     Ok(removed)
 }
 
+/// The remote streams the instance actor follows (not relays), for every front end's list.
+pub async fn list(state: &AppState) -> Result<Vec<Subscription>> {
+    let subs = state.db.read(Subscription::list).await?;
+    Ok(subs.into_iter().filter(|s| s.kind == "stream").collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::Target;

@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use serde::Deserialize;
 use serde_json::json;
-use url::Url;
 
 use crate::{
     blocks,
@@ -54,17 +53,22 @@ fn subscription_json(s: &Subscription) -> serde_json::Value {
     json!({ "actor": s.actor_id, "kind": s.kind, "state": s.state, "since": s.created_at.and_utc() })
 }
 
-/// `GET /api/v1/admin/remote` and `/relays`: what the instance actor follows.
-pub async fn list_subscriptions(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse> {
+/// Subscriptions as the API lists them.
+fn items(subs: &[Subscription]) -> HttpResponse {
+    let items: Vec<_> = subs.iter().map(subscription_json).collect();
+    HttpResponse::Ok().json(json!({ "items": items }))
+}
+
+/// `GET /api/v1/admin/remote`: the remote streams followed.
+pub async fn list_remote(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse> {
     admin(&req, &data).await?;
-    let relays_only = req.path().ends_with("/relays");
-    let subs = data.db.read(Subscription::list).await?;
-    let items: Vec<_> = subs
-        .iter()
-        .filter(|s| (s.kind != "stream") == relays_only)
-        .map(subscription_json)
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(items(&subscribe::list(&data).await?))
+}
+
+/// `GET /api/v1/admin/relays`: the relays subscribed to.
+pub async fn list_relays(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse> {
+    admin(&req, &data).await?;
+    Ok(items(&relays::list(&data).await?))
 }
 
 /// `POST /api/v1/admin/remote {"target": "@handle@host"}`: follow a remote stream.
@@ -94,11 +98,6 @@ pub async fn unfollow(
     }
 }
 
-fn relay_url(target: &str) -> Result<Url> {
-    Url::parse(target.trim())
-        .map_err(|e| Error::Invalid(format!("{target:?} is not a relay URL: {e}")))
-}
-
 /// `POST /api/v1/admin/relays {"target": "https://relay.example/inbox"}`: subscribe.
 pub async fn add_relay(
     req: HttpRequest,
@@ -106,7 +105,7 @@ pub async fn add_relay(
     body: web::Json<TargetBody>,
 ) -> Result<HttpResponse> {
     admin(&req, &data).await?;
-    let sub = relays::subscribe(&data, &relay_url(&body.target)?).await?;
+    let sub = relays::subscribe(&data, &relays::parse_url(&body.target)?).await?;
     Ok(HttpResponse::Accepted().json(subscription_json(&sub)))
 }
 
@@ -117,7 +116,7 @@ pub async fn remove_relay(
     body: web::Json<TargetBody>,
 ) -> Result<HttpResponse> {
     admin(&req, &data).await?;
-    match relays::unsubscribe(&data, &relay_url(&body.target)?).await? {
+    match relays::unsubscribe(&data, &relays::parse_url(&body.target)?).await? {
         true => Ok(HttpResponse::NoContent().finish()),
         false => Err(Error::NotFound(format!("a relay {}", body.target))),
     }
@@ -143,19 +142,13 @@ pub async fn add_block(
     body: web::Json<TargetBody>,
 ) -> Result<HttpResponse> {
     admin(&req, &data).await?;
-    let (kind, value) = blocks::parse(&body.target)?;
-    let (shown, now) = (value.clone(), data.clock.now());
-    let added = data
-        .db
-        .write(move |c| blocks::block(c, kind, &value, now))
-        .await?;
-    data.blocks.invalidate();
-    let mut answer = if added {
+    let added = blocks::add(&data.blocks, &body.target, data.clock.now()).await?;
+    let mut answer = if added.new {
         HttpResponse::Created()
     } else {
         HttpResponse::Ok()
     };
-    Ok(answer.json(json!({ "kind": kind.as_str(), "value": shown })))
+    Ok(answer.json(json!({ "kind": added.kind.as_str(), "value": added.value })))
 }
 
 /// `DELETE /api/v1/admin/blocks {"target": …}`: lift a block.
@@ -165,14 +158,8 @@ pub async fn remove_block(
     body: web::Json<TargetBody>,
 ) -> Result<HttpResponse> {
     admin(&req, &data).await?;
-    let (kind, value) = blocks::parse(&body.target)?;
-    if !data
-        .db
-        .write(move |c| Block::delete(c, kind, &value))
-        .await?
-    {
+    if !blocks::remove(&data.blocks, &body.target).await?.1 {
         return Err(Error::NotFound(format!("a block of {}", body.target)));
     }
-    data.blocks.invalidate();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,12 +3,12 @@
 //! JSON API; every form carries the session's CSRF token.
 
 use activitypub_federation::config::Data;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web::Form};
 use serde::Deserialize;
 
 use super::{
-    dashboard::{checked, layout, see_other, session},
     pages::html,
+    session::{checked, layout, see_other, session},
 };
 use crate::{
     accounts::{self, UserName},
@@ -35,7 +35,7 @@ async fn admin_session(req: &HttpRequest, state: &AppState, csrf: &str) -> Resul
 /// `GET /admin`
 pub async fn page(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse> {
     let Some((session, user)) = session(&req, &data).await? else {
-        return Ok(see_other("/login"));
+        return Ok(see_other(data.urls.login()));
     };
     if !user.is_admin {
         return Err(Error::Forbidden(format!("{} is not an admin", user.name)));
@@ -44,18 +44,17 @@ pub async fn page(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse
 }
 
 async fn render(state: &AppState, csrf: String, note: Option<String>) -> Result<HttpResponse> {
-    let (users, subs, blocks, queue) = state
+    let (users, blocks, queue) = state
         .db
         .read(|c| {
             Ok((
                 User::list(c)?,
-                Subscription::list(c)?,
                 Block::list(c)?,
                 Delivery::count_by_state(c)?,
             ))
         })
         .await?;
-    let (relays, remote): (Vec<_>, Vec<_>) = subs.into_iter().partition(|s| s.kind != "stream");
+    let (remote, relays) = (subscribe::list(state).await?, relays::list(state).await?);
     let pair = |s: Subscription| (s.actor_id, s.state);
     html(&Admin {
         layout: layout(state),
@@ -84,48 +83,75 @@ pub struct TargetForm {
     target: String,
 }
 
-/// `POST /admin/{remote,relays,blocks}` and their `/remove`: one handler, the path says what.
-pub async fn act(
+/// `POST /admin/remote`: follow a remote stream.
+pub async fn follow_remote(
     req: HttpRequest,
     data: Data<AppState>,
-    form: actix_web::web::Form<TargetForm>,
+    form: Form<TargetForm>,
 ) -> Result<HttpResponse> {
     admin_session(&req, &data, &form.csrf).await?;
-    let target = form.target.trim();
-    match req.path() {
-        "/admin/remote" => {
-            subscribe::follow(&data, &Target::parse(target)?).await?;
-        }
-        "/admin/remote/remove" => {
-            subscribe::unfollow(&data, &Target::parse(target)?).await?;
-        }
-        "/admin/relays" | "/admin/relays/remove" => {
-            let url = url::Url::parse(target)
-                .map_err(|e| Error::Invalid(format!("{target:?} is not a URL: {e}")))?;
-            if req.path().ends_with("/remove") {
-                relays::unsubscribe(&data, &url).await?;
-            } else {
-                relays::subscribe(&data, &url).await?;
-            }
-        }
-        "/admin/blocks" => {
-            let (kind, value) = blocks::parse(target)?;
-            let now = data.clock.now();
-            data.db
-                .write(move |c| blocks::block(c, kind, &value, now))
-                .await?;
-            data.blocks.invalidate();
-        }
-        "/admin/blocks/remove" => {
-            let (kind, value) = blocks::parse(target)?;
-            data.db
-                .write(move |c| Block::delete(c, kind, &value))
-                .await?;
-            data.blocks.invalidate();
-        }
-        other => return Err(Error::NotFound(other.to_owned())),
-    }
-    Ok(see_other("/admin"))
+    subscribe::follow(&data, &Target::parse(&form.target)?).await?;
+    Ok(back(&data))
+}
+
+/// `POST /admin/remote/remove`: unfollow it.
+pub async fn unfollow_remote(
+    req: HttpRequest,
+    data: Data<AppState>,
+    form: Form<TargetForm>,
+) -> Result<HttpResponse> {
+    admin_session(&req, &data, &form.csrf).await?;
+    subscribe::unfollow(&data, &Target::parse(&form.target)?).await?;
+    Ok(back(&data))
+}
+
+/// `POST /admin/relays`: subscribe to a relay.
+pub async fn add_relay(
+    req: HttpRequest,
+    data: Data<AppState>,
+    form: Form<TargetForm>,
+) -> Result<HttpResponse> {
+    admin_session(&req, &data, &form.csrf).await?;
+    relays::subscribe(&data, &relays::parse_url(&form.target)?).await?;
+    Ok(back(&data))
+}
+
+/// `POST /admin/relays/remove`: unsubscribe.
+pub async fn remove_relay(
+    req: HttpRequest,
+    data: Data<AppState>,
+    form: Form<TargetForm>,
+) -> Result<HttpResponse> {
+    admin_session(&req, &data, &form.csrf).await?;
+    relays::unsubscribe(&data, &relays::parse_url(&form.target)?).await?;
+    Ok(back(&data))
+}
+
+/// `POST /admin/blocks`: block a domain or actor.
+pub async fn add_block(
+    req: HttpRequest,
+    data: Data<AppState>,
+    form: Form<TargetForm>,
+) -> Result<HttpResponse> {
+    admin_session(&req, &data, &form.csrf).await?;
+    blocks::add(&data.blocks, &form.target, data.clock.now()).await?;
+    Ok(back(&data))
+}
+
+/// `POST /admin/blocks/remove`: lift a block (one that is not there is no error here).
+pub async fn remove_block(
+    req: HttpRequest,
+    data: Data<AppState>,
+    form: Form<TargetForm>,
+) -> Result<HttpResponse> {
+    admin_session(&req, &data, &form.csrf).await?;
+    blocks::remove(&data.blocks, &form.target).await?;
+    Ok(back(&data))
+}
+
+/// Back to the admin page after a form.
+fn back(state: &AppState) -> HttpResponse {
+    see_other(state.urls.admin())
 }
 
 /// The new-account form.
@@ -141,7 +167,7 @@ pub struct UserForm {
 pub async fn create_user(
     req: HttpRequest,
     data: Data<AppState>,
-    form: actix_web::web::Form<UserForm>,
+    form: Form<UserForm>,
 ) -> Result<HttpResponse> {
     admin_session(&req, &data, &form.csrf).await?;
     let name = UserName::parse(&form.name)?;
@@ -177,17 +203,14 @@ pub struct NameForm {
 pub async fn disable_user(
     req: HttpRequest,
     data: Data<AppState>,
-    form: actix_web::web::Form<NameForm>,
+    form: Form<NameForm>,
 ) -> Result<HttpResponse> {
     let admin = admin_session(&req, &data, &form.csrf).await?;
-    if admin.name == form.name {
-        return Err(Error::Invalid(
-            "you cannot disable your own account here".to_owned(),
-        ));
-    }
     let (name, now) = (form.name.clone(), data.clock.now());
-    data.db.write(move |c| User::disable(c, &name, now)).await?;
-    Ok(see_other("/admin"))
+    data.db
+        .write(move |c| accounts::disable_user(c, &name, Some(&admin), now))
+        .await?;
+    Ok(back(&data))
 }
 
 /// What to do with the delivery queue.
@@ -202,7 +225,7 @@ pub struct QueueForm {
 pub async fn queue(
     req: HttpRequest,
     data: Data<AppState>,
-    form: actix_web::web::Form<QueueForm>,
+    form: Form<QueueForm>,
 ) -> Result<HttpResponse> {
     admin_session(&req, &data, &form.csrf).await?;
     let now = data.clock.now();
@@ -215,5 +238,5 @@ pub async fn queue(
         "purge" => data.db.write(Delivery::purge_finished).await?,
         other => return Err(Error::Invalid(format!("retry or purge, not {other:?}"))),
     };
-    Ok(see_other("/admin"))
+    Ok(back(&data))
 }

@@ -4,103 +4,18 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{NaiveDateTime, SecondsFormat};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::filters::{ListQuery, Listing};
 use crate::{
-    db::models::{Broadcast, RemoteBroadcast, RemoteStream, Stream, StreamFilter},
+    db::models::{Broadcast, RemoteBroadcast, RemoteStream, Stream},
     error::{Error, Result},
-    listing::{self, Cursor, Listed, Origin},
+    listing::{self, Cursor, Listed},
     state::AppState,
-    streams::{StreamStatus, codec::Codec},
+    streams::StreamStatus,
     text,
     urls::Urls,
 };
-
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 200;
-
-/// Query string of the listing, as sent.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    status: Option<String>,
-    genre: Option<String>,
-    q: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-    origin: Option<String>,
-    codec: Option<String>,
-}
-
-/// A listing request, parsed.
-#[derive(Debug, Clone)]
-struct Listing {
-    filter: StreamFilter,
-    origin: Origin,
-    cursor: Option<Cursor>,
-}
-
-impl TryFrom<ListQuery> for Listing {
-    type Error = Error;
-
-    fn try_from(mut q: ListQuery) -> Result<Self> {
-        let origin = Origin::parse(q.origin.take().as_deref())?;
-        let cursor = q.cursor.take().map(|c| Cursor::parse(&c)).transpose()?;
-        Ok(Self {
-            filter: StreamFilter::try_from(q)?,
-            origin,
-            cursor,
-        })
-    }
-}
-
-impl TryFrom<ListQuery> for StreamFilter {
-    type Error = Error;
-
-    fn try_from(q: ListQuery) -> Result<Self> {
-        let live_only = match q.status.as_deref() {
-            None | Some("live") => true,
-            Some("all") => false,
-            Some(other) => {
-                return Err(Error::Invalid(format!(
-                    "status must be live or all, not {other:?}"
-                )));
-            }
-        };
-        let limit = match q.limit {
-            None => DEFAULT_LIMIT,
-            Some(l) => l
-                .parse::<i64>()
-                .ok()
-                .filter(|l| (1..=MAX_LIMIT).contains(l))
-                .ok_or_else(|| {
-                    Error::Invalid(format!("limit must be a number from 1 to {MAX_LIMIT}"))
-                })?,
-        };
-        let text = |s: Option<String>, what: &str| -> Result<Option<String>> {
-            match s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
-                Some(s) if s.chars().count() > 100 => Err(Error::Invalid(format!(
-                    "{what} is longer than 100 characters"
-                ))),
-                other => Ok(other),
-            }
-        };
-        Ok(Self {
-            live_only,
-            genre: text(q.genre, "genre")?,
-            query: text(q.q, "q")?,
-            content_types: match q.codec.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-                None => Vec::new(),
-                Some(c) => Codec::parse(c)
-                    .ok_or_else(|| {
-                        Error::Invalid(format!("codec must be mp3, ogg, aac or flac, not {c:?}"))
-                    })?
-                    .content_types(),
-            },
-            before: None,
-            limit,
-        })
-    }
-}
 
 /// One stream as the API shows it.
 #[derive(Debug, Serialize)]
@@ -206,6 +121,7 @@ pub async fn list_streams(
         filter,
         origin,
         cursor,
+        ..
     } = Listing::try_from(query.into_inner())?;
     let page = listing::list(&state.db, filter, origin, cursor).await?;
     let next = page.next.map(Cursor::render);

@@ -29,11 +29,15 @@ pub fn render<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRespo
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     };
     let status = res.status();
-    let site = res
+    // The page's links come from the app's URLs; without them (never in the app) the JSON stays.
+    let Some(layout) = res
         .request()
         .app_data::<actix_web::web::Data<AppState>>()
-        .map(|s| s.urls.authority())
-        .unwrap_or_default();
+        .map(|s| Layout::new(&s.urls))
+    else {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    };
+    let site = layout.site.clone();
     // Back to the page the form was on, when it was one of ours.
     let back = res
         .request()
@@ -42,9 +46,12 @@ pub fn render<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRespo
         .and_then(|r| r.to_str().ok())
         .and_then(|r| url::Url::parse(r).ok())
         .filter(|r| r.authority() == site)
-        .map_or_else(|| "/".to_owned(), |r| r.path().to_owned());
+        .map_or_else(
+            || layout.urls.home().path().to_owned(),
+            |r| r.path().to_owned(),
+        );
     let page = ErrorPage {
-        layout: Layout { site },
+        layout,
         heading: status.canonical_reason().unwrap_or("Error").to_owned(),
         message,
         back,

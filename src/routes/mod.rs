@@ -8,10 +8,12 @@ mod assets;
 mod dashboard;
 mod events;
 mod exports;
+mod filters;
 mod health;
 pub mod html_errors;
 mod inbox;
 pub mod pages;
+mod session;
 mod well_known;
 mod yp;
 
@@ -41,13 +43,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/remote")
-                    .route(web::get().to(admin::list_subscriptions))
+                    .route(web::get().to(admin::list_remote))
                     .route(web::post().to(admin::follow))
                     .route(web::delete().to(admin::unfollow)),
             )
             .service(
                 web::resource("/relays")
-                    .route(web::get().to(admin::list_subscriptions))
+                    .route(web::get().to(admin::list_relays))
                     .route(web::post().to(admin::add_relay))
                     .route(web::delete().to(admin::remove_relay)),
             )
@@ -59,9 +61,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ),
     )
     .route("/", web::get().to(pages::home))
-    .route("/login", web::get().to(dashboard::login_form))
-    .route("/login", web::post().to(dashboard::login))
-    .route("/logout", web::post().to(dashboard::logout))
+    .route("/login", web::get().to(session::login_form))
+    .route("/login", web::post().to(session::login))
+    .route("/logout", web::post().to(session::logout))
     .route("/dashboard", web::get().to(dashboard::dashboard))
     .route("/dashboard/tokens", web::post().to(dashboard::create_token))
     .route(
@@ -83,13 +85,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(admin_pages::disable_user),
     )
     .route("/admin/queue", web::post().to(admin_pages::queue))
+    .route("/admin/remote", web::post().to(admin_pages::follow_remote))
     .route(
-        "/admin/{what:remote|relays|blocks}",
-        web::post().to(admin_pages::act),
+        "/admin/remote/remove",
+        web::post().to(admin_pages::unfollow_remote),
     )
+    .route("/admin/relays", web::post().to(admin_pages::add_relay))
     .route(
-        "/admin/{what:remote|relays|blocks}/remove",
-        web::post().to(admin_pages::act),
+        "/admin/relays/remove",
+        web::post().to(admin_pages::remove_relay),
+    )
+    .route("/admin/blocks", web::post().to(admin_pages::add_block))
+    .route(
+        "/admin/blocks/remove",
+        web::post().to(admin_pages::remove_block),
     )
     .route("/assets/style.css", web::get().to(assets::style))
     .route("/assets/app.js", web::get().to(assets::script))
@@ -100,6 +109,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/streams/{handle}/events", web::get().to(events::events))
     .route("/streams/{handle}/follow", web::get().to(pages::follow))
+    .route("/tags/{tag}", web::get().to(pages::tag))
     .route("/api/v1/streams", web::get().to(api::list_streams))
     .route("/api/v1/streams/{handle}", web::get().to(api::show_stream))
     .route("/streams/{handle}", web::get().to(actor::show_stream))

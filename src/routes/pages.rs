@@ -5,17 +5,21 @@ use actix_web::{HttpResponse, http::header, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::filters::{ListQuery, Listing};
 use crate::{
-    db::models::{Broadcast, Stream, StreamFilter},
+    db::models::{Broadcast, Stream},
     error::{Error, Result},
-    listing::{self, Cursor, Origin},
+    listing::{self, Origin},
     state::AppState,
     streams::codec::Codec,
-    views::{Card, Filters, Home, Layout, StreamPage},
+    views::{Card, Filters, Home, Layout, StreamPage, path_and_query},
 };
 
 /// Streams per page of the home page.
 const PAGE: i64 = 30;
+
+/// Streams on a genre's page (one page, the most the listing gives).
+const TAG_PAGE: i64 = 200;
 
 /// What every page may load: our own styles and script, audio from any stream, images from
 /// https; nothing framed, forms only to us (and, through the follow hop, to the visitor's
@@ -37,43 +41,23 @@ pub fn html(page: &impl Template) -> Result<HttpResponse> {
 }
 
 fn layout(state: &AppState) -> Layout {
-    Layout {
-        site: state.urls.authority(),
-    }
-}
-
-/// The home page's query string.
-#[derive(Debug, Deserialize)]
-pub struct HomeQuery {
-    q: Option<String>,
-    genre: Option<String>,
-    codec: Option<String>,
-    origin: Option<String>,
-    cursor: Option<String>,
+    Layout::new(&state.urls)
 }
 
 /// `GET /`
 pub async fn home(
     state: web::Data<AppState>,
-    query: web::Query<HomeQuery>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
-    let q = query.into_inner();
-    let clean = |s: Option<String>| {
-        s.map(|s| s.trim().chars().take(100).collect::<String>())
-            .filter(|s| !s.is_empty())
-    };
-    let (text, genre) = (clean(q.q), clean(q.genre));
-    let codec = clean(q.codec).and_then(|c| Codec::parse(&c));
-    let origin = Origin::parse(q.origin.as_deref())?;
-    let cursor = q.cursor.as_deref().map(Cursor::parse).transpose()?;
-    let filter = StreamFilter {
-        live_only: true,
-        genre: genre.clone(),
-        query: text.clone(),
-        content_types: codec.map(Codec::content_types).unwrap_or_default(),
-        before: None,
-        limit: PAGE,
-    };
+    let Listing {
+        mut filter,
+        origin,
+        cursor,
+        codec,
+    } = Listing::try_from(query.into_inner())?;
+    // The home page shows what is live, a page at a time.
+    (filter.live_only, filter.limit) = (true, PAGE);
+    let (text, genre) = (filter.query.clone(), filter.genre.clone());
     let page = listing::list(&state.db, filter, origin, cursor).await?;
     let filters = Filters {
         any: text.is_some() || genre.is_some() || codec.is_some() || origin != Origin::All,
@@ -90,15 +74,56 @@ pub async fn home(
             .append_pair("codec", &filters.codec)
             .append_pair("origin", &filters.origin)
             .append_pair("cursor", &c.render());
-        format!("/?{}", url.query().unwrap_or(""))
+        path_and_query(&url)
     });
+    let cards = page
+        .items
+        .iter()
+        .map(|i| Card::listed(i, &state.urls))
+        .collect();
+    listing_page(&state, "Live now".to_owned(), filters, cards, next)
+}
+
+/// `GET /tags/{tag}`: the streams of one genre, here and elsewhere, live first (what a Note's
+/// hashtag links to).
+pub async fn tag(state: web::Data<AppState>, tag: web::Path<String>) -> Result<HttpResponse> {
+    let query = ListQuery {
+        genre: Some(tag.into_inner()),
+        status: Some("all".to_owned()),
+        limit: Some(TAG_PAGE.to_string()),
+        ..ListQuery::default()
+    };
+    let Listing { filter, origin, .. } = Listing::try_from(query)?;
+    let genre = filter.genre.clone().unwrap_or_default();
+    let page = listing::list(&state.db, filter, origin, None).await?;
+    let mut cards: Vec<Card> = page
+        .items
+        .iter()
+        .map(|i| Card::listed(i, &state.urls))
+        .collect();
+    // Stable: within live and within off-air, the listing's order stays.
+    cards.sort_by_key(|c| !c.live);
+    let filters = Filters {
+        any: true,
+        genre: genre.clone(),
+        origin: origin.as_str().to_owned(),
+        ..Filters::default()
+    };
+    listing_page(&state, format!("#{genre}"), filters, cards, None)
+}
+
+/// The home page's template, for the home page and a genre's.
+fn listing_page(
+    state: &AppState,
+    heading: String,
+    filters: Filters,
+    cards: Vec<Card>,
+    next: Option<String>,
+) -> Result<HttpResponse> {
     html(&Home {
-        layout: layout(&state),
-        cards: page
-            .items
-            .iter()
-            .map(|i| Card::listed(i, &state.urls))
-            .collect(),
+        layout: layout(state),
+        heading,
+        cards,
         codecs: Codec::ALL.iter().map(|c| (c.as_str(), c.label())).collect(),
         origins: vec![
             ("all", "here and elsewhere"),
@@ -175,8 +200,9 @@ pub async fn follow(
     }
     let mut target = url::Url::parse(&format!("https://{host}/authorize_interaction"))
         .map_err(|e| Error::Invalid(format!("{host}: {e}")))?;
-    let acct = format!("acct:{}@{}", stream.handle, state.urls.authority());
-    target.query_pairs_mut().append_pair("uri", &acct);
+    target
+        .query_pairs_mut()
+        .append_pair("uri", &state.urls.acct(&stream.handle));
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, target.to_string()))
         .finish())

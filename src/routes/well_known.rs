@@ -35,16 +35,10 @@ pub async fn webfinger(
     let resource = query.into_inner().resource.unwrap_or_default();
     let urls = &state.urls;
     let (subject, actor) = match parse_resource(resource.trim(), urls)? {
-        Target::Instance => (
-            format!("acct:{}@{}", instance_name(urls), urls.authority()),
-            urls.instance_actor(),
-        ),
+        Target::Instance => (urls.acct(&instance_name(urls)), urls.instance_actor()),
         Target::Stream(handle) => {
             let (stream, _) = crate::streams::find(&state.db, &handle).await?;
-            (
-                format!("acct:{}@{}", stream.handle, urls.authority()),
-                urls.stream(&stream.handle),
-            )
+            (urls.acct(&stream.handle), urls.stream(&stream.handle))
         }
     };
     let body = json!({

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 
 use crate::{
+    config::Config,
     db::{
         DbConn,
         models::{OnEnd, Stream},
@@ -14,6 +15,51 @@ use crate::{
     text,
     urls::Urls,
 };
+
+/// The name, description and icon as the broadcaster writes them (empty: Icecast's).
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    pub icon: String,
+}
+
+/// A change to a stream's settings: each `None` leaves that setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub profile: Option<Profile>,
+    pub https_listen_url: Option<String>,
+    pub approval: Option<bool>,
+    pub on_end: Option<OnEnd>,
+}
+
+impl Changes {
+    /// Applies every change inside the caller's one write transaction, so a refused one (a bad
+    /// icon or listen URL) leaves none applied; what shows in the actor is announced. The one
+    /// way every front end changes a stream's settings.
+    pub fn apply(
+        &self,
+        conn: &mut DbConn,
+        stream: &mut Stream,
+        config: &Config,
+        urls: &Urls,
+        now: NaiveDateTime,
+    ) -> Result<()> {
+        if let Some(p) = &self.profile {
+            set_profile(conn, stream, &p.name, &p.description, &p.icon, urls, now)?;
+        }
+        if let Some(raw) = &self.https_listen_url {
+            set_https_listen_url(conn, stream, raw, config.allow_private_networks)?;
+        }
+        if let Some(on) = self.approval {
+            set_approval(conn, stream, on, urls, now)?;
+        }
+        if let Some(on_end) = self.on_end {
+            set_on_end(conn, stream, on_end)?;
+        }
+        Ok(())
+    }
+}
 
 /// Whether new follows wait for the broadcaster's approval (`manuallyApprovesFollowers`).
 pub fn set_approval(

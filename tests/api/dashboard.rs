@@ -420,3 +420,58 @@ async fn an_admin_manages_accounts_blocks_and_the_queue_on_the_admin_page() {
         "disabled: signed out"
     );
 }
+
+/// One rule for what a broadcaster may decide, whichever front end asks (the dashboard's
+/// buttons, `onair follower`): approve or reject only a pending follower; remove any follower.
+#[tokio::test]
+async fn only_a_pending_follower_is_approved_or_rejected_and_any_can_be_removed() {
+    use onair::{
+        db::models::{Follower, Stream},
+        error::Error,
+        federation::follows::{Decision, decide},
+    };
+    let app = spawn_app().await;
+    let token = app.broadcaster("alice").await;
+    app.add(&token, "Kept", "kept").await;
+    let (urls, now) = (app.state.urls.clone(), app.state.clock.now());
+    let outcomes = app
+        .state
+        .db
+        .write(move |c| {
+            let (stream, _) = Stream::find_with_broadcast(c, "kept")?.unwrap();
+            let (waiting, known) = ("http://x.example/u/waiting", "http://x.example/u/known");
+            let inbox = "http://x.example/inbox";
+            Follower::upsert(c, stream.id, waiting, inbox, None, "pending", None, now)?;
+            Follower::upsert(c, stream.id, known, inbox, None, "accepted", None, now)?;
+            let mut decide =
+                |actor: &str, d: Decision| match decide(c, &stream, actor, d, &urls, now) {
+                    Ok(()) => "done",
+                    Err(Error::Conflict(_)) => "refused",
+                    Err(Error::NotFound(_)) => "not found",
+                    Err(_) => "failed",
+                };
+            Ok([
+                decide(known, Decision::Approve),
+                decide(known, Decision::Reject),
+                decide(waiting, Decision::Approve),
+                decide(waiting, Decision::Approve),
+                decide(waiting, Decision::Remove),
+                decide(known, Decision::Remove),
+                decide(known, Decision::Remove),
+            ])
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        [
+            "refused",
+            "refused",
+            "done",
+            "refused",
+            "done",
+            "done",
+            "not found"
+        ]
+    );
+}

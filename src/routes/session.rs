@@ -1,0 +1,182 @@
+//! Signing in and out, and what every signed-in page shares: the session cookie, the CSRF check
+//! of each form, the page frame and the redirect after a form.
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    cookie::{Cookie, SameSite, time::Duration as CookieAge},
+    http::header,
+    web,
+};
+use serde::Deserialize;
+use url::Url;
+
+use super::pages::html;
+use crate::{
+    accounts,
+    db::models::{Session, User},
+    error::{Error, Result},
+    signin::{self, LOGIN_COOKIE, SESSION_COOKIE},
+    state::AppState,
+    views::{Layout, Login},
+};
+
+pub(super) fn layout(state: &AppState) -> Layout {
+    Layout::new(&state.urls)
+}
+
+/// The answer to a form: on to one of our pages (by its path, as browsers resolve it).
+pub(super) fn see_other(to: Url) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.path().to_owned()))
+        .finish()
+}
+
+/// A cookie as this instance sets them: HttpOnly, SameSite=Lax, Secure over https.
+fn cookie(state: &AppState, name: &'static str, value: String, age: CookieAge) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path(state.urls.home().path().to_owned())
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.urls.home().scheme() == "https")
+        .max_age(age)
+        .finish()
+}
+
+/// The signed-in session, if the request carries a valid one.
+pub(super) async fn session(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<Option<(Session, User)>> {
+    match req.cookie(SESSION_COOKIE) {
+        Some(c) => signin::find(&state.db, c.value(), state.clock.now()).await,
+        None => Ok(None),
+    }
+}
+
+/// The session, and that the form came from one of its pages.
+pub(super) async fn checked(
+    req: &HttpRequest,
+    state: &AppState,
+    csrf: &str,
+) -> Result<(Session, User)> {
+    let Some((session, user)) = session(req, state).await? else {
+        return Err(Error::Unauthorized("sign in first".to_owned()));
+    };
+    if !signin::same(&session.csrf, csrf) {
+        return Err(Error::Forbidden(
+            "this form is stale or did not come from this site; reload the page".to_owned(),
+        ));
+    }
+    Ok((session, user))
+}
+
+/// `GET /login`
+pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+    if session(&req, &state).await?.is_some() {
+        return Ok(see_other(state.urls.dashboard()));
+    }
+    login_page(&state, String::new(), None, actix_web::http::StatusCode::OK)
+}
+
+fn login_page(
+    state: &AppState,
+    name: String,
+    error: Option<String>,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse> {
+    let csrf = accounts::random_alphanumeric(32);
+    let mut res = html(&Login {
+        layout: layout(state),
+        csrf: csrf.clone(),
+        name,
+        error,
+    })?;
+    *res.status_mut() = status;
+    res.add_cookie(&cookie(state, LOGIN_COOKIE, csrf, CookieAge::hours(1)))
+        .map_err(|e| Error::Render(e.to_string()))?;
+    Ok(res)
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    name: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /login`
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse> {
+    let form = form.into_inner();
+    let expected = req.cookie(LOGIN_COOKIE).map(|c| c.value().to_owned());
+    if !expected.is_some_and(|e| signin::same(&e, &form.csrf)) {
+        return Err(Error::Forbidden(
+            "this form is stale or did not come from this site; reload the page".to_owned(),
+        ));
+    }
+    let name = form.name.trim().to_ascii_lowercase();
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let keys = [format!("name:{name}"), format!("ip:{address}")];
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    if !state.attempts.allowed(&keys) {
+        return login_page(
+            &state,
+            name,
+            Some("Too many failed attempts; wait a quarter of an hour.".to_owned()),
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let Some(user) = signin::check_password(&state.db, &name, &form.password).await? else {
+        state.attempts.failed(&keys);
+        return login_page(
+            &state,
+            name,
+            Some("That name and password do not match an account.".to_owned()),
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        );
+    };
+    state.attempts.succeeded(keys[0]);
+    let (secret, _) = signin::start(&state.db, user.id, state.clock.now()).await?;
+    let age = CookieAge::days(signin::SESSION_LIFETIME.num_days());
+    let mut res = see_other(state.urls.dashboard());
+    res.add_cookie(&cookie(&state, SESSION_COOKIE, secret, age))
+        .map_err(|e| Error::Render(e.to_string()))?;
+    tracing::info!(user = user.id, "signed in");
+    Ok(res)
+}
+
+/// A form that carries only its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub(super) csrf: String,
+}
+
+/// `POST /logout`
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse> {
+    checked(&req, &state, &form.csrf).await?;
+    if let Some(c) = req.cookie(SESSION_COOKIE) {
+        signin::end(&state.db, c.value()).await?;
+    }
+    let mut res = see_other(state.urls.home());
+    res.add_cookie(&cookie(
+        &state,
+        SESSION_COOKIE,
+        String::new(),
+        CookieAge::ZERO,
+    ))
+    .map_err(|e| Error::Render(e.to_string()))?;
+    Ok(res)
+}
