@@ -130,6 +130,23 @@ pub fn create_token(
     Ok((token, secret))
 }
 
+/// A new account, with the password given or, with none, a generated one, returned so that it
+/// can be shown once. The one way the admin page and the CLI make an account.
+pub fn new_account(
+    conn: &mut DbConn,
+    name: &UserName,
+    password: Option<String>,
+    is_admin: bool,
+    now: NaiveDateTime,
+) -> Result<(User, Option<String>)> {
+    let (password, generated) = match password {
+        Some(p) => (p, false),
+        None => (generate_password(), true),
+    };
+    let user = create_user(conn, name, &password, is_admin, now)?;
+    Ok((user, generated.then_some(password)))
+}
+
 /// A new YP URL for `user`, unless the account is disabled (its tokens would not work). The one
 /// way the dashboard and the CLI make one; the secret is in the answer and nowhere else.
 pub fn new_token(

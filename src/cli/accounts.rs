@@ -55,21 +55,16 @@ pub fn run_user(cmd: UserCommand, db: &Db) -> anyhow::Result<()> {
     match cmd {
         UserCommand::Create { name, admin } => {
             let name = UserName::parse(&name)?;
-            let (password, generated) = match read_password_from_stdin()? {
-                Some(p) => (p, false),
-                None => (accounts::generate_password(), true),
-            };
-            let user = db.write_blocking({
-                let password = password.clone();
-                move |c| accounts::create_user(c, &name, &password, admin, now)
-            })?;
+            let password = read_password_from_stdin()?;
+            let (user, generated) =
+                db.write_blocking(move |c| accounts::new_account(c, &name, password, admin, now))?;
             let role = if user.is_admin {
                 "admin"
             } else {
                 "broadcaster"
             };
             println!("created {role} {} (id {})", user.name, user.id);
-            if generated {
+            if let Some(password) = generated {
                 println!("password: {password}");
             }
         }

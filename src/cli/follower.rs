@@ -12,7 +12,7 @@ use crate::{
     },
     error::Error,
     federation::follows::{self, Decision},
-    streams::settings,
+    streams::{self, settings},
     urls::Urls,
 };
 
@@ -86,7 +86,7 @@ pub fn run(cmd: FollowerCommand, db: &Db, config: &Config) -> anyhow::Result<()>
 }
 
 fn find(db: &Db, handle: &str) -> anyhow::Result<Stream> {
-    let handle = handle.trim().trim_start_matches('@').to_ascii_lowercase();
+    let handle = streams::typed_handle(handle);
     let found = db.read_blocking(|c| Stream::find_with_broadcast(c, &handle))?;
     Ok(found.with_context(|| format!("no stream {handle}"))?.0)
 }

@@ -11,7 +11,7 @@ use crate::{
         Db,
         models::{OnEnd, Stream, User},
     },
-    streams::{StreamStatus, settings},
+    streams::{self, StreamStatus, settings},
     urls::Urls,
 };
 
@@ -64,8 +64,7 @@ pub fn run(cmd: StreamCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
             }
         }
         StreamCommand::Delete { handle } => {
-            // Accept the handle as YPMessage shows it (`@night_jazz`).
-            let handle = handle.trim().trim_start_matches('@').to_ascii_lowercase();
+            let handle = streams::typed_handle(&handle);
             let key = handle.clone();
             let refusal = db.write_blocking(move |c| {
                 Ok(match Stream::find_with_broadcast(c, &key)? {
@@ -86,7 +85,7 @@ pub fn run(cmd: StreamCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
                 EndArg::Delete => OnEnd::Delete,
                 EndArg::Update => OnEnd::Update,
             };
-            let handle = handle.trim().trim_start_matches('@').to_ascii_lowercase();
+            let handle = streams::typed_handle(&handle);
             let found = db.read_blocking(|c| Stream::find_with_broadcast(c, &handle))?;
             let mut stream = found.with_context(|| format!("no stream {handle}"))?.0;
             let changes = settings::Changes {

@@ -171,16 +171,12 @@ pub async fn create_user(
 ) -> Result<HttpResponse> {
     admin_session(&req, &data, &form.csrf).await?;
     let name = UserName::parse(&form.name)?;
-    let admin = form.role == "admin";
-    let (password, now, shown) = (
-        accounts::generate_password(),
-        data.clock.now(),
-        name.as_str().to_owned(),
-    );
-    let secret = password.clone();
-    data.db
-        .write(move |c| accounts::create_user(c, &name, &secret, admin, now).map(|_| ()))
+    let (admin, now) = (form.role == "admin", data.clock.now());
+    let (user, password) = data
+        .db
+        .write(move |c| accounts::new_account(c, &name, None, admin, now))
         .await?;
+    let (shown, password) = (user.name, password.unwrap_or_default());
     let csrf = form.csrf.clone();
     let note = format!("Account {shown} created. Its password, shown only now: {password}");
     let mut res = render(&data, csrf, Some(note)).await?;

@@ -182,6 +182,42 @@ pub struct SettingsForm {
     icon_url: String,
 }
 
+/// The form, parsed: every setting it shows, as one change.
+impl TryFrom<&SettingsForm> for Changes {
+    type Error = Error;
+
+    fn try_from(form: &SettingsForm) -> Result<Self> {
+        let approval = match form.approval.as_str() {
+            "on" => true,
+            "off" => false,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "approval is on or off, not {other:?}"
+                )));
+            }
+        };
+        let on_end = match form.on_end.as_str() {
+            "delete" => OnEnd::Delete,
+            "update" => OnEnd::Update,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "on_end is delete or update, not {other:?}"
+                )));
+            }
+        };
+        Ok(Changes {
+            profile: Some(Profile {
+                name: form.display_name.clone(),
+                description: form.display_description.clone(),
+                icon: form.icon_url.clone(),
+            }),
+            https_listen_url: Some(form.https_listen_url.clone()),
+            approval: Some(approval),
+            on_end: Some(on_end),
+        })
+    }
+}
+
 /// `POST /dashboard/streams/{handle}/settings`
 pub async fn stream_settings(
     req: HttpRequest,
@@ -191,34 +227,7 @@ pub async fn stream_settings(
 ) -> Result<HttpResponse> {
     let (_, user) = checked(&req, &state, &form.csrf).await?;
     let mut stream = own_stream(&state, &user, &handle).await?;
-    let approval = match form.approval.as_str() {
-        "on" => true,
-        "off" => false,
-        other => {
-            return Err(Error::Invalid(format!(
-                "approval is on or off, not {other:?}"
-            )));
-        }
-    };
-    let on_end = match form.on_end.as_str() {
-        "delete" => OnEnd::Delete,
-        "update" => OnEnd::Update,
-        other => {
-            return Err(Error::Invalid(format!(
-                "on_end is delete or update, not {other:?}"
-            )));
-        }
-    };
-    let changes = Changes {
-        profile: Some(Profile {
-            name: form.display_name.clone(),
-            description: form.display_description.clone(),
-            icon: form.icon_url.clone(),
-        }),
-        https_listen_url: Some(form.https_listen_url.clone()),
-        approval: Some(approval),
-        on_end: Some(on_end),
-    };
+    let changes = Changes::try_from(&*form)?;
     let (config, urls, now) = (state.config.clone(), state.urls.clone(), state.clock.now());
     state
         .db

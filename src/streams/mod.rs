@@ -18,6 +18,11 @@ use crate::{
     error::{Error, Result},
 };
 
+/// A handle as people type it, or as YPMessage shows it: `@Night_Jazz` is `night_jazz`.
+pub fn typed_handle(raw: &str) -> String {
+    raw.trim().trim_start_matches('@').to_ascii_lowercase()
+}
+
 /// A local stream by handle, with its on-air broadcast if any; `NotFound` names the handle.
 pub async fn find(db: &Db, handle: &str) -> Result<(Stream, Option<Broadcast>)> {
     let key = handle.to_owned();
