@@ -2,57 +2,35 @@
 //! refuse or remove a follower. Each runs inside the caller's transaction.
 
 use chrono::NaiveDateTime;
-use serde_json::{Value, json};
 use url::Url;
 
+use super::activities::{Activity, FollowRef, Kind};
 use crate::{
-    accounts::random_alphanumeric,
     db::{
         DbConn,
         models::{Follower, Stream},
     },
-    delivery::{Outgoing, enqueue},
+    delivery::enqueue,
     error::{Error, Result},
     urls::Urls,
 };
 
-/// The Follow being answered, as the follower sent it (its id is what peers match on).
-fn follow_object(stream: &Stream, follower: &Follower, urls: &Urls) -> Value {
-    json!({
-        "id": follower.follow_id,
-        "type": "Follow",
-        "actor": follower.actor_id,
-        "object": urls.stream(&stream.handle),
-    })
-}
-
+/// Sends the stream's `Accept` or `Reject` of the Follow as the follower sent it (its id is what
+/// peers match on).
 fn answer(
     conn: &mut DbConn,
-    kind: &str,
+    kind: Kind,
     stream: &Stream,
     follower: &Follower,
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let id = urls.activity(&random_alphanumeric(22));
-    let body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": id,
-        "type": kind,
-        "actor": urls.stream(&stream.handle),
-        "object": follow_object(stream, follower, urls),
-    });
+    let actor = urls.stream(&stream.handle);
+    let follow = FollowRef::new(follower.follow_id.clone(), &follower.actor_id, &actor);
+    let activity = Activity::answer(kind, actor, follow, urls);
     let inbox =
         Url::parse(&follower.inbox).map_err(|e| Error::Invalid(format!("follower inbox: {e}")))?;
-    let out = Outgoing {
-        ap_id: &id,
-        kind,
-        object_id: None,
-        supersedes: &[],
-        stream_id: Some(stream.id),
-        body: &body,
-    };
-    enqueue(conn, &out, [inbox], now)?;
+    enqueue(conn, &activity, Some(stream.id), [inbox], now)?;
     Ok(())
 }
 
@@ -65,7 +43,7 @@ pub fn accept(
     now: NaiveDateTime,
 ) -> Result<()> {
     follower.accept(conn)?;
-    answer(conn, "Accept", stream, follower, urls, now)
+    answer(conn, Kind::Accept, stream, follower, urls, now)
 }
 
 /// Refuses a pending follower, or removes an accepted one, and tells it so.
@@ -77,5 +55,5 @@ pub fn reject(
     now: NaiveDateTime,
 ) -> Result<()> {
     Follower::delete_by_actor(conn, &follower.actor_id, Some(stream.id))?;
-    answer(conn, "Reject", stream, follower, urls, now)
+    answer(conn, Kind::Reject, stream, follower, urls, now)
 }

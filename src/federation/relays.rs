@@ -10,16 +10,15 @@ use activitypub_federation::{
     fetch::object_id::ObjectId,
     traits::{Actor as _, Object as _},
 };
-use serde_json::json;
 use url::Url;
 
 use super::{
-    note::PUBLIC,
+    activities::{Activity, FollowRef, Kind},
     remote_actor::RemoteActor,
     subscribe::{queue_follow, queue_unfollow},
+    vocab::PUBLIC,
 };
 use crate::{
-    accounts::random_alphanumeric,
     db::models::Subscription,
     delivery::enqueue_from_instance,
     error::{Error, Result},
@@ -119,24 +118,17 @@ pub async fn follow_back(
         return Ok(());
     }
     let (urls, now) = (data.urls.clone(), data.clock.now());
-    let id = urls.activity(&random_alphanumeric(22));
-    let body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": id,
-        "type": "Accept",
-        "actor": urls.instance_actor(),
-        "object": {
-            "id": follow_id,
-            "type": "Follow",
-            "actor": follower.id(),
-            "object": urls.instance_actor(),
-        },
-    });
+    let follow = FollowRef::new(
+        Some(follow_id.to_string()),
+        follower.id(),
+        urls.instance_actor(),
+    );
+    let accept = Activity::answer(Kind::Accept, urls.instance_actor(), follow, &urls);
     let inbox = follower
         .shared_inbox()
         .cloned()
         .unwrap_or_else(|| follower.inbox());
     data.db
-        .write(move |c| enqueue_from_instance(c, &id, "Accept", &body, inbox, now))
+        .write(move |c| enqueue_from_instance(c, &accept, inbox, now))
         .await
 }
