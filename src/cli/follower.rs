@@ -58,7 +58,7 @@ pub fn run(cmd: FollowerCommand, db: &Db, config: &Config) -> anyhow::Result<()>
         }
         FollowerCommand::Approve { handle, actor } => {
             let (stream, follower) = find_follower(db, &handle, &actor)?;
-            if follower.state != "pending" {
+            if follower.state != crate::db::models::FollowerState::Pending {
                 bail!("{actor} already follows {handle}");
             }
             db.write_blocking(move |c| follows::accept(c, &stream, &follower, &urls, now))?;

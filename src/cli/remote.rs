@@ -75,7 +75,7 @@ pub fn run_relay(cmd: RelayCommand, db: Db, config: Config) -> anyhow::Result<()
             }
             RelayCommand::List => {
                 let subs = state.db.read(Subscription::list).await?;
-                let relays: Vec<_> = subs.into_iter().filter(|s| s.kind != "stream").collect();
+                let relays: Vec<_> = subs.into_iter().filter(|s| s.kind.is_relay()).collect();
                 if relays.is_empty() {
                     println!("no relays");
                 }
@@ -107,7 +107,7 @@ pub fn run(cmd: RemoteCommand, db: Db, config: Config) -> anyhow::Result<()> {
             }
             RemoteCommand::List => {
                 let subs = state.db.read(Subscription::list).await?;
-                let subs: Vec<_> = subs.into_iter().filter(|s| s.kind == "stream").collect();
+                let subs: Vec<_> = subs.into_iter().filter(|s| !s.kind.is_relay()).collect();
                 if subs.is_empty() {
                     println!("not following any remote stream");
                 }

@@ -19,22 +19,22 @@ use super::{
     vocab::PUBLIC,
 };
 use crate::{
-    db::models::Subscription,
+    db::models::{Subscription, SubscriptionKind, SubscriptionState},
     delivery::enqueue_from_instance,
     error::{Error, Result},
     state::AppState,
 };
 
-/// `subscriptions.kind` of a Mastodon-kind relay.
-pub const MASTODON: &str = "relay";
-/// `subscriptions.kind` of a LitePub-kind relay.
-pub const LITEPUB: &str = "litepub-relay";
-
 /// Subscribes the instance actor to the relay at `url` (an inbox URL for the Mastodon kind, the
 /// relay's actor for the LitePub kind). Pending until the relay accepts.
 pub async fn subscribe(data: &Data<AppState>, url: &Url) -> Result<Subscription> {
     let (kind, actor_id, inbox, object) = if url.path().ends_with("/inbox") {
-        (MASTODON, url.clone(), url.clone(), PUBLIC.to_owned())
+        (
+            SubscriptionKind::Relay,
+            url.clone(),
+            url.clone(),
+            PUBLIC.to_owned(),
+        )
     } else {
         let actor = ObjectId::<RemoteActor>::from(url.clone())
             .dereference_forced(data)
@@ -44,7 +44,12 @@ pub async fn subscribe(data: &Data<AppState>, url: &Url) -> Result<Subscription>
             .shared_inbox()
             .cloned()
             .unwrap_or_else(|| actor.inbox());
-        (LITEPUB, actor.id().clone(), inbox, actor.id().to_string())
+        (
+            SubscriptionKind::LitePubRelay,
+            actor.id().clone(),
+            inbox,
+            actor.id().to_string(),
+        )
     };
     data.blocks.check(&actor_id).await?;
     let (urls, now) = (data.urls.clone(), data.clock.now());
@@ -64,7 +69,7 @@ pub async fn subscribe(data: &Data<AppState>, url: &Url) -> Result<Subscription>
                 .ok_or_else(|| Error::NotFound(actor_id.to_string()))
         })
         .await?;
-    tracing::info!(relay = %sub.actor_id, kind, "relay subscription sent");
+    tracing::info!(relay = %sub.actor_id, kind = kind.as_str(), "relay subscription sent");
     Ok(sub)
 }
 
@@ -73,11 +78,11 @@ pub async fn unsubscribe(data: &Data<AppState>, url: &Url) -> Result<bool> {
     let (urls, now, key) = (data.urls.clone(), data.clock.now(), url.to_string());
     data.db
         .write(move |c| {
-            let Some(sub) = Subscription::find(c, &key)?.filter(|s| s.kind != "stream") else {
+            let Some(sub) = Subscription::find(c, &key)?.filter(|s| s.kind.is_relay()) else {
                 return Ok(false);
             };
             Subscription::delete(c, &sub.actor_id)?;
-            let object = if sub.kind == MASTODON {
+            let object = if sub.kind == SubscriptionKind::Relay {
                 PUBLIC.to_owned()
             } else {
                 sub.actor_id.clone()
@@ -97,7 +102,9 @@ pub async fn is_relay(data: &Data<AppState>, signer: &Url, pending_too: bool) ->
             let all = Subscription::list(c)?;
             Ok(all
                 .into_iter()
-                .filter(|s| s.kind != "stream" && (pending_too || s.state == "accepted"))
+                .filter(|s| {
+                    s.kind.is_relay() && (pending_too || s.state == SubscriptionState::Accepted)
+                })
                 .collect::<Vec<_>>())
         })
         .await?;

@@ -18,7 +18,7 @@ use crate::{
     catalog::remote,
     db::{
         DbConn,
-        models::{RemoteStream, Subscription},
+        models::{RemoteStream, Subscription, SubscriptionKind},
     },
     delivery::enqueue_from_instance,
     error::{Error, Result},
@@ -131,7 +131,7 @@ pub async fn follow(data: &Data<AppState>, target: &Target) -> Result<Subscripti
                 c,
                 &actor_id,
                 actor.inbox().as_str(),
-                "stream",
+                SubscriptionKind::Stream,
                 follow_id.as_str(),
                 now,
             )?;

@@ -61,7 +61,7 @@ pub async fn list_subscriptions(req: HttpRequest, data: Data<AppState>) -> Resul
     let subs = data.db.read(Subscription::list).await?;
     let items: Vec<_> = subs
         .iter()
-        .filter(|s| (s.kind != "stream") == relays_only)
+        .filter(|s| s.kind.is_relay() == relays_only)
         .map(subscription_json)
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))

@@ -55,8 +55,8 @@ async fn render(state: &AppState, csrf: String, note: Option<String>) -> Result<
             ))
         })
         .await?;
-    let (relays, remote): (Vec<_>, Vec<_>) = subs.into_iter().partition(|s| s.kind != "stream");
-    let pair = |s: Subscription| (s.actor_id, s.state);
+    let (relays, remote): (Vec<_>, Vec<_>) = subs.into_iter().partition(|s| s.kind.is_relay());
+    let pair = |s: Subscription| (s.actor_id, s.state.to_string());
     html(&Admin {
         layout: layout(state),
         csrf,

@@ -327,7 +327,7 @@ async fn an_unreachable_follower_never_gets_a_stale_go_live() {
                 "http://follower.example/u",
                 &inbox,
                 None,
-                "accepted",
+                onair::db::models::FollowerState::Accepted,
                 None,
                 now,
             )

@@ -5,7 +5,7 @@ use url::Url;
 
 use super::wire::{Answer, AnswerKind};
 use crate::{
-    db::models::{RemoteStream, Subscription},
+    db::models::{RemoteStream, Subscription, SubscriptionState},
     error::Result,
     state::AppState,
 };
@@ -23,8 +23,8 @@ pub(super) async fn receive(answer: Answer, data: &Data<AppState>) -> Result<()>
         .db
         .write(move |c| {
             let state = match kind {
-                AnswerKind::Accept => "accepted",
-                AnswerKind::Reject => "rejected",
+                AnswerKind::Accept => SubscriptionState::Accepted,
+                AnswerKind::Reject => SubscriptionState::Rejected,
             };
             let Some(sub) = Subscription::find_by_follow(c, &follow)? else {
                 return Ok(false);
@@ -36,7 +36,7 @@ pub(super) async fn receive(answer: Answer, data: &Data<AppState>) -> Result<()>
                 host(a).is_some() && host(a) == host(b)
             };
             let ours =
-                sub.actor_id == actor || (sub.kind != "stream" && same_host(&sub.actor_id, &actor));
+                sub.actor_id == actor || (sub.kind.is_relay() && same_host(&sub.actor_id, &actor));
             if !ours {
                 return Ok(false);
             }

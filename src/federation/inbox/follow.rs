@@ -9,7 +9,7 @@ use url::Url;
 
 use super::wire::Follow;
 use crate::{
-    db::models::{Follower, Stream},
+    db::models::{Follower, FollowerState, Stream},
     error::{Error, Result},
     federation::{follows, relays},
     state::AppState,
@@ -33,9 +33,9 @@ pub(super) async fn receive(follow: Follow, data: &Data<AppState>) -> Result<()>
             let stream = Stream::find(c, stream_id)?
                 .ok_or_else(|| Error::NotFound(format!("stream {stream_id}")))?;
             let state = if stream.approve_followers {
-                "pending"
+                FollowerState::Pending
             } else {
-                "accepted"
+                FollowerState::Accepted
             };
             Follower::upsert(
                 c,
