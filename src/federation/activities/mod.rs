@@ -248,3 +248,6 @@ impl<O: Serialize> Outgoing for Activity<O> {
         self.about.as_ref().map_or(&[], |a| a.supersedes)
     }
 }
+
+#[cfg(test)]
+mod tests;
