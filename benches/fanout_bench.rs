@@ -155,7 +155,7 @@ async fn run(followers: usize, ports: usize) {
                     &format!("http://localhost:{sink}/u{i}"),
                     &inbox,
                     None,
-                    "accepted",
+                    onair::db::models::FollowerState::Accepted,
                     None,
                     now,
                 )?;

@@ -124,9 +124,21 @@ async fn run(total: usize, actors: usize, connections: usize) {
     db.write(move |c| {
         for (i, id) in followed.iter().enumerate() {
             let follow = format!("http://localhost/activities/f{i}");
-            Subscription::upsert(c, id, &format!("{id}/inbox"), "stream", &follow, now)?;
+            Subscription::upsert(
+                c,
+                id,
+                &format!("{id}/inbox"),
+                onair::db::models::SubscriptionKind::Stream,
+                &follow,
+                now,
+            )?;
             let sub = Subscription::find(c, id)?.unwrap();
-            Subscription::set_state(c, sub.id, "accepted", now)?;
+            Subscription::set_state(
+                c,
+                sub.id,
+                onair::db::models::SubscriptionState::Accepted,
+                now,
+            )?;
             onair::db::models::RemoteStream::upsert(
                 c,
                 &RemoteStreamProfile {

@@ -8,6 +8,7 @@ pub mod worker;
 use std::collections::BTreeSet;
 
 use chrono::NaiveDateTime;
+use serde::Serialize;
 use url::Url;
 
 use crate::{
@@ -18,20 +19,18 @@ use crate::{
     error::Result,
 };
 
-/// An activity to send.
-#[derive(Debug)]
-pub struct Outgoing<'a> {
-    pub ap_id: &'a Url,
+/// An activity to send: serialised as its body; it names its own id, type and what it supersedes,
+/// so that the queue row cannot disagree with what goes on the wire.
+pub trait Outgoing: Serialize {
+    /// The activity's id.
+    fn ap_id(&self) -> &Url;
     /// The ActivityStreams type (`Create`, `Update`, `Delete`, `Accept`, …).
-    pub kind: &'a str,
+    fn kind(&self) -> &'static str;
     /// What it is about, for supersession.
-    pub object_id: Option<&'a Url>,
+    fn object_id(&self) -> Option<&Url>;
     /// The kinds of pending activity about the same object that this one makes pointless: see
     /// [`SUPERSEDED_BY_DELETE`] and [`SUPERSEDED_BY_UPDATE`].
-    pub supersedes: &'a [&'a str],
-    /// The signing stream actor, or `None` for the instance actor.
-    pub stream_id: Option<i64>,
-    pub body: &'a serde_json::Value,
+    fn supersedes(&self) -> &'static [&'static str];
 }
 
 /// A `Delete` (or the `Update` that ends a broadcast) makes every pending `Create` or `Update` of
@@ -44,10 +43,12 @@ pub const SUPERSEDED_BY_UPDATE: &[&str] = &["Update"];
 
 /// Stores `out` once and queues it for every distinct inbox. Call it inside the transaction of
 /// the state change, so that neither can exist without the other. Pending, unclaimed deliveries
-/// of the kinds `out.supersedes` names, about the same object, are dropped first.
+/// of the kinds `out.supersedes()` names, about the same object, are dropped first. `stream_id` is
+/// the signing stream actor, or `None` for the instance actor.
 pub fn enqueue(
     conn: &mut DbConn,
-    out: &Outgoing<'_>,
+    out: &impl Outgoing,
+    stream_id: Option<i64>,
     inboxes: impl IntoIterator<Item = Url>,
     now: NaiveDateTime,
 ) -> Result<usize> {
@@ -56,19 +57,20 @@ pub fn enqueue(
         .filter_map(|u| Some((host_of(&u)?, u.into())))
         .map(|(h, u)| (u, h))
         .collect();
-    if let Some(object) = out.object_id
-        && !out.supersedes.is_empty()
+    if let Some(object) = out.object_id()
+        && !out.supersedes().is_empty()
     {
-        Delivery::supersede(conn, object.as_str(), out.supersedes, now)?;
+        Delivery::supersede(conn, object.as_str(), out.supersedes(), now)?;
     }
-    let body = out.body.to_string();
+    let body = serde_json::to_string(out)
+        .map_err(|e| crate::error::Error::Render(format!("activity body: {e}")))?;
     let id = Activity::insert(
         conn,
         &NewActivity {
-            ap_id: out.ap_id.as_str(),
-            kind: out.kind,
-            object_id: out.object_id.map(Url::as_str),
-            stream_id: out.stream_id,
+            ap_id: out.ap_id().as_str(),
+            kind: out.kind(),
+            object_id: out.object_id().map(Url::as_str),
+            stream_id,
             body: &body,
             created_at: now,
         },
@@ -84,21 +86,11 @@ pub fn enqueue(
 /// which nothing supersedes.
 pub fn enqueue_from_instance(
     conn: &mut DbConn,
-    ap_id: &Url,
-    kind: &str,
-    body: &serde_json::Value,
+    out: &impl Outgoing,
     inbox: Url,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let out = Outgoing {
-        ap_id,
-        kind,
-        object_id: None,
-        supersedes: &[],
-        stream_id: None,
-        body,
-    };
-    enqueue(conn, &out, [inbox], now).map(|_| ())
+    enqueue(conn, out, None, [inbox], now).map(|_| ())
 }
 
 /// `host[:port]`, the unit of per-host limits.

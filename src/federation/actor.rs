@@ -8,13 +8,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use url::Url;
 
+use super::vocab::CONTEXT;
 use crate::{db::models::Stream, urls::Urls};
 
 /// ActivityStreams, the security vocabulary, and the few extension terms we use, defined inline:
 /// strict peers resolve contexts and cannot fetch unknown ones.
 fn context() -> Value {
     json!([
-        "https://www.w3.org/ns/activitystreams",
+        CONTEXT,
         "https://w3id.org/security/v1",
         {
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",

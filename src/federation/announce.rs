@@ -3,17 +3,15 @@
 //! transactional outbox, DESIGN.md §3).
 
 use chrono::NaiveDateTime;
-use serde_json::json;
 use url::Url;
 
-use super::{actor::Service, note};
+use super::{activities::Activity, actor::Service, note};
 use crate::{
-    accounts::random_alphanumeric,
     db::{
         DbConn,
         models::{Broadcast, BroadcastState, Follower, OnEnd, Stream, StreamKeys, Subscription},
     },
-    delivery::{Outgoing, SUPERSEDED_BY_DELETE, SUPERSEDED_BY_UPDATE, enqueue},
+    delivery::{Outgoing, enqueue},
     error::Result,
     urls::Urls,
 };
@@ -28,8 +26,12 @@ pub fn started(
 ) -> Result<()> {
     Broadcast::set_announced(conn, broadcast.id, &broadcast.title, now)?;
     let object = note::note(stream, broadcast, urls);
-    let about = About::broadcast(broadcast.id, urls, &[]);
-    send(conn, "Create", stream, object, &about, urls, now)
+    send(
+        conn,
+        stream,
+        &Activity::create(stream, broadcast.id, object, urls),
+        now,
+    )
 }
 
 /// A new title: `Update` of the Note, unless followers were told less than `interval` ago (the
@@ -51,8 +53,12 @@ pub fn touched(
     let mut updated = broadcast.clone();
     updated.announced_at = Some(now);
     let object = note::note(stream, &updated, urls);
-    let about = About::broadcast(broadcast.id, urls, SUPERSEDED_BY_UPDATE);
-    send(conn, "Update", stream, object, &about, urls, now)?;
+    send(
+        conn,
+        stream,
+        &Activity::update(stream, broadcast.id, object, urls),
+        now,
+    )?;
     Ok(true)
 }
 
@@ -65,12 +71,13 @@ pub fn ended(
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let about = About::broadcast(broadcast.id, urls, SUPERSEDED_BY_DELETE);
     match stream.on_end {
-        OnEnd::Delete => {
-            let object = json!({ "id": about.object, "type": "Tombstone" });
-            send(conn, "Delete", stream, object, &about, urls, now)
-        }
+        OnEnd::Delete => send(
+            conn,
+            stream,
+            &Activity::delete(stream, broadcast.id, urls),
+            now,
+        ),
         OnEnd::Update => {
             Broadcast::set_kept(conn, broadcast.id)?;
             let over = Broadcast {
@@ -81,7 +88,8 @@ pub fn ended(
                 ..broadcast.clone()
             };
             let object = note::note(stream, &over, urls);
-            send(conn, "Update", stream, object, &about, urls, now)
+            let update = Activity::update_ended(stream, broadcast.id, object, urls);
+            send(conn, stream, &update, now)
         }
     }
 }
@@ -98,55 +106,29 @@ pub fn profile_changed(
     let Some(public_key) = StreamKeys::public_key(conn, stream.id)? else {
         return Ok(());
     };
-    let actor = json!(Service::new(stream, public_key, urls));
-    let about = About {
-        object: urls.stream(&stream.handle),
-        supersedes: SUPERSEDED_BY_UPDATE,
-    };
-    send(conn, "Update", stream, actor, &about, urls, now)
+    let actor = Service::new(stream, public_key, urls);
+    send(
+        conn,
+        stream,
+        &Activity::update_actor(stream, actor, urls),
+        now,
+    )
 }
 
-/// The object an activity is about, and what pending news of it the activity replaces.
-struct About {
-    object: Url,
-    supersedes: &'static [&'static str],
-}
-
-impl About {
-    fn broadcast(id: i64, urls: &Urls, supersedes: &'static [&'static str]) -> Self {
-        Self {
-            object: urls.broadcast(id),
-            supersedes,
-        }
-    }
-}
-
+/// Queues `activity` for the stream's followers, and the relays that accepted us: every
+/// broadcast activity is public.
 fn send(
     conn: &mut DbConn,
-    kind: &str,
     stream: &Stream,
-    object: serde_json::Value,
-    about: &About,
-    urls: &Urls,
+    activity: &impl Outgoing,
     now: NaiveDateTime,
 ) -> Result<()> {
-    // Followers, and the relays that accepted us: every broadcast activity is public.
     let mut inboxes = Follower::inboxes(conn, stream.id)?;
     inboxes.extend(Subscription::relay_inboxes(conn)?);
     let inboxes: Vec<Url> = inboxes.iter().filter_map(|i| Url::parse(i).ok()).collect();
     if inboxes.is_empty() {
         return Ok(());
     }
-    let id = urls.activity(&random_alphanumeric(22));
-    let body = note::activity(kind, &id, stream, object, urls);
-    let out = Outgoing {
-        ap_id: &id,
-        kind,
-        object_id: Some(&about.object),
-        supersedes: about.supersedes,
-        stream_id: Some(stream.id),
-        body: &body,
-    };
-    enqueue(conn, &out, inboxes, now)?;
+    enqueue(conn, activity, Some(stream.id), inboxes, now)?;
     Ok(())
 }

@@ -2,57 +2,35 @@
 //! refuse or remove a follower. Each runs inside the caller's transaction.
 
 use chrono::NaiveDateTime;
-use serde_json::{Value, json};
 use url::Url;
 
+use super::activities::{Activity, FollowRef, Kind};
 use crate::{
-    accounts::random_alphanumeric,
     db::{
         DbConn,
-        models::{Follower, Stream},
+        models::{Follower, FollowerState, Stream},
     },
-    delivery::{Outgoing, enqueue},
+    delivery::enqueue,
     error::{Error, Result},
     urls::Urls,
 };
 
-/// The Follow being answered, as the follower sent it (its id is what peers match on).
-fn follow_object(stream: &Stream, follower: &Follower, urls: &Urls) -> Value {
-    json!({
-        "id": follower.follow_id,
-        "type": "Follow",
-        "actor": follower.actor_id,
-        "object": urls.stream(&stream.handle),
-    })
-}
-
+/// Sends the stream's `Accept` or `Reject` of the Follow as the follower sent it (its id is what
+/// peers match on).
 fn answer(
     conn: &mut DbConn,
-    kind: &str,
+    kind: Kind,
     stream: &Stream,
     follower: &Follower,
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let id = urls.activity(&random_alphanumeric(22));
-    let body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": id,
-        "type": kind,
-        "actor": urls.stream(&stream.handle),
-        "object": follow_object(stream, follower, urls),
-    });
+    let actor = urls.stream(&stream.handle);
+    let follow = FollowRef::new(follower.follow_id.clone(), &follower.actor_id, &actor);
+    let activity = Activity::answer(kind, actor, follow, urls);
     let inbox =
         Url::parse(&follower.inbox).map_err(|e| Error::Invalid(format!("follower inbox: {e}")))?;
-    let out = Outgoing {
-        ap_id: &id,
-        kind,
-        object_id: None,
-        supersedes: &[],
-        stream_id: Some(stream.id),
-        body: &body,
-    };
-    enqueue(conn, &out, [inbox], now)?;
+    enqueue(conn, &activity, Some(stream.id), [inbox], now)?;
     Ok(())
 }
 
@@ -65,7 +43,7 @@ pub fn accept(
     now: NaiveDateTime,
 ) -> Result<()> {
     follower.accept(conn)?;
-    answer(conn, "Accept", stream, follower, urls, now)
+    answer(conn, Kind::Accept, stream, follower, urls, now)
 }
 
 /// Refuses a pending follower, or removes an accepted one, and tells it so.
@@ -77,7 +55,7 @@ pub fn reject(
     now: NaiveDateTime,
 ) -> Result<()> {
     Follower::delete_by_actor(conn, &follower.actor_id, Some(stream.id))?;
-    answer(conn, "Reject", stream, follower, urls, now)
+    answer(conn, Kind::Reject, stream, follower, urls, now)
 }
 
 /// What a broadcaster may decide about a follower.
@@ -85,14 +63,15 @@ pub fn reject(
 pub enum Decision {
     /// Accept a pending follower.
     Approve,
-    /// Refuse a pending follower.
+    /// Refuse a pending follower, or (as before the one rule) drop an accepted one.
     Reject,
     /// Remove a follower, pending or accepted (told with a Reject, as Mastodon does).
     Remove,
 }
 
-/// The one rule of what may be decided when: approving or rejecting answers a pending follow, so
-/// only a pending follower can be approved or rejected; any follower can be removed. Finds
+/// The one rule of what may be decided when: approving answers a pending follow, so only a
+/// pending follower can be approved (an accepted one is not sent a second Accept); rejecting or
+/// removing works on any follower, which is told with a Reject. Finds
 /// `actor` among the stream's followers, changes its state and queues the answer, all in the
 /// caller's transaction.
 pub fn decide(
@@ -105,9 +84,9 @@ pub fn decide(
 ) -> Result<()> {
     let follower = Follower::find(conn, stream.id, actor)?
         .ok_or_else(|| Error::NotFound(format!("follower {actor}")))?;
-    let pending = follower.state == "pending";
+    let pending = follower.state == FollowerState::Pending;
     match decision {
-        Decision::Approve | Decision::Reject if !pending => Err(Error::Conflict(format!(
+        Decision::Approve if !pending => Err(Error::Conflict(format!(
             "{actor} already follows {}",
             stream.handle
         ))),

@@ -2,8 +2,10 @@
 //! `routes`. Uses `activitypub_federation` for key generation and its wire helpers
 //! (`PublicKey`, the media type); signing, the inbox and deliveries come next.
 
+pub mod activities;
 pub mod actor;
 pub mod announce;
+pub mod collections;
 pub mod follows;
 pub mod inbox;
 pub mod instance;
@@ -12,6 +14,7 @@ pub mod relays;
 pub mod remote_actor;
 pub mod subscribe;
 pub mod verifier;
+pub mod vocab;
 
 /// The media type of ActivityPub documents we serve.
 pub const ACTIVITY_JSON: &str = "application/activity+json; charset=utf-8";

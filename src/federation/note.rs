@@ -7,32 +7,11 @@ use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 use url::Url;
 
+use super::vocab::{CONTEXT, PUBLIC, live_context};
 use crate::{
     db::models::{Broadcast, BroadcastState, Stream},
     urls::Urls,
 };
-
-/// The public collection.
-pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
-
-fn context() -> Value {
-    json!([
-        "https://www.w3.org/ns/activitystreams",
-        {
-            "schema": "http://schema.org#",
-            "isLiveBroadcast": "schema:isLiveBroadcast",
-            "startDate": "schema:startDate",
-            "endDate": "schema:endDate",
-            "contentUrl": "schema:contentUrl",
-            "encodingFormat": "schema:encodingFormat",
-            "bitrate": "schema:bitrate",
-            "genre": "schema:genre",
-            "nowPlaying": "urn:onair:nowPlaying",
-            "Hashtag": "as:Hashtag",
-            "sensitive": "as:sensitive"
-        }
-    ])
-}
 
 /// Mastodon hashtags are letters, digits and underscores.
 fn hashtag(genre: &str) -> Option<String> {
@@ -88,7 +67,7 @@ pub fn note(stream: &Stream, broadcast: &Broadcast, urls: &Urls) -> Value {
         html.push_str(&format!("<p>{}</p>", links.join(" ")));
     }
     let mut note = json!({
-        "@context": context(),
+        "@context": live_context(),
         "id": urls.broadcast(broadcast.id),
         "type": "Note",
         "attributedTo": page,
@@ -120,24 +99,11 @@ pub fn note(stream: &Stream, broadcast: &Broadcast, urls: &Urls) -> Value {
 
 /// The Tombstone a deleted broadcast's URL answers with (410).
 pub fn tombstone(id: &Url, deleted: Option<NaiveDateTime>) -> Value {
-    let mut t = json!({ "@context": "https://www.w3.org/ns/activitystreams", "id": id, "type": "Tombstone", "formerType": "Note" });
+    let mut t = json!({ "@context": CONTEXT, "id": id, "type": "Tombstone", "formerType": "Note" });
     if let Some(at) = deleted {
         t["deleted"] = json!(rfc3339(at));
     }
     t
-}
-
-/// `Create`, `Update` or `Delete` of a broadcast by its stream.
-pub fn activity(kind: &str, id: &Url, stream: &Stream, object: Value, urls: &Urls) -> Value {
-    json!({
-        "@context": context(),
-        "id": id,
-        "type": kind,
-        "actor": urls.stream(&stream.handle),
-        "to": [PUBLIC],
-        "cc": [urls.stream_followers(&stream.handle)],
-        "object": object,
-    })
 }
 
 fn rfc3339(t: NaiveDateTime) -> String {

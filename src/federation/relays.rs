@@ -10,32 +10,31 @@ use activitypub_federation::{
     fetch::object_id::ObjectId,
     traits::{Actor as _, Object as _},
 };
-use serde_json::json;
 use url::Url;
 
 use super::{
-    note::PUBLIC,
+    activities::{Activity, FollowRef, Kind},
     remote_actor::RemoteActor,
     subscribe::{queue_follow, queue_unfollow},
+    vocab::PUBLIC,
 };
 use crate::{
-    accounts::random_alphanumeric,
-    db::models::Subscription,
+    db::models::{Subscription, SubscriptionKind, SubscriptionState},
     delivery::enqueue_from_instance,
     error::{Error, Result},
     state::AppState,
 };
 
-/// `subscriptions.kind` of a Mastodon-kind relay.
-pub const MASTODON: &str = "relay";
-/// `subscriptions.kind` of a LitePub-kind relay.
-pub const LITEPUB: &str = "litepub-relay";
-
 /// Subscribes the instance actor to the relay at `url` (an inbox URL for the Mastodon kind, the
 /// relay's actor for the LitePub kind). Pending until the relay accepts.
 pub async fn subscribe(data: &Data<AppState>, url: &Url) -> Result<Subscription> {
     let (kind, actor_id, inbox, object) = if url.path().ends_with("/inbox") {
-        (MASTODON, url.clone(), url.clone(), PUBLIC.to_owned())
+        (
+            SubscriptionKind::Relay,
+            url.clone(),
+            url.clone(),
+            PUBLIC.to_owned(),
+        )
     } else {
         let actor = ObjectId::<RemoteActor>::from(url.clone())
             .dereference_forced(data)
@@ -45,7 +44,12 @@ pub async fn subscribe(data: &Data<AppState>, url: &Url) -> Result<Subscription>
             .shared_inbox()
             .cloned()
             .unwrap_or_else(|| actor.inbox());
-        (LITEPUB, actor.id().clone(), inbox, actor.id().to_string())
+        (
+            SubscriptionKind::LitePubRelay,
+            actor.id().clone(),
+            inbox,
+            actor.id().to_string(),
+        )
     };
     data.blocks.check(&actor_id).await?;
     let (urls, now) = (data.urls.clone(), data.clock.now());
@@ -65,7 +69,7 @@ pub async fn subscribe(data: &Data<AppState>, url: &Url) -> Result<Subscription>
                 .ok_or_else(|| Error::NotFound(actor_id.to_string()))
         })
         .await?;
-    tracing::info!(relay = %sub.actor_id, kind, "relay subscription sent");
+    tracing::info!(relay = %sub.actor_id, kind = kind.as_str(), "relay subscription sent");
     Ok(sub)
 }
 
@@ -74,11 +78,11 @@ pub async fn unsubscribe(data: &Data<AppState>, url: &Url) -> Result<bool> {
     let (urls, now, key) = (data.urls.clone(), data.clock.now(), url.to_string());
     data.db
         .write(move |c| {
-            let Some(sub) = Subscription::find(c, &key)?.filter(|s| s.kind != "stream") else {
+            let Some(sub) = Subscription::find(c, &key)?.filter(|s| s.kind.is_relay()) else {
                 return Ok(false);
             };
             Subscription::delete(c, &sub.actor_id)?;
-            let object = if sub.kind == MASTODON {
+            let object = if sub.kind == SubscriptionKind::Relay {
                 PUBLIC.to_owned()
             } else {
                 sub.actor_id.clone()
@@ -98,7 +102,9 @@ pub async fn is_relay(data: &Data<AppState>, signer: &Url, pending_too: bool) ->
             let all = Subscription::list(c)?;
             Ok(all
                 .into_iter()
-                .filter(|s| s.kind != "stream" && (pending_too || s.state == "accepted"))
+                .filter(|s| {
+                    s.kind.is_relay() && (pending_too || s.state == SubscriptionState::Accepted)
+                })
                 .collect::<Vec<_>>())
         })
         .await?;
@@ -119,25 +125,18 @@ pub async fn follow_back(
         return Ok(());
     }
     let (urls, now) = (data.urls.clone(), data.clock.now());
-    let id = urls.activity(&random_alphanumeric(22));
-    let body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": id,
-        "type": "Accept",
-        "actor": urls.instance_actor(),
-        "object": {
-            "id": follow_id,
-            "type": "Follow",
-            "actor": follower.id(),
-            "object": urls.instance_actor(),
-        },
-    });
+    let follow = FollowRef::new(
+        Some(follow_id.to_string()),
+        follower.id(),
+        urls.instance_actor(),
+    );
+    let accept = Activity::answer(Kind::Accept, urls.instance_actor(), follow, &urls);
     let inbox = follower
         .shared_inbox()
         .cloned()
         .unwrap_or_else(|| follower.inbox());
     data.db
-        .write(move |c| enqueue_from_instance(c, &id, "Accept", &body, inbox, now))
+        .write(move |c| enqueue_from_instance(c, &accept, inbox, now))
         .await
 }
 
@@ -150,5 +149,5 @@ pub fn parse_url(input: &str) -> Result<Url> {
 /// The relays subscribed to, both kinds, for every front end's list.
 pub async fn list(state: &AppState) -> Result<Vec<Subscription>> {
     let subs = state.db.read(Subscription::list).await?;
-    Ok(subs.into_iter().filter(|s| s.kind != "stream").collect())
+    Ok(subs.into_iter().filter(|s| s.kind.is_relay()).collect())
 }

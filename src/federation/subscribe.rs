@@ -7,16 +7,18 @@ use activitypub_federation::{
     fetch::{fetch_object_http, webfinger::webfinger_resolve_actor},
     traits::{Actor as _, Object},
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
-use super::remote_actor::{ActorJson, RemoteActor};
+use super::{
+    activities::{Activity, FollowRef},
+    remote_actor::{ActorJson, RemoteActor},
+};
 use crate::{
-    accounts::random_alphanumeric,
     catalog::remote,
     db::{
         DbConn,
-        models::{RemoteStream, Subscription},
+        models::{RemoteStream, Subscription, SubscriptionKind},
     },
     delivery::enqueue_from_instance,
     error::{Error, Result},
@@ -33,16 +35,9 @@ pub(crate) fn queue_follow(
     inbox: Url,
     now: chrono::NaiveDateTime,
 ) -> Result<Url> {
-    let follow_id = urls.activity(&random_alphanumeric(22));
-    let body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": follow_id,
-        "type": "Follow",
-        "actor": urls.instance_actor(),
-        "object": object,
-    });
-    enqueue_from_instance(c, &follow_id, "Follow", &body, inbox, now)?;
-    Ok(follow_id)
+    let follow = Activity::follow(object, urls);
+    enqueue_from_instance(c, &follow, inbox, now)?;
+    Ok(follow.id().clone())
 }
 
 /// Queues the `Undo` of the Follow behind `sub` (whose object was `object`) to the
@@ -54,22 +49,10 @@ pub(crate) fn queue_unfollow(
     object: &str,
     now: chrono::NaiveDateTime,
 ) -> Result<()> {
-    let undo_id = urls.activity(&random_alphanumeric(22));
-    let body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": undo_id,
-        "type": "Undo",
-        "actor": urls.instance_actor(),
-        "object": {
-            "id": sub.follow_id,
-            "type": "Follow",
-            "actor": urls.instance_actor(),
-            "object": object,
-        },
-    });
+    let follow = FollowRef::new(Some(sub.follow_id.clone()), urls.instance_actor(), object);
     let inbox = Url::parse(&sub.inbox)
         .map_err(|e| Error::Invalid(format!("stored inbox {}: {e}", sub.inbox)))?;
-    enqueue_from_instance(c, &undo_id, "Undo", &body, inbox, now)
+    enqueue_from_instance(c, &Activity::undo_follow(follow, urls), inbox, now)
 }
 
 /// What the admin named.
@@ -148,7 +131,7 @@ pub async fn follow(data: &Data<AppState>, target: &Target) -> Result<Subscripti
                 c,
                 &actor_id,
                 actor.inbox().as_str(),
-                "stream",
+                SubscriptionKind::Stream,
                 follow_id.as_str(),
                 now,
             )?;
@@ -181,7 +164,7 @@ pub async fn unfollow(data: &Data<AppState>, target: &Target) -> Result<bool> {
 /// The remote streams the instance actor follows (not relays), for every front end's list.
 pub async fn list(state: &AppState) -> Result<Vec<Subscription>> {
     let subs = state.db.read(Subscription::list).await?;
-    Ok(subs.into_iter().filter(|s| s.kind == "stream").collect())
+    Ok(subs.into_iter().filter(|s| !s.kind.is_relay()).collect())
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! and outbox collections, and the instance actor `/actor`.
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
-use serde_json::json;
 
 use crate::{
     db::models::{Broadcast, BroadcastState, Follower, Stream},
@@ -10,6 +9,7 @@ use crate::{
     federation::{
         ACTIVITY_JSON,
         actor::{Application, Service},
+        collections::{OUTBOX_PAGE, OrderedCollection, OrderedCollectionPage},
         note, wants_activity_json,
     },
     keys,
@@ -51,12 +51,11 @@ pub async fn followers(
         .db
         .read(move |c| Follower::count_accepted(c, stream.id))
         .await?;
-    Ok(activity_json(&json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": state.urls.stream_followers(&handle),
-        "type": "OrderedCollection",
-        "totalItems": total,
-    })))
+    Ok(activity_json(&OrderedCollection::followers(
+        &handle,
+        total,
+        &state.urls,
+    )))
 }
 
 /// Query of `/streams/{handle}/outbox`: no query is the collection, `page=true` its newest
@@ -67,9 +66,6 @@ pub struct OutboxQuery {
     page: Option<bool>,
     before: Option<i64>,
 }
-
-/// Broadcasts per outbox page.
-const OUTBOX_PAGE: i64 = 20;
 
 /// `GET /streams/{handle}/outbox`: the `Create` of every broadcast whose Note exists (on air, or
 /// ended and kept), newest first, in pages.
@@ -87,46 +83,17 @@ pub async fn outbox(
             .db
             .read(move |c| Broadcast::count_published(c, id))
             .await?;
-        return Ok(activity_json(&json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": urls.stream_outbox(&handle),
-            "type": "OrderedCollection",
-            "totalItems": total,
-            "first": urls.stream_outbox_page(&handle, None),
-        })));
+        return Ok(activity_json(&OrderedCollection::outbox(
+            &handle, total, urls,
+        )));
     }
     let id = stream.id;
     let broadcasts = state
         .db
         .read(move |c| Broadcast::list_published(c, id, before, OUTBOX_PAGE))
         .await?;
-    let items: Vec<_> = broadcasts
-        .iter()
-        .map(|b| {
-            let object = note::note(&stream, b, urls);
-            note::activity(
-                "Create",
-                &urls.broadcast_create(b.id),
-                &stream,
-                object,
-                urls,
-            )
-        })
-        .collect();
-    let mut body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": urls.stream_outbox_page(&handle, before),
-        "type": "OrderedCollectionPage",
-        "partOf": urls.stream_outbox(&handle),
-        "orderedItems": items,
-    });
-    if let Some(last) = broadcasts
-        .last()
-        .filter(|_| broadcasts.len() as i64 == OUTBOX_PAGE)
-    {
-        body["next"] = json!(urls.stream_outbox_page(&handle, Some(last.id)));
-    }
-    Ok(activity_json(&body))
+    let page = OrderedCollectionPage::outbox(&stream, before, &broadcasts, urls);
+    Ok(activity_json(&page))
 }
 
 /// `GET /actor`

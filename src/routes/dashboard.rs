@@ -57,13 +57,16 @@ async fn render(
         .map(|(stream, active, followers)| {
             let waiting: Vec<String> = followers
                 .iter()
-                .filter(|f| f.state == "pending")
+                .filter(|f| f.state == crate::db::models::FollowerState::Pending)
                 .map(|f| f.actor_id.clone())
                 .collect();
             StreamPanel {
                 card: Card::local(&stream, active.as_ref(), &state.urls),
                 handle: stream.handle.clone(),
-                followers: followers.iter().filter(|f| f.state == "accepted").count() as i64,
+                followers: followers
+                    .iter()
+                    .filter(|f| f.state == crate::db::models::FollowerState::Accepted)
+                    .count() as i64,
                 pending: waiting.len(),
                 waiting,
                 approval: stream.approve_followers,

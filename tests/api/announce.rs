@@ -29,7 +29,16 @@ async fn followed_stream(app: &TestApp) -> (String, i64, Seen) {
         .write(move |c| {
             let stream = Stream::find(c, 1)?.unwrap();
             let follower = "http://follower.example/u";
-            Follower::upsert(c, 1, follower, &inbox, None, "accepted", None, now)?;
+            Follower::upsert(
+                c,
+                1,
+                follower,
+                &inbox,
+                None,
+                onair::db::models::FollowerState::Accepted,
+                None,
+                now,
+            )?;
             Ok(stream.id)
         })
         .await

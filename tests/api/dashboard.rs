@@ -422,11 +422,11 @@ async fn an_admin_manages_accounts_blocks_and_the_queue_on_the_admin_page() {
 }
 
 /// One rule for what a broadcaster may decide, whichever front end asks (the dashboard's
-/// buttons, `onair follower`): approve or reject only a pending follower; remove any follower.
+/// buttons, `onair follower`): approve only a pending follower; reject or remove any follower.
 #[tokio::test]
-async fn only_a_pending_follower_is_approved_or_rejected_and_any_can_be_removed() {
+async fn only_a_pending_follower_is_approved_and_any_can_be_rejected_or_removed() {
     use onair::{
-        db::models::{Follower, Stream},
+        db::models::{Follower, FollowerState, Stream},
         error::Error,
         federation::follows::{Decision, decide},
     };
@@ -441,8 +441,26 @@ async fn only_a_pending_follower_is_approved_or_rejected_and_any_can_be_removed(
             let (stream, _) = Stream::find_with_broadcast(c, "kept")?.unwrap();
             let (waiting, known) = ("http://x.example/u/waiting", "http://x.example/u/known");
             let inbox = "http://x.example/inbox";
-            Follower::upsert(c, stream.id, waiting, inbox, None, "pending", None, now)?;
-            Follower::upsert(c, stream.id, known, inbox, None, "accepted", None, now)?;
+            Follower::upsert(
+                c,
+                stream.id,
+                waiting,
+                inbox,
+                None,
+                FollowerState::Pending,
+                None,
+                now,
+            )?;
+            Follower::upsert(
+                c,
+                stream.id,
+                known,
+                inbox,
+                None,
+                FollowerState::Accepted,
+                None,
+                now,
+            )?;
             let mut decide =
                 |actor: &str, d: Decision| match decide(c, &stream, actor, d, &urls, now) {
                     Ok(()) => "done",
@@ -452,12 +470,12 @@ async fn only_a_pending_follower_is_approved_or_rejected_and_any_can_be_removed(
                 };
             Ok([
                 decide(known, Decision::Approve),
-                decide(known, Decision::Reject),
                 decide(waiting, Decision::Approve),
                 decide(waiting, Decision::Approve),
+                decide(waiting, Decision::Reject),
                 decide(waiting, Decision::Remove),
                 decide(known, Decision::Remove),
-                decide(known, Decision::Remove),
+                decide(known, Decision::Reject),
             ])
         })
         .await
@@ -466,10 +484,10 @@ async fn only_a_pending_follower_is_approved_or_rejected_and_any_can_be_removed(
         outcomes,
         [
             "refused",
-            "refused",
             "done",
             "refused",
             "done",
+            "not found",
             "done",
             "not found"
         ]

@@ -24,28 +24,52 @@ async fn stream(app: &TestApp) -> (i64, Url) {
     (1, app.state.urls.stream("queue_fm"))
 }
 
-async fn send(app: &TestApp, stream_id: i64, kind: &str, object: &Url, n: u32, inboxes: Vec<Url>) {
+/// A bare activity about `object`, superseding what its kind supersedes in onair.
+#[derive(serde::Serialize)]
+struct TestActivity {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: Url,
+    object: Url,
+}
+
+impl Outgoing for TestActivity {
+    fn ap_id(&self) -> &Url {
+        &self.id
+    }
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn object_id(&self) -> Option<&Url> {
+        Some(&self.object)
+    }
+    fn supersedes(&self) -> &'static [&'static str] {
+        match self.kind {
+            "Delete" => SUPERSEDED_BY_DELETE,
+            "Update" => SUPERSEDED_BY_UPDATE,
+            _ => &[],
+        }
+    }
+}
+
+async fn send(
+    app: &TestApp,
+    stream_id: i64,
+    kind: &'static str,
+    object: &Url,
+    n: u32,
+    inboxes: Vec<Url>,
+) {
     let id: Url = format!("{object}#{kind}-{n}").parse().unwrap();
-    let body = serde_json::json!({ "type": kind, "id": id, "object": object });
-    let (kind, object, now) = (kind.to_owned(), object.clone(), app.state.clock.now());
+    let out = TestActivity {
+        kind,
+        id,
+        object: object.clone(),
+    };
+    let now = app.state.clock.now();
     app.state
         .db
-        .write(move |c| {
-            let supersedes = match kind.as_str() {
-                "Delete" => SUPERSEDED_BY_DELETE,
-                "Update" => SUPERSEDED_BY_UPDATE,
-                _ => &[],
-            };
-            let out = Outgoing {
-                ap_id: &id,
-                kind: &kind,
-                object_id: Some(&object),
-                supersedes,
-                stream_id: Some(stream_id),
-                body: &body,
-            };
-            enqueue(c, &out, inboxes, now)
-        })
+        .write(move |c| enqueue(c, &out, Some(stream_id), inboxes, now))
         .await
         .unwrap();
 }
@@ -285,7 +309,7 @@ async fn an_unreachable_follower_never_gets_a_stale_go_live() {
                 "http://follower.example/u",
                 &inbox,
                 None,
-                "accepted",
+                onair::db::models::FollowerState::Accepted,
                 None,
                 now,
             )

@@ -82,12 +82,17 @@ async fn the_pasture_inputs_corpus_causes_no_server_error_and_enters_no_catalog(
                 c,
                 &followed,
                 &format!("{followed}/inbox"),
-                "stream",
+                onair::db::models::SubscriptionKind::Stream,
                 "x:f",
                 now,
             )?;
             let sub = Subscription::find(c, &followed)?.unwrap();
-            Subscription::set_state(c, sub.id, "accepted", now)?;
+            Subscription::set_state(
+                c,
+                sub.id,
+                onair::db::models::SubscriptionState::Accepted,
+                now,
+            )?;
             let profile = RemoteStreamProfile {
                 actor_id: followed.clone(),
                 host: format!("localhost:{actor_port}"),

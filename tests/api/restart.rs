@@ -145,7 +145,7 @@ impl FanOut {
                     &format!("http://localhost:{sink_port}/u{i}"),
                     &inbox,
                     None,
-                    "accepted",
+                    onair::db::models::FollowerState::Accepted,
                     None,
                     now,
                 )?;

@@ -348,7 +348,7 @@ async fn allow_list_mode_federates_with_listed_domains_only() {
                 "http://a.example/u",
                 &listed_inbox,
                 None,
-                "accepted",
+                onair::db::models::FollowerState::Accepted,
                 None,
                 now,
             )?;
@@ -358,7 +358,7 @@ async fn allow_list_mode_federates_with_listed_domains_only() {
                 "http://b.example/u",
                 &elsewhere,
                 None,
-                "accepted",
+                onair::db::models::FollowerState::Accepted,
                 None,
                 now,
             )

@@ -6,6 +6,57 @@ use crate::{
     error::Result,
 };
 
+/// Where a follower is: waiting for the broadcaster, or following.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowerState {
+    /// Waiting for the broadcaster's approval.
+    Pending,
+    /// Following: gets the stream's activities.
+    Accepted,
+}
+
+impl FollowerState {
+    /// The stored spelling (also what the admin API and the CLI print).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+        }
+    }
+}
+
+impl TryFrom<String> for FollowerState {
+    type Error = String;
+
+    fn try_from(value: String) -> std::result::Result<Self, String> {
+        match value.as_str() {
+            "pending" => Ok(Self::Pending),
+            "accepted" => Ok(Self::Accepted),
+            _ => Err(format!("unknown follower state {value:?}")),
+        }
+    }
+}
+
+// `pad`, so that the CLI's column widths apply as they did to the stored text.
+impl std::fmt::Display for FollowerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+// Against the stored spelling, for readers that hold the text (tests, the JSON admin API).
+impl PartialEq<&str> for FollowerState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for FollowerState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A remote actor following one of our streams.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = followers)]
@@ -15,8 +66,8 @@ pub struct Follower {
     pub actor_id: String,
     pub inbox: String,
     pub shared_inbox: Option<String>,
-    /// `pending` (waiting for the broadcaster's approval) or `accepted`.
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub state: FollowerState,
     pub created_at: NaiveDateTime,
     /// The id of the Follow, to answer it (Accept or Reject) later.
     pub follow_id: Option<String>,
@@ -34,7 +85,7 @@ impl Follower {
         actor_id: &str,
         inbox: &str,
         shared_inbox: Option<&str>,
-        state: &str,
+        state: FollowerState,
         follow_id: Option<&str>,
         now: NaiveDateTime,
     ) -> Result<bool> {
@@ -60,7 +111,7 @@ impl Follower {
                 followers::actor_id.eq(actor_id),
                 followers::inbox.eq(inbox),
                 followers::shared_inbox.eq(shared_inbox),
-                followers::state.eq(state),
+                followers::state.eq(state.as_str()),
                 followers::created_at.eq(now),
                 followers::follow_id.eq(follow_id),
             ))
@@ -90,7 +141,7 @@ impl Follower {
     /// Marks a pending follower accepted.
     pub fn accept(&self, conn: &mut DbConn) -> Result<()> {
         diesel::update(followers::table.find(self.id))
-            .set(followers::state.eq("accepted"))
+            .set(followers::state.eq(FollowerState::Accepted.as_str()))
             .execute(conn)?;
         Ok(())
     }
@@ -113,7 +164,7 @@ impl Follower {
     pub fn inboxes(conn: &mut DbConn, stream_id: i64) -> Result<Vec<String>> {
         let rows: Vec<(String, Option<String>)> = followers::table
             .filter(followers::stream_id.eq(stream_id))
-            .filter(followers::state.eq("accepted"))
+            .filter(followers::state.eq(FollowerState::Accepted.as_str()))
             .select((followers::inbox, followers::shared_inbox))
             .load(conn)?;
         Ok(rows
@@ -144,7 +195,7 @@ impl Follower {
     pub fn count_accepted(conn: &mut DbConn, stream_id: i64) -> Result<i64> {
         Ok(followers::table
             .filter(followers::stream_id.eq(stream_id))
-            .filter(followers::state.eq("accepted"))
+            .filter(followers::state.eq(FollowerState::Accepted.as_str()))
             .count()
             .get_result(conn)?)
     }

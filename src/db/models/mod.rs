@@ -22,7 +22,7 @@ pub use activity::{Activity, NewActivity};
 pub use block::{Block, BlockKind};
 pub use broadcast::{Broadcast, BroadcastState, TouchUpdate};
 pub use delivery::{Delivery, DeliveryState};
-pub use follower::Follower;
+pub use follower::{Follower, FollowerState};
 pub use instance_keys::InstanceKeys;
 pub use received_activity::ReceivedActivity;
 pub use remote_actor::RemoteActorRow;
@@ -32,7 +32,7 @@ pub use session::Session;
 pub use stream::{NewStream, OnEnd, Stream, StreamProfile};
 pub use stream_filter::StreamFilter;
 pub use stream_keys::StreamKeys;
-pub use subscription::Subscription;
+pub use subscription::{Subscription, SubscriptionKind, SubscriptionState};
 pub use user::User;
 pub use yp_token::{TokenOwner, YpToken};
 

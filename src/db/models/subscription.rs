@@ -6,6 +6,123 @@ use crate::{
     error::Result,
 };
 
+/// What the instance actor follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionKind {
+    /// A remote stream actor: its announcements fill the catalog.
+    Stream,
+    /// A Mastodon-kind relay, subscribed by its inbox.
+    Relay,
+    /// A LitePub-kind relay, an actor that follows us back.
+    LitePubRelay,
+}
+
+impl SubscriptionKind {
+    /// The stored spelling (also what the admin API and the CLI print).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stream => "stream",
+            Self::Relay => "relay",
+            Self::LitePubRelay => "litepub-relay",
+        }
+    }
+}
+
+impl TryFrom<String> for SubscriptionKind {
+    type Error = String;
+
+    fn try_from(value: String) -> std::result::Result<Self, String> {
+        match value.as_str() {
+            "stream" => Ok(Self::Stream),
+            "relay" => Ok(Self::Relay),
+            "litepub-relay" => Ok(Self::LitePubRelay),
+            _ => Err(format!("unknown subscription kind {value:?}")),
+        }
+    }
+}
+
+// `pad`, so that the CLI's column widths apply as they did to the stored text.
+impl std::fmt::Display for SubscriptionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+// Against the stored spelling, for readers that hold the text (tests, the JSON admin API).
+impl PartialEq<&str> for SubscriptionKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for SubscriptionKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl SubscriptionKind {
+    /// Either kind of relay.
+    pub fn is_relay(self) -> bool {
+        self != Self::Stream
+    }
+}
+
+/// Where a subscription is: waiting for the remote side, or answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionState {
+    /// The Follow is sent, not answered yet.
+    Pending,
+    /// The remote side accepted.
+    Accepted,
+    /// The remote side refused.
+    Rejected,
+}
+
+impl SubscriptionState {
+    /// The stored spelling (also what the admin API and the CLI print).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+impl TryFrom<String> for SubscriptionState {
+    type Error = String;
+
+    fn try_from(value: String) -> std::result::Result<Self, String> {
+        match value.as_str() {
+            "pending" => Ok(Self::Pending),
+            "accepted" => Ok(Self::Accepted),
+            "rejected" => Ok(Self::Rejected),
+            _ => Err(format!("unknown subscription state {value:?}")),
+        }
+    }
+}
+
+// `pad`, so that the CLI's column widths apply as they did to the stored text.
+impl std::fmt::Display for SubscriptionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+// Against the stored spelling, for readers that hold the text (tests, the JSON admin API).
+impl PartialEq<&str> for SubscriptionState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for SubscriptionState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A remote actor the instance actor follows: a stream (its announcements fill the catalog) or a
 /// relay.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -14,10 +131,11 @@ pub struct Subscription {
     pub id: i64,
     pub actor_id: String,
     pub inbox: String,
-    /// `stream` or `relay`.
-    pub kind: String,
-    /// `pending` until the remote side answers, then `accepted` or `rejected`.
-    pub state: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: SubscriptionKind,
+    /// Pending until the remote side answers.
+    #[diesel(deserialize_as = String)]
+    pub state: SubscriptionState,
     pub follow_id: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -30,7 +148,7 @@ impl Subscription {
         conn: &mut DbConn,
         actor_id: &str,
         inbox: &str,
-        kind: &str,
+        kind: SubscriptionKind,
         follow_id: &str,
         now: NaiveDateTime,
     ) -> Result<()> {
@@ -38,8 +156,8 @@ impl Subscription {
             diesel::update(subscriptions::table.filter(subscriptions::actor_id.eq(actor_id)))
                 .set((
                     subscriptions::inbox.eq(inbox),
-                    subscriptions::kind.eq(kind),
-                    subscriptions::state.eq("pending"),
+                    subscriptions::kind.eq(kind.as_str()),
+                    subscriptions::state.eq(SubscriptionState::Pending.as_str()),
                     subscriptions::follow_id.eq(follow_id),
                     subscriptions::updated_at.eq(now),
                 ))
@@ -49,8 +167,8 @@ impl Subscription {
                 .values((
                     subscriptions::actor_id.eq(actor_id),
                     subscriptions::inbox.eq(inbox),
-                    subscriptions::kind.eq(kind),
-                    subscriptions::state.eq("pending"),
+                    subscriptions::kind.eq(kind.as_str()),
+                    subscriptions::state.eq(SubscriptionState::Pending.as_str()),
                     subscriptions::follow_id.eq(follow_id),
                     subscriptions::created_at.eq(now),
                     subscriptions::updated_at.eq(now),
@@ -78,11 +196,16 @@ impl Subscription {
             .optional()?)
     }
 
-    /// Records the answer: `accepted` or `rejected`.
-    pub fn set_state(conn: &mut DbConn, id: i64, state: &str, now: NaiveDateTime) -> Result<()> {
+    /// Records the answer: accepted or rejected.
+    pub fn set_state(
+        conn: &mut DbConn,
+        id: i64,
+        state: SubscriptionState,
+        now: NaiveDateTime,
+    ) -> Result<()> {
         diesel::update(subscriptions::table.find(id))
             .set((
-                subscriptions::state.eq(state),
+                subscriptions::state.eq(state.as_str()),
                 subscriptions::updated_at.eq(now),
             ))
             .execute(conn)?;
@@ -92,8 +215,8 @@ impl Subscription {
     /// Inboxes of the relays that accepted us.
     pub fn relay_inboxes(conn: &mut DbConn) -> Result<Vec<String>> {
         Ok(subscriptions::table
-            .filter(subscriptions::kind.ne("stream"))
-            .filter(subscriptions::state.eq("accepted"))
+            .filter(subscriptions::kind.ne(SubscriptionKind::Stream.as_str()))
+            .filter(subscriptions::state.eq(SubscriptionState::Accepted.as_str()))
             .select(subscriptions::inbox)
             .load(conn)?)
     }
@@ -103,7 +226,7 @@ impl Subscription {
         Ok(diesel::select(diesel::dsl::exists(
             subscriptions::table
                 .filter(subscriptions::actor_id.eq(actor_id))
-                .filter(subscriptions::state.eq("accepted")),
+                .filter(subscriptions::state.eq(SubscriptionState::Accepted.as_str())),
         ))
         .get_result(conn)?)
     }
