@@ -27,10 +27,12 @@ pub fn note(stream: &Stream, broadcast: &Broadcast, urls: &Urls) -> Value {
     let e = |s: &str| html_escape::encode_text(s).into_owned();
     let page = urls.stream(&stream.handle);
     let live = broadcast.state != BroadcastState::Ended;
-    let tags: Vec<String> = stream
+    // Named as Mastodon spells hashtags, linked to the genre's own page (`Lo-Fi` is `#LoFi`, and
+    // its page lists the streams whose genre is `Lo-Fi`).
+    let tags: Vec<(String, url::Url)> = stream
         .genre_list()
         .iter()
-        .filter_map(|g| hashtag(g))
+        .filter_map(|g| Some((hashtag(g)?, urls.tag(g))))
         .collect();
     let mut html = match (live, broadcast.title.as_str()) {
         (true, "") => format!(
@@ -57,10 +59,9 @@ pub fn note(stream: &Stream, broadcast: &Broadcast, urls: &Urls) -> Value {
     if !tags.is_empty() {
         let links: Vec<String> = tags
             .iter()
-            .map(|t| {
+            .map(|(t, href)| {
                 format!(
-                    "<a href=\"{}\" class=\"mention hashtag\" rel=\"tag\">#<span>{t}</span></a>",
-                    urls.tag(t)
+                    "<a href=\"{href}\" class=\"mention hashtag\" rel=\"tag\">#<span>{t}</span></a>"
                 )
             })
             .collect();
@@ -77,7 +78,7 @@ pub fn note(stream: &Stream, broadcast: &Broadcast, urls: &Urls) -> Value {
         "url": urls.stream(&stream.handle),
         "content": html,
         "sensitive": false,
-        "tag": tags.iter().map(|t| json!({ "type": "Hashtag", "name": format!("#{t}"), "href": urls.tag(t) })).collect::<Vec<_>>(),
+        "tag": tags.iter().map(|(t, href)| json!({ "type": "Hashtag", "name": format!("#{t}"), "href": href })).collect::<Vec<_>>(),
         "isLiveBroadcast": live,
         "startDate": rfc3339(broadcast.started_at),
         "contentUrl": stream.listen_url,

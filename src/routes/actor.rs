@@ -4,10 +4,10 @@
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 
 use crate::{
-    db::models::{Broadcast, BroadcastState, Follower, Stream},
+    db::models::{Activity, Broadcast, BroadcastState, Follower, Stream},
     error::{Error, Result},
     federation::{
-        ACTIVITY_JSON,
+        ACTIVITY_JSON, activities,
         actor::{Application, Service},
         collections::{OUTBOX_PAGE, OrderedCollection, OrderedCollectionPage},
         note, wants_activity_json,
@@ -146,4 +146,24 @@ pub async fn show_broadcast(
             .finish());
     }
     Ok(activity_json(&note::note(&stream, &broadcast, &state.urls)))
+}
+
+/// `GET /activities/{id}`: an activity we sent, as we sent it, when it was public (a Create,
+/// Update or Delete of a broadcast, an actor Update). Follows, Accepts and Rejects name who
+/// follows whom, so they stay private (404, as Mastodon answers for them).
+#[tracing::instrument(skip_all, fields(id = %id))]
+pub async fn show_activity(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let ap_id = state.urls.activity(&id).to_string();
+    let found = state
+        .db
+        .read(move |c| Activity::find_by_ap_id(c, &ap_id))
+        .await?
+        .filter(|a| activities::is_public(&a.body));
+    let activity = found.ok_or_else(|| Error::NotFound(format!("activity {id}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type(ACTIVITY_JSON)
+        .body(activity.body))
 }

@@ -120,6 +120,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/streams/{handle}/outbox", web::get().to(actor::outbox))
     .route("/actor", web::get().to(actor::instance_actor))
     .route("/broadcasts/{id}", web::get().to(actor::show_broadcast))
+    .route("/activities/{id}", web::get().to(actor::show_activity))
     .service(
         web::resource(["/inbox", "/streams/{handle}/inbox"])
             .app_data(web::PayloadConfig::new(inbox::MAX_BODY))

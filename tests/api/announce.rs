@@ -206,3 +206,48 @@ async fn the_outbox_pages_through_the_posts() {
     let (_, outbox) = app.get_ap("/streams/keep_fm/outbox").await;
     assert_eq!(outbox["totalItems"], 21);
 }
+
+/// The id of a public activity we sent resolves to it, as sent; a Reject (who follows whom)
+/// does not, nor does an id we never minted.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_activity_is_served_at_its_id_and_a_private_one_is_not() {
+    let app = spawn_app().await;
+    let (token, id, seen) = followed_stream(&app).await;
+    app.add(&token, "Keep FM", "keep").await;
+    app.deliver_due().await;
+    let sent: serde_json::Value = serde_json::from_str(&seen.0.lock().unwrap()[0].2).unwrap();
+    assert_eq!(sent["type"], "Create");
+    let path = url::Url::parse(sent["id"].as_str().unwrap())
+        .unwrap()
+        .path()
+        .to_owned();
+    assert!(path.starts_with("/activities/"), "{path}");
+    assert_eq!(app.get_ap(&path).await, (200, sent.clone()));
+
+    let (urls, now) = (app.state.urls.clone(), app.state.clock.now());
+    app.state
+        .db
+        .write(move |c| {
+            let stream = Stream::find(c, id)?.unwrap();
+            onair::federation::follows::decide(
+                c,
+                &stream,
+                "http://follower.example/u",
+                onair::federation::follows::Decision::Remove,
+                &urls,
+                now,
+            )
+        })
+        .await
+        .unwrap();
+    app.deliver_due().await;
+    let reject: serde_json::Value =
+        serde_json::from_str(&seen.0.lock().unwrap().last().unwrap().2).unwrap();
+    assert_eq!(reject["type"], "Reject");
+    let path = url::Url::parse(reject["id"].as_str().unwrap())
+        .unwrap()
+        .path()
+        .to_owned();
+    assert_eq!(app.get_ap(&path).await.0, 404);
+    assert_eq!(app.get_ap("/activities/never-minted").await.0, 404);
+}

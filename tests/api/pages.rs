@@ -267,6 +267,27 @@ async fn a_genre_page_lists_its_streams_live_first() {
     assert!(jazz.contains("#Jazz"), "{jazz}");
 }
 
+/// A genre that is no hashtag as written (`Lo-Fi` is `#LoFi`) still leads from the Note's tag
+/// to the genre's streams.
+#[tokio::test]
+async fn a_hashtag_of_a_genre_with_punctuation_leads_to_its_streams() {
+    let app = spawn_app().await;
+    let token = app.broadcaster("alice").await;
+    app.yp(
+        &token,
+        &add_body("Study Beats", "http://radio.example:8000/beats", "Lo-Fi"),
+    )
+    .await;
+    let (status, note) = app.get_ap("/broadcasts/1").await;
+    assert_eq!(status, 200, "{note}");
+    let tag = &note["tag"][0];
+    assert_eq!(tag["name"], "#LoFi", "{note}");
+    let href = url::Url::parse(tag["href"].as_str().unwrap()).unwrap();
+    let (status, _, body) = page(&app, href.path()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Study Beats"), "{body}");
+}
+
 /// Every URL `Urls` mints names a route that is served: each is requested (forms by POST, the
 /// rest by GET) for objects that exist, and none gets the route table's 404. The methods are read
 /// from `src/urls.rs`, so a new one must be added here.
@@ -335,7 +356,7 @@ async fn every_url_we_mint_is_served() {
         ("admin_blocks_remove", urls.admin_blocks_remove()),
     ];
     // Not URLs of ours to request: the constructor, parts of URLs, and the ids of activities we
-    // send (peers match on them; nothing here serves them yet).
+    // send (served only when public: announce::a_public_activity_is_served_at_its_id…).
     let not_requested = [
         "new",
         "authority",

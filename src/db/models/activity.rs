@@ -55,6 +55,15 @@ impl Activity {
             .first(conn)?)
     }
 
+    /// One activity by its ActivityPub id.
+    pub fn find_by_ap_id(conn: &mut DbConn, ap_id: &str) -> Result<Option<Self>> {
+        Ok(activities::table
+            .filter(activities::ap_id.eq(ap_id))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
     /// One activity by row id.
     pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<Self>> {
         Ok(activities::table

@@ -109,6 +109,16 @@ fn mint(urls: &Urls) -> Url {
     urls.activity(&random_alphanumeric(22))
 }
 
+/// Whether a stored activity was addressed to the public (`to` names [`PUBLIC`]): such an
+/// activity may be served to anyone who asks for its id.
+pub fn is_public(body: &str) -> bool {
+    serde_json::from_str::<Value>(body).is_ok_and(|v| match &v["to"] {
+        Value::String(to) => to == PUBLIC,
+        Value::Array(to) => to.iter().any(|t| t == PUBLIC),
+        _ => false,
+    })
+}
+
 impl<O> Activity<O> {
     /// An activity sent to one inbox, addressed by that alone (Follow, Undo, answers).
     fn direct(kind: Kind, actor: Url, object: O, urls: &Urls) -> Self {
