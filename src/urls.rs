@@ -129,7 +129,7 @@ impl Urls {
 
     /// WebFinger, as a template for host-meta (`{uri}` is left for the client to fill).
     pub fn webfinger_template(&self) -> String {
-        format!("{}?resource={{uri}}", self.join(".well-known/webfinger"))
+        format!("{}?resource={{uri}}", self.webfinger())
     }
 
     /// NodeInfo 2.1.

@@ -27,7 +27,7 @@ pub(super) fn layout(state: &AppState) -> Layout {
 /// The answer to a form: on to one of our pages (by its path, as browsers resolve it).
 pub(super) fn see_other(to: Url) -> HttpResponse {
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.path().to_owned()))
+        .insert_header((header::LOCATION, &to[url::Position::BeforePath..]))
         .finish()
 }
 
