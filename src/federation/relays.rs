@@ -148,6 +148,5 @@ pub fn parse_url(input: &str) -> Result<Url> {
 
 /// The relays subscribed to, both kinds, for every front end's list.
 pub async fn list(state: &AppState) -> Result<Vec<Subscription>> {
-    let subs = state.db.read(Subscription::list).await?;
-    Ok(subs.into_iter().filter(|s| s.kind.is_relay()).collect())
+    Ok(super::subscribe::list_with_relays(state).await?.1)
 }

@@ -163,8 +163,14 @@ pub async fn unfollow(data: &Data<AppState>, target: &Target) -> Result<bool> {
 
 /// The remote streams the instance actor follows (not relays), for every front end's list.
 pub async fn list(state: &AppState) -> Result<Vec<Subscription>> {
+    Ok(list_with_relays(state).await?.0)
+}
+
+/// The remote streams followed and the relays subscribed to, from one read (the admin page
+/// shows both).
+pub async fn list_with_relays(state: &AppState) -> Result<(Vec<Subscription>, Vec<Subscription>)> {
     let subs = state.db.read(Subscription::list).await?;
-    Ok(subs.into_iter().filter(|s| !s.kind.is_relay()).collect())
+    Ok(subs.into_iter().partition(|s| !s.kind.is_relay()))
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ async fn render(state: &AppState, csrf: String, note: Option<String>) -> Result<
             ))
         })
         .await?;
-    let (remote, relays) = (subscribe::list(state).await?, relays::list(state).await?);
+    let (remote, relays) = subscribe::list_with_relays(state).await?;
     let pair = |s: Subscription| (s.actor_id, s.state.to_string());
     html(&Admin {
         layout: layout(state),

@@ -41,9 +41,9 @@ impl TryFrom<ListQuery> for Listing {
     fn try_from(mut q: ListQuery) -> Result<Self> {
         let origin = Origin::parse(q.origin.take().as_deref())?;
         let cursor = q.cursor.take().map(|c| Cursor::parse(&c)).transpose()?;
-        let codec = codec(q.codec.as_deref())?;
+        let codec = codec(q.codec.take().as_deref())?;
         Ok(Self {
-            filter: StreamFilter::try_from(q)?,
+            filter: filter(q, codec)?,
             origin,
             cursor,
             codec,
@@ -51,48 +51,43 @@ impl TryFrom<ListQuery> for Listing {
     }
 }
 
-impl TryFrom<ListQuery> for StreamFilter {
-    type Error = Error;
-
-    fn try_from(q: ListQuery) -> Result<Self> {
-        let live_only = match q.status.as_deref() {
-            None | Some("live") => true,
-            Some("all") => false,
-            Some(other) => {
-                return Err(Error::Invalid(format!(
-                    "status must be live or all, not {other:?}"
-                )));
-            }
-        };
-        let limit = match q.limit {
-            None => DEFAULT_LIMIT,
-            Some(l) => l
-                .parse::<i64>()
-                .ok()
-                .filter(|l| (1..=MAX_LIMIT).contains(l))
-                .ok_or_else(|| {
-                    Error::Invalid(format!("limit must be a number from 1 to {MAX_LIMIT}"))
-                })?,
-        };
-        let text = |s: Option<String>, what: &str| -> Result<Option<String>> {
-            match s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
-                Some(s) if s.chars().count() > 100 => Err(Error::Invalid(format!(
-                    "{what} is longer than 100 characters"
-                ))),
-                other => Ok(other),
-            }
-        };
-        Ok(Self {
-            live_only,
-            genre: text(q.genre, "genre")?,
-            query: text(q.q, "q")?,
-            content_types: codec(q.codec.as_deref())?
-                .map(Codec::content_types)
-                .unwrap_or_default(),
-            before: None,
-            limit,
-        })
-    }
+/// The rest of the query (its origin, cursor and codec already taken) as the listing's filter.
+fn filter(q: ListQuery, codec: Option<Codec>) -> Result<StreamFilter> {
+    let live_only = match q.status.as_deref() {
+        None | Some("live") => true,
+        Some("all") => false,
+        Some(other) => {
+            return Err(Error::Invalid(format!(
+                "status must be live or all, not {other:?}"
+            )));
+        }
+    };
+    let limit = match q.limit {
+        None => DEFAULT_LIMIT,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                Error::Invalid(format!("limit must be a number from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    let text = |s: Option<String>, what: &str| -> Result<Option<String>> {
+        match s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
+            Some(s) if s.chars().count() > 100 => Err(Error::Invalid(format!(
+                "{what} is longer than 100 characters"
+            ))),
+            other => Ok(other),
+        }
+    };
+    Ok(StreamFilter {
+        live_only,
+        genre: text(q.genre, "genre")?,
+        query: text(q.q, "q")?,
+        content_types: codec.map(Codec::content_types).unwrap_or_default(),
+        before: None,
+        limit,
+    })
 }
 
 /// The `codec` parameter (empty: any).

@@ -1,6 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::stored_text;
 use crate::{
     db::{
         DbConn,
@@ -9,38 +10,15 @@ use crate::{
     error::Result,
 };
 
-/// Where a broadcast is in its life (DESIGN.md §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BroadcastState {
-    /// On air: Icecast touches it.
-    Live,
-    /// Icecast sent `remove`; an `add` within the grace period continues it.
-    Ending,
-    /// Over; kept as history.
-    Ended,
-}
-
-impl BroadcastState {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Live => "live",
-            Self::Ending => "ending",
-            Self::Ended => "ended",
-        }
-    }
-}
-
-impl TryFrom<String> for BroadcastState {
-    type Error = String;
-
-    fn try_from(value: String) -> std::result::Result<Self, String> {
-        match value.as_str() {
-            "live" => Ok(Self::Live),
-            "ending" => Ok(Self::Ending),
-            "ended" => Ok(Self::Ended),
-            _ => Err(format!("unknown broadcast state {value:?}")),
-        }
+stored_text! {
+    /// Where a broadcast is in its life (DESIGN.md §3).
+    pub enum BroadcastState("broadcast state") {
+        /// On air: Icecast touches it.
+        Live = "live",
+        /// Icecast sent `remove`; an `add` within the grace period continues it.
+        Ending = "ending",
+        /// Over; kept as history.
+        Ended = "ended",
     }
 }
 

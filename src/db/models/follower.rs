@@ -1,59 +1,19 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::stored_text;
 use crate::{
     db::{DbConn, schema::followers},
     error::Result,
 };
 
-/// Where a follower is: waiting for the broadcaster, or following.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FollowerState {
-    /// Waiting for the broadcaster's approval.
-    Pending,
-    /// Following: gets the stream's activities.
-    Accepted,
-}
-
-impl FollowerState {
-    /// The stored spelling (also what the admin API and the CLI print).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Accepted => "accepted",
-        }
-    }
-}
-
-impl TryFrom<String> for FollowerState {
-    type Error = String;
-
-    fn try_from(value: String) -> std::result::Result<Self, String> {
-        match value.as_str() {
-            "pending" => Ok(Self::Pending),
-            "accepted" => Ok(Self::Accepted),
-            _ => Err(format!("unknown follower state {value:?}")),
-        }
-    }
-}
-
-// `pad`, so that the CLI's column widths apply as they did to the stored text.
-impl std::fmt::Display for FollowerState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-// Against the stored spelling, for readers that hold the text (tests, the JSON admin API).
-impl PartialEq<&str> for FollowerState {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl serde::Serialize for FollowerState {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+stored_text! {
+    /// Where a follower is: waiting for the broadcaster, or following.
+    pub enum FollowerState("follower state") {
+        /// Waiting for the broadcaster's approval.
+        Pending = "pending",
+        /// Following: gets the stream's activities.
+        Accepted = "accepted",
     }
 }
 

@@ -1,63 +1,21 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::stored_text;
 use crate::{
     db::{DbConn, schema::subscriptions},
     error::Result,
 };
 
-/// What the instance actor follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubscriptionKind {
-    /// A remote stream actor: its announcements fill the catalog.
-    Stream,
-    /// A Mastodon-kind relay, subscribed by its inbox.
-    Relay,
-    /// A LitePub-kind relay, an actor that follows us back.
-    LitePubRelay,
-}
-
-impl SubscriptionKind {
-    /// The stored spelling (also what the admin API and the CLI print).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Stream => "stream",
-            Self::Relay => "relay",
-            Self::LitePubRelay => "litepub-relay",
-        }
-    }
-}
-
-impl TryFrom<String> for SubscriptionKind {
-    type Error = String;
-
-    fn try_from(value: String) -> std::result::Result<Self, String> {
-        match value.as_str() {
-            "stream" => Ok(Self::Stream),
-            "relay" => Ok(Self::Relay),
-            "litepub-relay" => Ok(Self::LitePubRelay),
-            _ => Err(format!("unknown subscription kind {value:?}")),
-        }
-    }
-}
-
-// `pad`, so that the CLI's column widths apply as they did to the stored text.
-impl std::fmt::Display for SubscriptionKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-// Against the stored spelling, for readers that hold the text (tests, the JSON admin API).
-impl PartialEq<&str> for SubscriptionKind {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl serde::Serialize for SubscriptionKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+stored_text! {
+    /// What the instance actor follows.
+    pub enum SubscriptionKind("subscription kind") {
+        /// A remote stream actor: its announcements fill the catalog.
+        Stream = "stream",
+        /// A Mastodon-kind relay, subscribed by its inbox.
+        Relay = "relay",
+        /// A LitePub-kind relay, an actor that follows us back.
+        LitePubRelay = "litepub-relay",
     }
 }
 
@@ -68,58 +26,15 @@ impl SubscriptionKind {
     }
 }
 
-/// Where a subscription is: waiting for the remote side, or answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubscriptionState {
-    /// The Follow is sent, not answered yet.
-    Pending,
-    /// The remote side accepted.
-    Accepted,
-    /// The remote side refused.
-    Rejected,
-}
-
-impl SubscriptionState {
-    /// The stored spelling (also what the admin API and the CLI print).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Accepted => "accepted",
-            Self::Rejected => "rejected",
-        }
-    }
-}
-
-impl TryFrom<String> for SubscriptionState {
-    type Error = String;
-
-    fn try_from(value: String) -> std::result::Result<Self, String> {
-        match value.as_str() {
-            "pending" => Ok(Self::Pending),
-            "accepted" => Ok(Self::Accepted),
-            "rejected" => Ok(Self::Rejected),
-            _ => Err(format!("unknown subscription state {value:?}")),
-        }
-    }
-}
-
-// `pad`, so that the CLI's column widths apply as they did to the stored text.
-impl std::fmt::Display for SubscriptionState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-// Against the stored spelling, for readers that hold the text (tests, the JSON admin API).
-impl PartialEq<&str> for SubscriptionState {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl serde::Serialize for SubscriptionState {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+stored_text! {
+    /// Where a subscription is: waiting for the remote side, or answered.
+    pub enum SubscriptionState("subscription state") {
+        /// The Follow is sent, not answered yet.
+        Pending = "pending",
+        /// The remote side accepted.
+        Accepted = "accepted",
+        /// The remote side refused.
+        Rejected = "rejected",
     }
 }
 

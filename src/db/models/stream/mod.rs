@@ -3,7 +3,7 @@ mod listing;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::escape_like;
+use super::{escape_like, stored_text};
 use crate::{
     db::{
         DbConn,
@@ -47,36 +47,17 @@ pub struct Stream {
     pub icon_url: Option<String>,
 }
 
-/// What followers are told when a broadcast of the stream ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OnEnd {
-    /// `Delete`: the post disappears from timelines (the default, as a live post is only news
-    /// while it is live).
-    #[default]
-    Delete,
-    /// `Update`: the post stays and says the stream was on air.
-    Update,
-}
-
-impl OnEnd {
-    /// The stored and command-line spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Delete => "delete",
-            Self::Update => "update",
-        }
-    }
-}
-
-impl TryFrom<String> for OnEnd {
-    type Error = String;
-
-    fn try_from(value: String) -> std::result::Result<Self, String> {
-        match value.as_str() {
-            "delete" => Ok(Self::Delete),
-            "update" => Ok(Self::Update),
-            _ => Err(format!("unknown end behaviour {value:?}")),
-        }
+stored_text! {
+    /// What followers are told when a broadcast of the stream ends (stored, and spelt so on the
+    /// command line).
+    #[derive(Default)]
+    pub enum OnEnd("end behaviour") {
+        /// `Delete`: the post disappears from timelines (the default, as a live post is only news
+        /// while it is live).
+        #[default]
+        Delete = "delete",
+        /// `Update`: the post stays and says the stream was on air.
+        Update = "update",
     }
 }
 
