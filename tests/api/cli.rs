@@ -142,6 +142,10 @@ async fn users_and_tokens_from_the_command_line_drive_the_running_server() {
             .ok,
         "disabled at once"
     );
+    assert!(
+        stderr(&onair(&app, &["token", "create", "alice"], "")).contains("alice is disabled"),
+        "no new YP URL for a disabled account: it would not work"
+    );
     let users = stdout(&onair(&app, &["user", "list"], ""));
     assert!(
         users

@@ -419,6 +419,12 @@ async fn an_admin_manages_accounts_blocks_and_the_queue_on_the_admin_page() {
         Some("/login"),
         "disabled: signed out"
     );
+    let (status, page, _) = root
+        .post("/admin/users/disable", &[("csrf", &csrf), ("name", "root")])
+        .await;
+    assert_eq!(status, 400, "an admin cannot lock themselves out: {page}");
+    assert!(page.contains("your own account"), "{page}");
+    assert_eq!(root.get("/admin").await.0, 200, "still signed in");
 }
 
 /// One rule for what a broadcaster may decide, whichever front end asks (the dashboard's
