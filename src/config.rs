@@ -37,6 +37,25 @@ pub struct Config {
     pub yp: YpConfig,
     /// The federated catalog of remote streams.
     pub catalog: CatalogConfig,
+    /// Sending activities to other servers.
+    pub delivery: DeliveryConfig,
+}
+
+/// How activities are sent to followers' inboxes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Requests in flight at once per process, slow ones aside (`ONAIR_DELIVERY_CONCURRENCY`).
+    pub concurrency: usize,
+    /// Requests in flight at once to one host (`ONAIR_DELIVERY_PER_HOST`).
+    pub per_host: usize,
+    /// Seconds one request may take, answer included (`ONAIR_DELIVERY_TIMEOUT`).
+    pub timeout: u32,
+    /// Seconds allowed to connect, within the timeout (`ONAIR_DELIVERY_CONNECT_TIMEOUT`).
+    pub connect_timeout: u32,
+    /// Finished deliveries (delivered, failed, superseded) are forgotten after this many days
+    /// (`ONAIR_DELIVERY_RETENTION_DAYS`).
+    pub retention_days: u32,
 }
 
 /// How the federated catalog stays true, and whom it federates with.
@@ -81,6 +100,19 @@ impl Default for Config {
             update_interval: 60,
             yp: YpConfig::default(),
             catalog: CatalogConfig::default(),
+            delivery: DeliveryConfig::default(),
+        }
+    }
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            per_host: 8,
+            timeout: 10,
+            connect_timeout: 5,
+            retention_days: 7,
         }
     }
 }
@@ -126,6 +158,7 @@ impl std::fmt::Debug for Config {
             .field("update_interval", &self.update_interval)
             .field("yp", &self.yp)
             .field("catalog", &self.catalog)
+            .field("delivery", &self.delivery)
             .finish()
     }
 }
@@ -174,6 +207,11 @@ impl Config {
             "ONAIR_YP_MISSED_TOUCHES" => self.yp.missed_touches = parse(key, value)?,
             "ONAIR_CATALOG_REFRESH_AFTER" => self.catalog.refresh_after = parse(key, value)?,
             "ONAIR_CATALOG_HIDE_AFTER" => self.catalog.hide_after = parse(key, value)?,
+            "ONAIR_DELIVERY_CONCURRENCY" => self.delivery.concurrency = parse(key, value)?,
+            "ONAIR_DELIVERY_PER_HOST" => self.delivery.per_host = parse(key, value)?,
+            "ONAIR_DELIVERY_TIMEOUT" => self.delivery.timeout = parse(key, value)?,
+            "ONAIR_DELIVERY_CONNECT_TIMEOUT" => self.delivery.connect_timeout = parse(key, value)?,
+            "ONAIR_DELIVERY_RETENTION_DAYS" => self.delivery.retention_days = parse(key, value)?,
             "ONAIR_CATALOG_ALLOWED_DOMAINS" => {
                 self.catalog.allowed_domains = value
                     .split(',')
@@ -232,6 +270,20 @@ impl Config {
         }
         for d in &mut catalog.allowed_domains {
             *d = d.trim().to_ascii_lowercase();
+        }
+        let delivery = &self.delivery;
+        if !(1..=4096).contains(&delivery.concurrency)
+            || !(1..=delivery.concurrency).contains(&delivery.per_host)
+            || !(1..=120).contains(&delivery.timeout)
+            || !(1..=delivery.timeout).contains(&delivery.connect_timeout)
+            || !(1..=3650).contains(&delivery.retention_days)
+        {
+            return Err(Error::Config(
+                "delivery.concurrency must be 1-4096, delivery.per_host 1 to the concurrency, \
+                 delivery.timeout 1-120, delivery.connect_timeout 1 to the timeout, \
+                 delivery.retention_days 1-3650"
+                    .to_owned(),
+            ));
         }
         if self.database_url.trim().is_empty() {
             return Err(Error::Config("database_url must not be empty".to_owned()));

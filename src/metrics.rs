@@ -2,7 +2,12 @@
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
-    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
     registry::Registry,
 };
 
@@ -21,6 +26,29 @@ pub struct InboxLabels {
     pub result: &'static str,
 }
 
+/// Labels of a delivery attempt's outcome: `delivered`, `gone` (410), `failed` (final) or
+/// `retry`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: &'static str,
+}
+
+/// Labels of the queue depth: the deliveries' state.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: String,
+}
+
+/// What `/metrics` reads from the database at scrape time, so that every process reports the
+/// same shared figures (`None`: the database could not say; the last value stands).
+#[derive(Debug, Default)]
+pub struct Shared {
+    pub live_streams: Option<i64>,
+    /// Deliveries per state.
+    pub queue: Option<Vec<(String, i64)>>,
+    pub breakers_open: Option<i64>,
+}
+
 /// The process's metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -28,6 +56,10 @@ pub struct Metrics {
     yp_requests: Family<YpLabels, Counter>,
     inbox_requests: Family<InboxLabels, Counter>,
     live_streams: Gauge,
+    deliveries: Family<OutcomeLabels, Counter>,
+    delivery_latency: Histogram,
+    queue: Family<StateLabels, Gauge>,
+    breakers_open: Gauge,
 }
 
 impl Default for Metrics {
@@ -51,11 +83,41 @@ impl Default for Metrics {
             "Local streams on air (all processes)",
             live_streams.clone(),
         );
+        let deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "deliveries",
+            "Delivery attempts of this process by outcome",
+            deliveries.clone(),
+        );
+        // 50 ms to about 14 hours: a go-live's fan-out in the first buckets, retries after
+        // backoff in the last.
+        let delivery_latency = Histogram::new(exponential_buckets(0.05, 3.5, 11));
+        registry.register(
+            "delivery_latency_seconds",
+            "Time from queueing an activity to its delivery to an inbox (this process's)",
+            delivery_latency.clone(),
+        );
+        let queue = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "delivery_queue",
+            "Deliveries by state (all processes)",
+            queue.clone(),
+        );
+        let breakers_open = Gauge::default();
+        registry.register(
+            "delivery_breakers_open",
+            "Hosts whose circuit breaker is open (all processes)",
+            breakers_open.clone(),
+        );
         Self {
             registry,
             yp_requests,
             inbox_requests,
             live_streams,
+            deliveries,
+            delivery_latency,
+            queue,
+            breakers_open,
         }
     }
 }
@@ -75,12 +137,32 @@ impl Metrics {
             .inc();
     }
 
-    /// Renders every metric, with the live-stream gauge set to `live` (read from the database at
-    /// scrape time, so it is right whichever process served the YP requests; `None` keeps the
-    /// last known value when the database cannot say).
-    pub fn render(&self, live: Option<i64>) -> String {
-        if let Some(live) = live {
+    /// Counts one delivery attempt's outcome.
+    pub fn delivery(&self, outcome: &'static str) {
+        self.deliveries
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Notes how long a delivered activity waited, from queueing to the inbox's answer.
+    pub fn delivery_latency(&self, seconds: f64) {
+        self.delivery_latency.observe(seconds);
+    }
+
+    /// Renders every metric, with the shared gauges set from `shared` (read from the database
+    /// at scrape time, so they are right whichever process did the work).
+    pub fn render(&self, shared: Shared) -> String {
+        if let Some(live) = shared.live_streams {
             self.live_streams.set(live);
+        }
+        if let Some(queue) = shared.queue {
+            self.queue.clear();
+            for (state, n) in queue {
+                self.queue.get_or_create(&StateLabels { state }).set(n);
+            }
+        }
+        if let Some(open) = shared.breakers_open {
+            self.breakers_open.set(open);
         }
         let mut out = String::new();
         // Writing into a String cannot fail.

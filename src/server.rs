@@ -98,16 +98,17 @@ impl Application {
             vec![
                 tokio::spawn(run_reaper(self.state.clone())),
                 tokio::spawn(run_refresher(Refresher::new(&self.state))),
-                tokio::spawn(run_housekeeping(
-                    self.state.db.clone(),
-                    self.state.clock.clone(),
-                )),
+                tokio::spawn(run_housekeeping(self.state.clone())),
                 tokio::spawn(run_key_maker(
                     self.state.db.clone(),
                     self.state.clock.clone(),
                 )),
                 tokio::spawn(
-                    Worker::from_state(&self.state, Limits::default()).run_until_stopped(),
+                    Worker::from_state(
+                        &self.state,
+                        Limits::from_config(&self.state.config.delivery),
+                    )
+                    .run_until_stopped(),
                 ),
             ]
         } else {
@@ -221,14 +222,20 @@ async fn run_refresher(refresher: Refresher) {
     }
 }
 
-/// Forgets old inbound activity ids once a minute until the task is aborted.
-async fn run_housekeeping(db: Db, clock: Clock) {
+/// Once a minute until the task is aborted: forgets old inbound activity ids, and finished
+/// deliveries past their retention.
+async fn run_housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let retention = state.config.delivery.retention_days;
     loop {
         tick.tick().await;
-        if let Err(e) = crate::federation::inbox::forget_old_ids(&db, clock.now()).await {
+        let now = state.clock.now();
+        if let Err(e) = crate::federation::inbox::forget_old_ids(&state.db, now).await {
             tracing::error!(error = %e, "housekeeping pass failed");
+        }
+        if let Err(e) = crate::delivery::forget_finished(&state.db, now, retention).await {
+            tracing::error!(error = %e, "forgetting finished deliveries failed");
         }
     }
 }

@@ -270,6 +270,8 @@ pub struct Admin {
     pub blocks: Vec<(String, String)>,
     /// (state, count) of deliveries.
     pub queue: Vec<(String, i64)>,
+    /// Hosts left alone after repeated failures: host, since, until, why (UTC, to the second).
+    pub breakers: Vec<(String, String, String, String)>,
 }
 
 /// An error, for a browser.

@@ -4,13 +4,17 @@ use clap::Subcommand;
 
 use crate::{
     clock::Clock,
-    db::{Db, models::Delivery},
+    db::{
+        Db,
+        models::{Delivery, HostBreaker},
+    },
 };
 
 /// `onair queue …`
 #[derive(Debug, Subcommand)]
 pub enum QueueCommand {
-    /// How many deliveries are pending, delivered, failed or superseded.
+    /// How many deliveries are pending, delivered, failed or superseded, and the hosts left
+    /// alone after repeated failures (open circuit breakers).
     Status,
     /// Try failed deliveries again, now.
     Retry,
@@ -27,6 +31,30 @@ pub fn run(cmd: QueueCommand, db: &Db) -> anyhow::Result<()> {
             }
             for (state, n) in counts {
                 println!("{state:<11} {n}");
+            }
+            let now = Clock::System.now();
+            let open = db.read_blocking(|c| HostBreaker::open(c, now))?;
+            if open.is_empty() {
+                println!("no host left alone (every circuit breaker closed)");
+            } else {
+                println!("hosts left alone (circuit breaker open):");
+                println!(
+                    "{:<40} {:<20} {:<20} why",
+                    "host", "since (UTC)", "until (UTC)"
+                );
+            }
+            let time = |t: Option<chrono::NaiveDateTime>| {
+                t.map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            };
+            for b in open {
+                println!(
+                    "{:<40} {:<20} {:<20} {} ({} failures in a row)",
+                    b.host,
+                    time(b.opened_at),
+                    time(b.open_until),
+                    b.reason.unwrap_or_default(),
+                    b.failures
+                );
             }
         }
         QueueCommand::Retry => {

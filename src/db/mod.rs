@@ -6,6 +6,7 @@
 //! pool with a pooled connection; writes go to SQLite's writer thread ([`writer`]) or, on
 //! PostgreSQL, to the blocking pool inside a transaction.
 
+mod listen;
 pub mod migrations;
 pub mod models;
 pub mod schema;
@@ -22,6 +23,7 @@ use diesel::{
 
 use tokio::sync::Notify;
 
+pub use self::listen::NOTIFY_DELIVERIES;
 use self::writer::Writer;
 use crate::error::{Error, Result};
 
@@ -104,6 +106,8 @@ pub struct Db {
     writer: Option<Writer>,
     /// Woken after a commit that queued deliveries.
     queued: Arc<Notify>,
+    /// The PostgreSQL URL, for the notification listener; `None` on SQLite.
+    pg_url: Option<String>,
 }
 
 impl std::fmt::Debug for Db {
@@ -137,22 +141,33 @@ impl Db {
             // A broken connection fails its query and is replaced; a ping per checkout costs more.
             .test_on_check_out(false)
             .connection_customizer(Box::new(Pragmas))
-            .build(ConnectionManager::<DbConn>::new(target))
+            .build(ConnectionManager::<DbConn>::new(target.clone()))
             .map_err(|e| Error::Config(format!("cannot connect to the database: {e}")))?;
         Ok(Self {
             pool,
             backend,
             writer,
             queued,
+            pg_url: (backend == Backend::Postgres).then_some(target),
         })
     }
 
     /// Completes (at once, if it happened meanwhile) after a write of this process that queued
     /// deliveries has committed: the delivery worker waits on it between polls, so a go-live
-    /// goes out without waiting for the next poll. Other processes' writes are found by polling.
+    /// goes out without waiting for the next poll. Other processes' writes wake it too once
+    /// [`Db::listen_for_deliveries`] runs.
     /// (A job rolled back inside a committed SQLite batch may wake it too: one spare poll.)
     pub fn deliveries_queued(&self) -> tokio::sync::futures::Notified<'_> {
         self.queued.notified()
+    }
+
+    /// Makes [`Db::deliveries_queued`] fire on other processes' commits too: on PostgreSQL it
+    /// starts a thread that LISTENs for their notifications (call it once, from the process
+    /// that runs the delivery worker); on SQLite only this process writes, so nothing.
+    pub fn listen_for_deliveries(&self) {
+        if let Some(url) = &self.pg_url {
+            listen::start(url.clone(), &self.queued);
+        }
     }
 
     /// The backend in use.

@@ -123,6 +123,18 @@ diesel::table! {
         lease_until -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         updated_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    host_breakers (host) {
+        host -> Text,
+        failures -> Integer,
+        opened_at -> Nullable<Timestamp>,
+        open_until -> Nullable<Timestamp>,
+        reason -> Nullable<Text>,
+        updated_at -> Timestamp,
     }
 }
 
@@ -226,6 +238,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stream_keys,
     activities,
     deliveries,
+    host_breakers,
     remote_actors,
     received_activities,
     subscriptions,

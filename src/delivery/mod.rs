@@ -13,8 +13,8 @@ use url::Url;
 
 use crate::{
     db::{
-        DbConn,
-        models::{Activity, Delivery, NewActivity},
+        Db, DbConn,
+        models::{Activity, Delivery, HostBreaker, NewActivity},
     },
     error::Result,
 };
@@ -91,6 +91,29 @@ pub fn enqueue_from_instance(
     now: NaiveDateTime,
 ) -> Result<()> {
     enqueue(conn, out, None, [inbox], now).map(|_| ())
+}
+
+/// Deliveries forgotten per transaction: a backlog goes in short steps, never one long write.
+const FORGET_BATCH: i64 = 1000;
+
+/// Forgets deliveries that finished more than `retention_days` before `now` (delivered,
+/// failed or superseded: failed ones stay visible that long too), the activities nothing
+/// refers to any more, and breakers of hosts quiet that long. Returns how many deliveries.
+pub async fn forget_finished(db: &Db, now: NaiveDateTime, retention_days: u32) -> Result<usize> {
+    let before = now - chrono::TimeDelta::days(retention_days.into());
+    let mut forgotten = 0;
+    loop {
+        let n = db
+            .write(move |c| Delivery::forget_finished(c, before, FORGET_BATCH))
+            .await?;
+        forgotten += n;
+        if n < usize::try_from(FORGET_BATCH).unwrap_or(usize::MAX) {
+            break;
+        }
+    }
+    db.write(move |c| HostBreaker::forget_quiet(c, before))
+        .await?;
+    Ok(forgotten)
 }
 
 /// `host[:port]`, the unit of per-host limits.

@@ -1,48 +1,48 @@
-//! The delivery worker: one step claims due deliveries, sends them with bounded concurrency (in
-//! total and per host), and records each outcome. `run_until_stopped` loops the step (resting a
-//! quarter second when nothing is due, or until this process commits new deliveries); tests call
-//! [`Worker::deliver_due`] to drain the queue without sleeping. Its parts: `prepare` (bodies,
-//! keys, batch signing), `send` (one request and what its answer means), `record` (outcomes into
-//! the queue), `breaker` (hosts left alone after repeated failures).
+//! The delivery worker: a continuous sender (`sender`) that claims due deliveries fairly across
+//! hosts, signs each claim in one batch per core, starts requests as slots free up (bounded in
+//! total and per host, hosts taking turns), and records outcomes in batches. `run_until_stopped`
+//! runs it for good, woken by commits that queue deliveries (in any process on PostgreSQL);
+//! tests call [`Worker::deliver_due`] to send everything due now and return. Its parts: `hosts`
+//! (per-host queues and turns), `prepare` (bodies, keys, batch signing), `send` (one request and
+//! what its answer means), `record` (outcomes into the queue), `breaker` (the rule for hosts
+//! left alone after repeated failures).
 //!
 //! ```text
-//!  list due ─▶ claim all (one UPDATE: lease) ─▶ sign (batch per core) ─▶ POST ─┬─ 2xx ────────▶ delivered (one UPDATE for all)
-//!                                                                            ├─ 410 ────────▶ delivered, follower removed
-//!                                                                            ├─ other 4xx ──▶ failed (final)
-//!                                                                            └─ 408/429/5xx ▶ pending, backoff (or failed)
+//!  claim (per-host ranked, SKIP LOCKED) ─▶ sign (batch per core) ─▶ host queues ─▶ POST ─┬─ 2xx ────────▶ delivered
+//!        ▲                                                                              ├─ 410 ────────▶ delivered, follower removed
+//!        └── as slots free up; leases renewed while held                                ├─ other 4xx ──▶ failed (final)
+//!                                                                                       └─ 408/429/5xx ▶ pending, backoff; breaker
 //! ```
+//!
+//! The lease rule: a claim leases its rows to this worker (`lease_owner`) for `lease`; the
+//! sender renews every lease it holds each third of that, and starts a request only while its
+//! lease has at least the request timeout plus a margin left. A request therefore always ends
+//! (the client's timeout) before its lease can run out, even if renewing stops; and only the
+//! holder records an outcome.
 
 mod breaker;
+mod hosts;
 mod prepare;
 mod record;
 mod send;
+mod sender;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use chrono::{NaiveDateTime, TimeDelta};
-use futures_util::{StreamExt, stream};
-use rand::Rng;
-use tokio::sync::Semaphore;
-use url::Url;
 
-use self::{
-    breaker::Breaker,
-    prepare::{Prepared, sign_batch},
-    send::Outcome,
-};
+use self::sender::{Mode, Sender};
 use crate::{
     blocks::Blocklist,
     clock::Clock,
+    config::DeliveryConfig,
     db::{Db, models::Delivery},
     error::Result,
     httpsig::KeyCache,
+    metrics::Metrics,
     state::AppState,
     urls::Urls,
 };
-
-/// How long the worker rests when nothing is due, unless this process queues something: what
-/// another process queues waits at most this long to start.
-const IDLE_POLL: Duration = Duration::from_millis(250);
 
 /// How much the worker does at once.
 #[derive(Debug, Clone)]
@@ -55,8 +55,10 @@ pub struct Limits {
     pub lease: Duration,
     /// Deliver to loopback and private addresses too (tests, home setups).
     pub allow_private: bool,
-    /// Time allowed for one request.
+    /// Time allowed for one request, answer included.
     pub timeout: Duration,
+    /// Time allowed to connect (inside `timeout`).
+    pub connect_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -64,27 +66,44 @@ impl Default for Limits {
         Self {
             total: 64,
             per_host: 8,
-            // Requests time out after 10 s; a lease a little longer lets a crashed process's
-            // deliveries be retried soon after a restart.
+            // Renewed every 10 s while held; a crashed process's deliveries are taken over at
+            // most 30 s after it died.
             lease: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
             allow_private: false,
         }
     }
 }
 
-/// What one step did.
+impl Limits {
+    /// The limits the configuration sets. The lease is sized so that a request started with
+    /// its timeout and a margin left ends inside it even when one renewal fails.
+    pub fn from_config(config: &DeliveryConfig) -> Self {
+        let timeout = Duration::from_secs(config.timeout.into());
+        Self {
+            total: config.concurrency,
+            per_host: config.per_host,
+            lease: Duration::from_secs(30).max(2 * (timeout + sender::LEASE_MARGIN)),
+            timeout,
+            connect_timeout: Duration::from_secs(config.connect_timeout.into()),
+            allow_private: false,
+        }
+    }
+}
+
+/// What a run of the sender did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Step {
     pub delivered: usize,
     pub retried: usize,
     pub failed: usize,
-    /// Not attempted because the host's circuit breaker is open.
+    /// Claimed, then given back unsent because the host's circuit breaker opened.
     pub deferred: usize,
 }
 
 impl Step {
-    /// Nothing was due.
+    /// Nothing was sent.
     pub fn is_idle(&self) -> bool {
         *self == Self::default()
     }
@@ -98,9 +117,11 @@ pub struct Worker {
     urls: Urls,
     client: reqwest::Client,
     keys: Arc<KeyCache>,
-    breaker: Arc<Breaker>,
     limits: Limits,
     blocks: Option<Arc<Blocklist>>,
+    metrics: Option<Arc<Metrics>>,
+    /// Names this worker on the leases it holds: unique per worker (clones share it).
+    owner: Arc<str>,
 }
 
 impl Worker {
@@ -108,6 +129,7 @@ impl Worker {
     pub fn new(db: Db, clock: Clock, urls: Urls, limits: Limits) -> Self {
         let client = crate::net::client(limits.allow_private)
             .timeout(limits.timeout)
+            .connect_timeout(limits.connect_timeout)
             .build()
             .unwrap_or_default();
         Self {
@@ -116,9 +138,10 @@ impl Worker {
             urls,
             client,
             keys: Arc::new(KeyCache::default()),
-            breaker: Arc::new(Breaker::default()),
             limits,
             blocks: None,
+            metrics: None,
+            owner: crate::accounts::random_alphanumeric(16).into(),
         }
     }
 
@@ -135,6 +158,14 @@ impl Worker {
             },
         )
         .with_blocklist(state.blocks.clone())
+        .with_metrics(state.metrics.clone())
+    }
+
+    /// Outcomes and enqueue-to-delivery times are counted in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Deliveries to blocked hosts (or, in allow-list mode, unlisted ones) fail without a
@@ -145,120 +176,38 @@ impl Worker {
         self
     }
 
-    /// One step: claims what is due (up to twice the total concurrency), sends it, records it.
+    /// Sends everything due now, waiting for every request it started, and returns what
+    /// happened: the deterministic hook for tests and the CLI. Retries that are not due yet,
+    /// and hosts whose breaker is open, wait for a later call.
     pub async fn deliver_due(&self) -> Result<Step> {
-        let now = self.clock.now();
-        let limit = i64::try_from(self.limits.total * 2).unwrap_or(i64::MAX);
-        let due = self
-            .db
-            .read(move |c| Delivery::list_due(c, now, limit))
-            .await?;
-        if due.is_empty() {
-            return Ok(Step::default());
-        }
-        let until = lease_until(now, self.limits.lease);
-        let claimed = self
-            .db
-            .write(move |c| Delivery::claim_many(c, &due, now, until))
-            .await?;
-        let blocked = match &self.blocks {
-            Some(b) => Some(b.snapshot().await?),
-            None => None,
-        };
-        let hosts: HashMap<String, Arc<Semaphore>> = claimed
-            .iter()
-            .map(|d| {
-                (
-                    d.host.clone(),
-                    Arc::new(Semaphore::new(self.limits.per_host)),
-                )
-            })
-            .collect();
-        // Each activity is read, and its signer resolved, once per step, not once per inbox.
-        let mut prepared: HashMap<i64, std::result::Result<Arc<Prepared>, String>> = HashMap::new();
-        for d in &claimed {
-            if let std::collections::hash_map::Entry::Vacant(slot) = prepared.entry(d.activity_id) {
-                slot.insert(
-                    self.prepare(d.activity_id)
-                        .await
-                        .map(Arc::new)
-                        .map_err(|e| e.to_string()),
-                );
-            }
-        }
-        // Only what will be attempted is signed: not deliveries to blocked hosts or to hosts
-        // whose breaker is open.
-        let attempted: Vec<&Delivery> = claimed
-            .iter()
-            .filter(|d| self.breaker.open_until(&d.host, now).is_none())
-            .filter(|d| {
-                let inbox = Url::parse(&d.inbox).ok();
-                let refused = blocked.as_ref().zip(inbox.as_ref());
-                refused.is_none_or(|(b, inbox)| b.refusal(inbox).is_none())
-            })
-            .collect();
-        let mut signed = sign_batch(&attempted, &prepared).await;
-        let results: Vec<(Delivery, Outcome)> = stream::iter(claimed)
-            .map(|d| {
-                let gate = hosts.get(&d.host).cloned();
-                let activity = prepared.get(&d.activity_id).cloned();
-                let headers = signed.remove(&d.id);
-                let refusal = blocked.as_ref().and_then(|b| {
-                    let inbox = Url::parse(&d.inbox).ok()?;
-                    b.refusal(&inbox)
-                });
-                async move {
-                    let _permit = match &gate {
-                        Some(g) => g.acquire().await.ok(),
-                        None => None,
-                    };
-                    let outcome = match (self.breaker.open_until(&d.host, now), activity) {
-                        _ if refusal.is_some() => Outcome::Final(refusal.unwrap_or_default()),
-                        (Some(until), _) => Outcome::Deferred(until),
-                        (None, Some(Ok(activity))) => {
-                            let outcome = self.attempt(&d, &activity, headers).await;
-                            self.breaker.record(
-                                &d.host,
-                                !matches!(outcome, Outcome::Retry(_)),
-                                now,
-                            );
-                            outcome
-                        }
-                        (None, Some(Err(e))) => Outcome::Retry(e),
-                        (None, None) => Outcome::Retry("not prepared".to_owned()),
-                    };
-                    (d, outcome)
-                }
-            })
-            .buffer_unordered(self.limits.total)
-            .collect()
-            .await;
-        self.record(results).await
+        Sender::new(self.clone()).run(Mode::Drain).await
     }
 
-    /// Steps until the task is aborted, resting briefly whenever nothing was due.
+    /// Sends for good: woken by commits that queue deliveries (in every process, on
+    /// PostgreSQL), and polling for retries that come due. Ends only when the task is aborted.
     pub async fn run_until_stopped(self) {
+        self.db.listen_for_deliveries();
         loop {
-            match self.deliver_due().await {
-                // Woken early by a commit of this process that queued deliveries; what other
-                // processes queue, and retries coming due, are found by the poll.
-                Ok(step) if step.is_idle() => {
-                    let _ = tokio::time::timeout(IDLE_POLL, self.db.deliveries_queued()).await;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "delivery step failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
+            if let Err(e) = Sender::new(self.clone()).run(Mode::Forever).await {
+                tracing::error!(error = %e, "delivery sender stopped; starting again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
+    }
+
+    /// Extends every lease this worker holds to a full lease from now; returns how many.
+    pub async fn renew_leases(&self) -> Result<(usize, NaiveDateTime)> {
+        let until = self.clock.now() + lease(self.limits.lease);
+        let owner = self.owner.clone();
+        let renewed = self
+            .db
+            .write(move |c| Delivery::renew_leases(c, &owner, until))
+            .await?;
+        Ok((renewed, until))
     }
 }
 
-/// A lease end unique to one claim: `lease` from now, plus a random fraction of a second, cut to
-/// microseconds (what PostgreSQL stores), so the rows carrying it are exactly this claim's.
-fn lease_until(now: NaiveDateTime, lease: Duration) -> NaiveDateTime {
-    let base = now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::seconds(30));
-    let micros = base.and_utc().timestamp_micros() + rand::thread_rng().gen_range(0..1_000_000);
-    chrono::DateTime::from_timestamp_micros(micros).map_or(base, |t| t.naive_utc())
+/// A lease's length as a time delta.
+fn lease(lease: Duration) -> TimeDelta {
+    TimeDelta::from_std(lease).unwrap_or(TimeDelta::seconds(30))
 }

@@ -2,7 +2,11 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::{db::models::Broadcast, state::AppState};
+use crate::{
+    db::models::{Broadcast, Delivery, HostBreaker},
+    metrics::Shared,
+    state::AppState,
+};
 
 /// 200 when the database answers, 503 otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
@@ -19,13 +23,20 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus text format. Renders even when the database is down: the counters matter most then.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let live = state
+    let now = state.clock.now();
+    let shared = state
         .db
-        .read(Broadcast::count_live)
+        .read(move |c| {
+            Ok(Shared {
+                live_streams: Some(Broadcast::count_live(c)?),
+                queue: Some(Delivery::count_by_state(c)?),
+                breakers_open: Some(i64::try_from(HostBreaker::open(c, now)?.len()).unwrap_or(0)),
+            })
+        })
         .await
-        .inspect_err(|e| tracing::error!(error = %e, "counting live streams failed"))
-        .ok();
+        .inspect_err(|e| tracing::error!(error = %e, "reading shared metrics failed"))
+        .unwrap_or_default();
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render(live))
+        .body(state.metrics.render(shared))
 }

@@ -7,7 +7,7 @@ use std::{
 
 use crate::helpers::{TestApp, add_body, spawn_app};
 
-fn onair(app: &TestApp, args: &[&str], stdin: &str) -> Output {
+pub fn onair(app: &TestApp, args: &[&str], stdin: &str) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_onair"));
     clean_env(&mut cmd);
     let mut child = cmd
@@ -34,7 +34,7 @@ fn clean_env(cmd: &mut Command) {
     }
 }
 
-fn stdout(out: &Output) -> String {
+pub fn stdout(out: &Output) -> String {
     assert!(
         out.status.success(),
         "failed ({:?}): {}{}",

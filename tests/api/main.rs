@@ -15,6 +15,7 @@ mod catalog;
 mod cli;
 mod dashboard;
 mod delivery;
+mod delivery_faults;
 mod fake_relay;
 mod federation;
 mod helpers;

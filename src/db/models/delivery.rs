@@ -35,7 +35,7 @@ impl DeliveryState {
 }
 
 /// One activity on its way to one inbox.
-#[derive(Clone, Queryable, Selectable)]
+#[derive(Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = deliveries)]
 pub struct Delivery {
     pub id: i64,
@@ -81,6 +81,12 @@ impl Delivery {
             })
             .collect();
         let mut inserted = 0;
+        if let DbConn::Pg(c) = conn
+            && !rows.is_empty()
+        {
+            // Delivered at commit, to every process listening (see `db::listen`).
+            diesel::sql_query(crate::db::NOTIFY_DELIVERIES).execute(c)?;
+        }
         // Multi-row inserts are not available through the runtime-selected connection, so each
         // backend gets its own (same SQL); chunks stay under SQLite's bound-parameter limit.
         for chunk in rows.chunks(500) {
@@ -123,9 +129,9 @@ impl Delivery {
         .execute(conn)?)
     }
 
-    /// Ids of pending deliveries due by `now` and not leased by a live worker, oldest first.
-    pub fn list_due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Result<Vec<i64>> {
-        Ok(deliveries::table
+    /// Whether anything is due by `now` and not leased (a cheap read before a claim).
+    pub fn any_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<bool> {
+        let due = deliveries::table
             .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
             .filter(deliveries::next_attempt_at.le(now))
             .filter(
@@ -133,57 +139,133 @@ impl Delivery {
                     .is_null()
                     .or(deliveries::lease_until.lt(now)),
             )
-            .order((deliveries::next_attempt_at, deliveries::id))
-            .limit(limit)
             .select(deliveries::id)
-            .load(conn)?)
+            .first::<i64>(conn)
+            .optional()?;
+        Ok(due.is_some())
     }
 
-    /// Takes a lease on each of `ids` that is still pending and not leased by a live worker, in
-    /// two statements; returns the ones taken. `until` must be unique to this claim (the worker
-    /// adds a random part): the rows carrying it afterwards are exactly the ones this call took.
-    pub fn claim_many(
-        conn: &mut DbConn,
-        ids: &[i64],
-        now: NaiveDateTime,
-        until: NaiveDateTime,
-    ) -> Result<Vec<Self>> {
-        diesel::update(
+    /// Leases up to `claim.limit` due deliveries to `claim.owner` until `claim.until`, fairly
+    /// across hosts: at most `claim.per_host` per host, the first due of every host before the
+    /// second of any; hosts in `claim.skip_hosts` (this worker has enough of theirs) and hosts
+    /// whose breaker is open are left out. On PostgreSQL rows another process is claiming are
+    /// skipped (`SKIP LOCKED`), so processes take different work instead of queueing on locks.
+    pub fn claim(conn: &mut DbConn, claim: &Claim<'_>) -> Result<Vec<Self>> {
+        use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+        match conn {
+            DbConn::Pg(c) => {
+                let sql = "WITH ranked AS (
+                        SELECT id, row_number() OVER (PARTITION BY host ORDER BY next_attempt_at, id) AS rank
+                        FROM deliveries
+                        WHERE state = 'pending' AND next_attempt_at <= $1
+                          AND (lease_until IS NULL OR lease_until < $1)
+                          AND host <> ALL($2)
+                          AND host NOT IN (SELECT host FROM host_breakers WHERE open_until > $1)
+                    ), picked AS (
+                        SELECT d.id FROM deliveries d JOIN ranked r ON r.id = d.id
+                        WHERE r.rank <= $3 AND d.state = 'pending'
+                          AND (d.lease_until IS NULL OR d.lease_until < $1)
+                        ORDER BY r.rank, d.id
+                        LIMIT $4
+                        FOR UPDATE OF d SKIP LOCKED
+                    )
+                    UPDATE deliveries SET lease_owner = $5, lease_until = $6
+                    FROM picked WHERE deliveries.id = picked.id
+                    RETURNING deliveries.id, deliveries.activity_id, deliveries.inbox, deliveries.host,
+                        deliveries.attempts, deliveries.next_attempt_at, deliveries.lease_until";
+                let skip_hosts: Vec<&str> = claim.skip_hosts.iter().map(String::as_str).collect();
+                Ok(diesel::sql_query(sql)
+                    .bind::<Timestamp, _>(claim.now)
+                    .bind::<Array<Text>, _>(skip_hosts)
+                    .bind::<BigInt, _>(claim.per_host)
+                    .bind::<BigInt, _>(claim.limit)
+                    .bind::<Text, _>(claim.owner)
+                    .bind::<Timestamp, _>(claim.until)
+                    .load(c)?)
+            }
+            DbConn::Sqlite(c) => {
+                // One writer: no row locks to skip. Parameters bind in order of appearance.
+                let sql = format!(
+                    "UPDATE deliveries SET lease_owner = ?, lease_until = ?
+                    WHERE id IN (
+                        SELECT id FROM (
+                            SELECT id, row_number() OVER (PARTITION BY host ORDER BY next_attempt_at, id) AS rank
+                            FROM deliveries
+                            WHERE state = 'pending' AND next_attempt_at <= ?
+                              AND (lease_until IS NULL OR lease_until < ?)
+                              {}
+                              AND host NOT IN (SELECT host FROM host_breakers WHERE open_until > ?)
+                        ) WHERE rank <= ? ORDER BY rank, id LIMIT ?)
+                    RETURNING id, activity_id, inbox, host, attempts, next_attempt_at, lease_until",
+                    if claim.skip_hosts.is_empty() {
+                        String::new()
+                    } else {
+                        format!("AND host NOT IN ({})", vec!["?"; claim.skip_hosts.len()].join(", "))
+                    }
+                );
+                let mut query = diesel::sql_query(sql)
+                    .into_boxed::<diesel::sqlite::Sqlite>()
+                    .bind::<Text, _>(claim.owner)
+                    .bind::<Timestamp, _>(claim.until)
+                    .bind::<Timestamp, _>(claim.now)
+                    .bind::<Timestamp, _>(claim.now);
+                for host in claim.skip_hosts {
+                    query = query.bind::<Text, _>(host.clone());
+                }
+                Ok(query
+                    .bind::<Timestamp, _>(claim.now)
+                    .bind::<BigInt, _>(claim.per_host)
+                    .bind::<BigInt, _>(claim.limit)
+                    .load(c)?)
+            }
+        }
+    }
+
+    /// Extends every lease `owner` holds to `until`; returns how many.
+    pub fn renew_leases(conn: &mut DbConn, owner: &str, until: NaiveDateTime) -> Result<usize> {
+        Ok(diesel::update(
+            deliveries::table
+                .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+                .filter(deliveries::lease_owner.eq(owner)),
+        )
+        .set(deliveries::lease_until.eq(until))
+        .execute(conn)?)
+    }
+
+    /// Gives back leases `owner` holds on `ids` without counting an attempt (their host's
+    /// breaker opened before they were sent).
+    pub fn release(conn: &mut DbConn, ids: &[i64], owner: &str) -> Result<usize> {
+        Ok(diesel::update(
             deliveries::table
                 .filter(deliveries::id.eq_any(ids))
                 .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
-                .filter(
-                    deliveries::lease_until
-                        .is_null()
-                        .or(deliveries::lease_until.lt(now)),
-                ),
+                .filter(deliveries::lease_owner.eq(owner)),
         )
-        .set(deliveries::lease_until.eq(until))
-        .execute(conn)?;
-        Ok(deliveries::table
-            .filter(deliveries::id.eq_any(ids))
-            .filter(deliveries::lease_until.eq(until))
-            .select(Self::as_select())
-            .load(conn)?)
+        .set((
+            deliveries::lease_owner.eq(None::<String>),
+            deliveries::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?)
     }
 
-    /// Records a successful delivery for each of `ids` attempted under the lease `lease`, in one
+    /// Records a successful delivery for each of `ids` whose lease `owner` still holds, in one
     /// statement; a lease that expired and was taken over leaves its row alone.
     pub fn finish_delivered(
         conn: &mut DbConn,
         ids: &[i64],
-        lease: NaiveDateTime,
+        owner: &str,
         now: NaiveDateTime,
     ) -> Result<usize> {
         Ok(diesel::update(
             deliveries::table
                 .filter(deliveries::id.eq_any(ids))
                 .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
-                .filter(deliveries::lease_until.eq(lease)),
+                .filter(deliveries::lease_owner.eq(owner)),
         )
         .set((
             deliveries::state.eq(DeliveryState::Delivered.as_str()),
             deliveries::attempts.eq(deliveries::attempts + 1),
+            deliveries::lease_owner.eq(None::<String>),
             deliveries::lease_until.eq(None::<NaiveDateTime>),
             deliveries::last_error.eq(None::<String>),
             deliveries::updated_at.eq(now),
@@ -191,28 +273,28 @@ impl Delivery {
         .execute(conn)?)
     }
 
-    /// Records the outcome of an attempt made under the lease `lease`: a final state, or pending
-    /// again with a new due time. A lease that expired and was taken over makes this a no-op.
+    /// Records the outcome of an attempt made under `owner`'s lease: a final state, or pending
+    /// again with a new due time. A lease that was taken over makes this a no-op.
     pub fn finish(
         &self,
         conn: &mut DbConn,
-        state: DeliveryState,
-        next_attempt_at: Option<NaiveDateTime>,
-        error: Option<&str>,
+        owner: &str,
+        outcome: Finish<'_>,
         now: NaiveDateTime,
     ) -> Result<bool> {
         let changed = diesel::update(
             deliveries::table
                 .find(self.id)
                 .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
-                .filter(deliveries::lease_until.eq(self.lease_until)),
+                .filter(deliveries::lease_owner.eq(owner)),
         )
         .set((
-            deliveries::state.eq(state.as_str()),
+            deliveries::state.eq(outcome.state.as_str()),
             deliveries::attempts.eq(self.attempts + 1),
-            deliveries::next_attempt_at.eq(next_attempt_at.unwrap_or(self.next_attempt_at)),
+            deliveries::next_attempt_at.eq(outcome.next_attempt_at.unwrap_or(self.next_attempt_at)),
+            deliveries::lease_owner.eq(None::<String>),
             deliveries::lease_until.eq(None::<NaiveDateTime>),
-            deliveries::last_error.eq(error),
+            deliveries::last_error.eq(outcome.error),
             deliveries::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -265,6 +347,7 @@ impl Delivery {
         .set((
             deliveries::state.eq(DeliveryState::Failed.as_str()),
             deliveries::last_error.eq(why),
+            deliveries::lease_owner.eq(None::<String>),
             deliveries::lease_until.eq(None::<NaiveDateTime>),
             deliveries::updated_at.eq(now),
         ))
@@ -273,6 +356,9 @@ impl Delivery {
 
     /// Makes failed deliveries pending again, due now (`onair queue retry`).
     pub fn retry_failed(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
+        if let DbConn::Pg(c) = conn {
+            diesel::sql_query(crate::db::NOTIFY_DELIVERIES).execute(c)?;
+        }
         Ok(diesel::update(
             deliveries::table.filter(deliveries::state.eq(DeliveryState::Failed.as_str())),
         )
@@ -280,10 +366,35 @@ impl Delivery {
             deliveries::state.eq(DeliveryState::Pending.as_str()),
             deliveries::attempts.eq(0),
             deliveries::next_attempt_at.eq(now),
+            deliveries::lease_owner.eq(None::<String>),
             deliveries::lease_until.eq(None::<NaiveDateTime>),
             deliveries::updated_at.eq(now),
         ))
         .execute(conn)?)
+    }
+
+    /// Deletes up to `batch` deliveries that finished (delivered, failed, superseded) before
+    /// `before`, and then up to `batch` activities created before it that no delivery refers to
+    /// any more; returns how many deliveries. Housekeeping calls it until it returns less than
+    /// `batch`, one short transaction each, so a large backlog never holds the writer long.
+    pub fn forget_finished(conn: &mut DbConn, before: NaiveDateTime, batch: i64) -> Result<usize> {
+        let old: Vec<i64> = deliveries::table
+            .filter(deliveries::state.ne(DeliveryState::Pending.as_str()))
+            .filter(deliveries::updated_at.lt(before))
+            .select(deliveries::id)
+            .limit(batch)
+            .load(conn)?;
+        let forgotten =
+            diesel::delete(deliveries::table.filter(deliveries::id.eq_any(&old))).execute(conn)?;
+        let referenced = deliveries::table.select(deliveries::activity_id);
+        let unused: Vec<i64> = activities::table
+            .filter(activities::created_at.lt(before))
+            .filter(activities::id.ne_all(referenced))
+            .select(activities::id)
+            .limit(batch)
+            .load(conn)?;
+        diesel::delete(activities::table.filter(activities::id.eq_any(&unused))).execute(conn)?;
+        Ok(forgotten)
     }
 
     /// Deletes finished deliveries (delivered, failed, superseded) and the activities no
@@ -299,25 +410,6 @@ impl Delivery {
         Ok(purged)
     }
 
-    /// Puts a claimed delivery back for later without counting an attempt (its host's circuit
-    /// breaker is open).
-    pub fn defer(&self, conn: &mut DbConn, until: NaiveDateTime, now: NaiveDateTime) -> Result<()> {
-        diesel::update(
-            deliveries::table
-                .find(self.id)
-                .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
-                .filter(deliveries::lease_until.eq(self.lease_until)),
-        )
-        .set((
-            deliveries::next_attempt_at.eq(until),
-            deliveries::lease_until.eq(None::<NaiveDateTime>),
-            deliveries::last_error.eq("host unreachable: circuit breaker open"),
-            deliveries::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        Ok(())
-    }
-
     /// How many deliveries are in each state (for `onair queue status` and tests).
     pub fn count_by_state(conn: &mut DbConn) -> Result<Vec<(String, i64)>> {
         Ok(deliveries::table
@@ -326,6 +418,27 @@ impl Delivery {
             .order(deliveries::state)
             .load(conn)?)
     }
+}
+
+/// What [`Delivery::claim`] takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    /// The claiming worker, recorded on each row it leases.
+    pub owner: &'a str,
+    pub now: NaiveDateTime,
+    pub until: NaiveDateTime,
+    pub per_host: i64,
+    pub limit: i64,
+    pub skip_hosts: &'a [String],
+}
+
+/// How an attempt ended, as [`Delivery::finish`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Finish<'a> {
+    pub state: DeliveryState,
+    /// When to try again (pending only).
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub error: Option<&'a str>,
 }
 
 /// A delivery as the dashboard lists it: last change, activity type, inbox, state, last error.

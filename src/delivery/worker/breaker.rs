@@ -1,42 +1,48 @@
-//! The per-host circuit breaker: a host that stopped answering is left alone for a while, so a
-//! dead instance is not hammered by every delivery of every fan-out.
+//! The circuit breaker's rule: a host that keeps failing is left alone for a while by every
+//! process (the state is in `host_breakers`), so a dead instance is not hammered by every
+//! delivery of every fan-out; its deliveries wait, due, without spending retries, and are not
+//! claimed until the breaker's time is up. The first failure after that opens it again.
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::TimeDelta;
 
-/// Consecutive failures (no answer, 5xx, 408, 429) after which a host is left alone for a while.
-const TRIP_AFTER: u32 = 5;
-/// How long a tripped host is left alone; its deliveries wait without spending retries.
-const OPEN_FOR: TimeDelta = TimeDelta::minutes(10);
+use super::send::Outcome;
 
-/// Per-host circuit breaker (per process): a dead instance is not hammered by every delivery of
-/// every fan-out.
+/// Failures in a row (no answer, 5xx, 408, 429) after which a host is left alone.
+pub(super) const TRIP_AFTER: i32 = 5;
+/// How long a tripped host is left alone.
+pub(super) const OPEN_FOR: TimeDelta = TimeDelta::minutes(10);
+
+/// What a batch of outcomes says about each host.
 #[derive(Debug, Default)]
-pub(super) struct Breaker {
-    hosts: std::sync::Mutex<HashMap<String, (u32, Option<NaiveDateTime>)>>,
+pub(super) struct HostResults {
+    /// Hosts that answered at least once.
+    pub(super) answered: Vec<String>,
+    /// Hosts that never answered: how often they failed, and the last error.
+    pub(super) failed: HashMap<String, (i32, String)>,
 }
 
-impl Breaker {
-    pub(super) fn open_until(&self, host: &str, now: NaiveDateTime) -> Option<NaiveDateTime> {
-        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        hosts
-            .get(host)
-            .and_then(|(_, until)| *until)
-            .filter(|until| *until > now)
-    }
-
-    pub(super) fn record(&self, host: &str, answered: bool, now: NaiveDateTime) {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        if answered {
-            hosts.remove(host);
-            return;
+impl HostResults {
+    pub(super) fn of<'a>(outcomes: impl IntoIterator<Item = (&'a str, &'a Outcome)>) -> Self {
+        let mut answered: HashMap<&str, bool> = HashMap::new();
+        let mut failed: HashMap<String, (i32, String)> = HashMap::new();
+        for (host, outcome) in outcomes {
+            if outcome.answered() {
+                answered.insert(host, true);
+            } else if let Outcome::Retry(error) = outcome {
+                answered.entry(host).or_insert(false);
+                let entry = failed.entry(host.to_owned()).or_insert((0, String::new()));
+                entry.0 += 1;
+                entry.1.clone_from(error);
+            }
         }
-        let entry = hosts.entry(host.to_owned()).or_insert((0, None));
-        entry.0 += 1;
-        if entry.0 >= TRIP_AFTER {
-            entry.1 = Some(now + OPEN_FOR);
-            tracing::warn!(host, "circuit breaker open");
-        }
+        let answered: Vec<String> = answered
+            .into_iter()
+            .filter(|(_, a)| *a)
+            .map(|(h, _)| h.to_owned())
+            .collect();
+        failed.retain(|h, _| !answered.contains(h));
+        Self { answered, failed }
     }
 }

@@ -1,10 +1,10 @@
-//! What a step sends: each activity's body, digest and signing key, read once per step, and the
-//! requests signed in one batch per core.
+//! What a claim sends: each activity's body, digest and signing key, read once and kept while
+//! its deliveries last, and each claim's requests signed in one batch per core.
 
 use std::{collections::HashMap, sync::Arc};
 
 use bytes::Bytes;
-use chrono::Utc;
+use chrono::{NaiveDateTime, Utc};
 use url::Url;
 
 use super::Worker;
@@ -21,10 +21,12 @@ pub(super) struct Prepared {
     digest: String,
     key: Arc<aws_lc_rs::rsa::KeyPair>,
     key_id: Url,
+    /// When it was queued, for the enqueue-to-delivery histogram.
+    pub(super) queued_at: NaiveDateTime,
 }
 
 impl Worker {
-    /// The body, key and key id of an activity, for every delivery of it in this step.
+    /// The body, key and key id of an activity, for every delivery of it.
     pub(super) async fn prepare(&self, activity_id: i64) -> Result<Prepared> {
         let activity = self
             .db
@@ -42,8 +44,10 @@ impl Worker {
                 self.keys.get(signer, || Ok(pem))?
             }
         };
+        let queued_at = activity.created_at;
         let body = Bytes::from(activity.body.into_bytes());
         Ok(Prepared {
+            queued_at,
             digest: body_digest(&body),
             body,
             key,
@@ -88,10 +92,10 @@ impl Worker {
 /// A delivery's signed headers, or why signing failed.
 pub(super) type Signed = std::result::Result<SignedHeaders, String>;
 
-/// Signs the step's requests on the blocking pool, one batch per core: each signature is a few
+/// Signs a claim's requests on the blocking pool, one batch per core: each signature is a few
 /// hundred microseconds of CPU, and one hand-off per core costs far less than one per request.
 pub(super) async fn sign_batch(
-    claimed: &[&Delivery],
+    claimed: &[Delivery],
     prepared: &HashMap<i64, std::result::Result<Arc<Prepared>, String>>,
 ) -> HashMap<i64, Signed> {
     let jobs: Vec<(i64, Arc<Prepared>, Url)> = claimed

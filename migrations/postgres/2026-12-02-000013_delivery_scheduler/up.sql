@@ -1,0 +1,25 @@
+-- The continuous sender (issue 11): leases carry their holder, so they can be renewed and only
+-- the holder records outcomes; claims pick due work host by host; the circuit breaker lives here
+-- so that every process leaves a dead host alone.
+
+-- The worker (one per process) holding the lease; NULL when nobody does.
+ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+
+-- Claims rank due pending work per host; the finished rest is only read by housekeeping.
+DROP INDEX deliveries_due;
+CREATE INDEX deliveries_pending ON deliveries (host, next_attempt_at, id) WHERE state = 'pending';
+CREATE INDEX deliveries_finished ON deliveries (updated_at) WHERE state <> 'pending';
+-- Housekeeping forgets activities no delivery refers to.
+CREATE INDEX deliveries_activity ON deliveries (activity_id);
+
+-- One row per host that failed lately.
+CREATE TABLE host_breakers (
+    host TEXT PRIMARY KEY,
+    -- Failed attempts (no answer, 5xx, 408, 429) since the host last answered.
+    failures INTEGER NOT NULL,
+    -- While open: since when, until when, and the failure that opened it.
+    opened_at TIMESTAMP,
+    open_until TIMESTAMP,
+    reason TEXT,
+    updated_at TIMESTAMP NOT NULL
+);

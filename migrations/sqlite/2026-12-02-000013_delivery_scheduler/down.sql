@@ -1,0 +1,6 @@
+DROP TABLE host_breakers;
+DROP INDEX deliveries_activity;
+DROP INDEX deliveries_finished;
+DROP INDEX deliveries_pending;
+CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+ALTER TABLE deliveries DROP COLUMN lease_owner;

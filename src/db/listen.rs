@@ -1,0 +1,71 @@
+//! PostgreSQL's `LISTEN`/`NOTIFY` for the delivery queue: a commit that queued deliveries in any
+//! process wakes the delivery workers of all of them. (SQLite has one writing process, whose
+//! commits wake its worker directly: see [`super::mark_deliveries_queued`].)
+
+use std::{
+    sync::{Arc, Weak},
+    time::Duration,
+};
+
+use diesel::{Connection, PgConnection, RunQueryDsl, connection::SimpleConnection};
+use tokio::sync::Notify;
+
+/// Sent inside a transaction that queues deliveries; PostgreSQL delivers it at commit, once
+/// per transaction however often it was sent.
+pub const NOTIFY_DELIVERIES: &str = "NOTIFY onair_deliveries";
+
+/// How often the listening connection's socket buffer is looked at: libpq reads what arrived
+/// without blocking, so this is the wake-up's latency, at one cheap system call per look.
+const LOOK_EVERY: Duration = Duration::from_millis(10);
+/// A connection that died without an error is found by a query this often.
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// Wait before connecting again after a failure (the poll keeps deliveries going meanwhile).
+const RECONNECT_AFTER: Duration = Duration::from_secs(2);
+
+/// Starts the listening thread; it wakes `queued` on every notification and ends when `queued`
+/// is dropped (the `Db` is gone).
+pub(super) fn start(url: String, queued: &Arc<Notify>) {
+    let queued = Arc::downgrade(queued);
+    let spawned = std::thread::Builder::new()
+        .name("onair-listen".to_owned())
+        .spawn(move || {
+            while queued.strong_count() > 0 {
+                if let Err(e) = listen(&url, &queued) {
+                    tracing::warn!(error = %e, "delivery notifications: connection lost");
+                }
+                std::thread::sleep(RECONNECT_AFTER);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "delivery notifications: no thread; polling only");
+    }
+}
+
+/// One connection's life: LISTEN, then pass notifications on until it fails or nobody waits.
+fn listen(url: &str, queued: &Weak<Notify>) -> Result<(), String> {
+    let mut conn = PgConnection::establish(url).map_err(|e| e.to_string())?;
+    conn.batch_execute("LISTEN onair_deliveries")
+        .map_err(|e| e.to_string())?;
+    let mut last_ping = std::time::Instant::now();
+    loop {
+        let mut woken = false;
+        for notification in conn.notifications_iter() {
+            notification.map_err(|e| e.to_string())?;
+            woken = true;
+        }
+        let Some(queued) = queued.upgrade() else {
+            return Ok(());
+        };
+        if woken {
+            queued.notify_one();
+        }
+        drop(queued);
+        if last_ping.elapsed() > PING_EVERY {
+            diesel::sql_query("SELECT 1")
+                .execute(&mut conn)
+                .map_err(|e| e.to_string())?;
+            last_ping = std::time::Instant::now();
+        }
+        std::thread::sleep(LOOK_EVERY);
+    }
+}

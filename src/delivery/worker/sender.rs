@@ -1,0 +1,563 @@
+//! The continuous sender: one loop that keeps claimed work per host topped up, starts requests
+//! as slots free up, and records outcomes in batches. Claiming (with signing) and recording
+//! run as tasks beside the loop, so neither stalls the starting of requests; requests run as
+//! tasks of their own, each holding a slot of its host until it ends.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use chrono::NaiveDateTime;
+use tokio::{
+    sync::{Notify, OwnedSemaphorePermit, Semaphore},
+    task::{JoinError, JoinHandle, JoinSet},
+};
+
+use super::{
+    Step, Worker,
+    hosts::Hosts,
+    lease,
+    prepare::{Prepared, Signed, sign_batch},
+    record::{Recorded, record},
+    send::{Outcome, attempt},
+};
+use crate::{
+    db::models::{Claim, Delivery, HostBreaker},
+    error::{Error, Result},
+};
+
+/// Outcomes are recorded once this many have come in, or once the oldest is this old.
+const RECORD_AT: usize = 64;
+const RECORD_AFTER: Duration = Duration::from_millis(20);
+/// How often the loop looks at the clock while requests run (lease renewal, recording).
+const TICK: Duration = Duration::from_millis(20);
+/// How long the sender rests when nothing is due, unless a commit wakes it.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// A request running longer than this gives its slot in the total back (it keeps its host's):
+/// waiting on a slow host costs a socket, not anyone else's turn.
+const SLOW_AFTER: Duration = Duration::from_secs(2);
+/// Slow requests allowed at once, as a multiple of the total: bounds the sockets they hold.
+const SLOW_FACTOR: usize = 8;
+/// A request starts only with this much lease left beyond its timeout.
+pub(super) const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// A host has enough claimed work once this many times its slots are claimed or running.
+const HOST_DEPTH: usize = 2;
+
+/// Whether the sender returns once nothing is due (tests, the CLI) or runs for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    Drain,
+    Forever,
+}
+
+/// A claimed delivery, signed and waiting for its host's turn.
+struct Job {
+    delivery: Delivery,
+    activity: std::result::Result<Arc<Prepared>, String>,
+    headers: Option<Signed>,
+    /// Why the block list refuses it, if it does.
+    refusal: Option<String>,
+}
+
+/// What one claim brought.
+struct Claimed {
+    jobs: Vec<Job>,
+    /// Breakers open now (any process may have opened them).
+    open: HashMap<String, NaiveDateTime>,
+}
+
+/// A recording that failed hands its batch back, to be recorded again.
+type Recording = std::result::Result<Recorded, (Error, Vec<(Delivery, Outcome)>, Vec<i64>)>;
+
+/// Activities prepared for the deliveries in hand, shared with the claiming task.
+type Activities = Arc<Mutex<HashMap<i64, Arc<Prepared>>>>;
+
+pub(super) struct Sender {
+    worker: Worker,
+    hosts: Hosts<Job>,
+    running: JoinSet<(Delivery, Outcome, NaiveDateTime)>,
+    /// Host and delivery of each running request, to free its slot even if it panicked.
+    started: HashMap<tokio::task::Id, (String, Delivery)>,
+    claiming: Option<JoinHandle<Result<Claimed>>>,
+    recording: Option<JoinHandle<Recording>>,
+    results: Vec<(Delivery, Outcome)>,
+    released: Vec<i64>,
+    oldest_result: Option<Instant>,
+    open: HashMap<String, NaiveDateTime>,
+    activities: Activities,
+    total: Arc<Semaphore>,
+    slow: Arc<Semaphore>,
+    /// Fired when a slow request gives its slot in the total back.
+    freed: Arc<Notify>,
+    renewed_at: NaiveDateTime,
+    renewed_until: Option<NaiveDateTime>,
+    /// How many the last claim took (`None`: none yet), and what ended since.
+    last_claim: Option<usize>,
+    ended_since_claim: usize,
+    last_claim_at: Instant,
+    woken: bool,
+    step: Step,
+}
+
+impl Sender {
+    pub(super) fn new(worker: Worker) -> Self {
+        let total = worker.limits.total.max(1);
+        Self {
+            hosts: Hosts::new(worker.limits.per_host),
+            running: JoinSet::new(),
+            started: HashMap::new(),
+            claiming: None,
+            recording: None,
+            results: Vec::new(),
+            released: Vec::new(),
+            oldest_result: None,
+            open: HashMap::new(),
+            activities: Arc::default(),
+            total: Arc::new(Semaphore::new(total)),
+            slow: Arc::new(Semaphore::new(total * SLOW_FACTOR)),
+            freed: Arc::new(Notify::new()),
+            renewed_at: worker.clock.now(),
+            renewed_until: None,
+            last_claim: None,
+            ended_since_claim: 0,
+            last_claim_at: Instant::now(),
+            woken: false,
+            step: Step::default(),
+            worker,
+        }
+    }
+
+    pub(super) async fn run(mut self, mode: Mode) -> Result<Step> {
+        loop {
+            self.renew_if_due(mode).await?;
+            self.claim_if_wanted(mode);
+            self.start_requests();
+            self.record_if_due();
+            if self.is_quiet() {
+                let nothing_due = self.last_claim == Some(0) && self.ended_since_claim == 0;
+                match mode {
+                    Mode::Drain if nothing_due => return Ok(self.step),
+                    Mode::Drain => {}
+                    Mode::Forever if nothing_due => {
+                        self.activities
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .clear();
+                        let queued = self.worker.db.deliveries_queued();
+                        let _ = tokio::time::timeout(IDLE_POLL, queued).await;
+                        self.last_claim = None;
+                    }
+                    Mode::Forever => {}
+                }
+            }
+            self.wait(mode).await?;
+        }
+    }
+
+    /// Nothing claimed, running, being claimed or waiting to be recorded.
+    fn is_quiet(&self) -> bool {
+        self.hosts.waiting() == 0
+            && self.hosts.running() == 0
+            && self.claiming.is_none()
+            && self.recording.is_none()
+            && self.results.is_empty()
+            && self.released.is_empty()
+    }
+
+    /// Claims more when there is room, and when the last claim found work, something ended
+    /// since, a commit woke us, or a second passed (retries coming due).
+    fn claim_if_wanted(&mut self, mode: Mode) {
+        let limits = &self.worker.limits;
+        if self.claiming.is_some() || self.hosts.startable() >= limits.total {
+            return;
+        }
+        let worth_it = self.last_claim != Some(0)
+            || self.ended_since_claim > 0
+            || self.woken
+            || (mode == Mode::Forever && self.last_claim_at.elapsed() >= IDLE_POLL);
+        if !worth_it {
+            return;
+        }
+        self.woken = false;
+        self.ended_since_claim = 0;
+        self.last_claim_at = Instant::now();
+        let skip = self.hosts.saturated(limits.per_host * HOST_DEPTH);
+        let want = limits.total * 2;
+        self.claiming = Some(tokio::spawn(claim(
+            self.worker.clone(),
+            self.activities.clone(),
+            skip,
+            want,
+        )));
+    }
+
+    /// Starts requests while the total has room, hosts taking turns.
+    fn start_requests(&mut self) {
+        let now = self.worker.clock.now();
+        self.open.retain(|_, until| *until > now);
+        let open: Vec<String> = self
+            .hosts
+            .hosts_waiting()
+            .filter(|h| self.open.contains_key(*h))
+            .map(str::to_owned)
+            .collect();
+        for host in open {
+            let jobs = self.hosts.take_waiting(&host);
+            self.released.extend(jobs.iter().map(|j| j.delivery.id));
+        }
+        let limits = &self.worker.limits;
+        let start_by = now + lease(limits.timeout + LEASE_MARGIN);
+        while let Ok(permit) = self.total.clone().try_acquire_owned() {
+            let Some((host, job)) = self.hosts.start_next() else {
+                break;
+            };
+            let leased = job.delivery.lease_until.max(self.renewed_until);
+            if leased.is_none_or(|until| until < start_by) {
+                // Too little lease left to finish inside it: give it back for a fresh claim.
+                self.released.push(job.delivery.id);
+                self.hosts.finished(&host);
+                continue;
+            }
+            let outcome = match (job.refusal, job.activity, job.headers) {
+                (Some(refusal), _, _) => Some(Outcome::Final(refusal)),
+                (None, Err(e), _) => Some(Outcome::Retry(e)),
+                (None, Ok(_), None) => Some(Outcome::Retry("not signed".to_owned())),
+                (None, Ok(activity), Some(headers)) => {
+                    self.spawn_request(
+                        host.clone(),
+                        job.delivery.clone(),
+                        activity,
+                        headers,
+                        permit,
+                    );
+                    None
+                }
+            };
+            if let Some(outcome) = outcome {
+                self.hosts.finished(&host);
+                self.ended(job.delivery, outcome);
+            }
+        }
+    }
+
+    fn spawn_request(
+        &mut self,
+        host: String,
+        delivery: Delivery,
+        activity: Arc<Prepared>,
+        headers: Signed,
+        permit: OwnedSemaphorePermit,
+    ) {
+        let client = self.worker.client.clone();
+        let allow_private = self.worker.limits.allow_private;
+        let (slow, freed) = (self.slow.clone(), self.freed.clone());
+        let task_delivery = delivery.clone();
+        let handle = self.running.spawn(async move {
+            let queued_at = activity.queued_at;
+            let outcome = {
+                let request = attempt(&client, allow_private, &task_delivery, &activity, headers);
+                tokio::pin!(request);
+                match tokio::time::timeout(SLOW_AFTER, &mut request).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        let slow_slot = slow.try_acquire_owned().ok();
+                        let mut permit = Some(permit);
+                        if slow_slot.is_some() {
+                            permit = None;
+                            freed.notify_one();
+                        }
+                        let outcome = request.await;
+                        drop((slow_slot, permit));
+                        outcome
+                    }
+                }
+            };
+            (task_delivery, outcome, queued_at)
+        });
+        self.started.insert(handle.id(), (host, delivery));
+    }
+
+    /// Notes an outcome for the next recording.
+    fn ended(&mut self, delivery: Delivery, outcome: Outcome) {
+        self.ended_since_claim += 1;
+        if let Some(metrics) = &self.worker.metrics {
+            metrics.delivery(outcome.label());
+        }
+        self.oldest_result.get_or_insert_with(Instant::now);
+        self.results.push((delivery, outcome));
+    }
+
+    /// Starts recording what ended, when enough did or the oldest waited long enough.
+    fn record_if_due(&mut self) {
+        if self.recording.is_some() || (self.results.is_empty() && self.released.is_empty()) {
+            return;
+        }
+        let quiet = self.hosts.running() == 0 && self.hosts.waiting() == 0;
+        let due = self.results.len() >= RECORD_AT
+            || quiet
+            || self
+                .oldest_result
+                .is_some_and(|t| t.elapsed() >= RECORD_AFTER)
+            || !self.released.is_empty();
+        if !due {
+            return;
+        }
+        self.oldest_result = None;
+        let results = std::mem::take(&mut self.results);
+        let released = std::mem::take(&mut self.released);
+        let (db, owner, now) = (
+            self.worker.db.clone(),
+            self.worker.owner.clone(),
+            self.worker.clock.now(),
+        );
+        self.recording = Some(tokio::spawn(async move {
+            let copy = (results.clone(), released.clone());
+            record(&db, owner, results, released, now)
+                .await
+                .map_err(|e| (e, copy.0, copy.1))
+        }));
+    }
+
+    /// Renews the leases held every third of a lease.
+    async fn renew_if_due(&mut self, mode: Mode) -> Result<()> {
+        let now = self.worker.clock.now();
+        let every = lease(self.worker.limits.lease) / 3;
+        if now - self.renewed_at < every {
+            return Ok(());
+        }
+        self.renewed_at = now;
+        if self.hosts.waiting() + self.hosts.running() == 0 {
+            return Ok(());
+        }
+        match self.worker.renew_leases().await {
+            Ok((_, until)) => self.renewed_until = Some(until),
+            Err(e) if mode == Mode::Forever => {
+                tracing::error!(error = %e, "renewing delivery leases failed");
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Waits for a request, a claim or a recording to end, a freed slot, a commit or a tick.
+    async fn wait(&mut self, mode: Mode) -> Result<()> {
+        let Self {
+            running,
+            claiming,
+            recording,
+            freed,
+            worker,
+            ..
+        } = self;
+        let busy = !running.is_empty();
+        let event = tokio::select! {
+            Some(done) = running.join_next_with_id(), if busy => Event::Ended(done),
+            claimed = join(claiming) => Event::Claimed(claimed),
+            recorded = join(recording) => Event::Recorded(recorded),
+            () = freed.notified() => Event::Tick,
+            () = worker.db.deliveries_queued(), if mode == Mode::Forever => Event::Woken,
+            () = tokio::time::sleep(TICK) => Event::Tick,
+        };
+        match event {
+            Event::Ended(done) => self.request_ended(done),
+            Event::Claimed(claimed) => {
+                self.claiming = None;
+                self.claimed(claimed.map_err(Error::from).and_then(|c| c), mode)?;
+            }
+            Event::Recorded(recorded) => {
+                self.recording = None;
+                self.recorded(recorded.map_err(Error::from)?, mode)?;
+            }
+            Event::Woken => self.woken = true,
+            Event::Tick => {}
+        }
+        Ok(())
+    }
+
+    fn request_ended(
+        &mut self,
+        done: std::result::Result<(tokio::task::Id, (Delivery, Outcome, NaiveDateTime)), JoinError>,
+    ) {
+        let (id, outcome) = match done {
+            Ok((id, (delivery, outcome, queued_at))) => {
+                if matches!(outcome, Outcome::Delivered)
+                    && let Some(metrics) = &self.worker.metrics
+                {
+                    let waited = self.worker.clock.now() - queued_at;
+                    metrics.delivery_latency(waited.as_seconds_f64());
+                }
+                (id, Some((delivery, outcome)))
+            }
+            Err(e) => (e.id(), None),
+        };
+        let Some((host, delivery)) = self.started.remove(&id) else {
+            return;
+        };
+        self.hosts.finished(&host);
+        let (delivery, outcome) =
+            outcome.unwrap_or_else(|| (delivery, Outcome::Retry("the request panicked".into())));
+        self.ended(delivery, outcome);
+    }
+
+    fn claimed(&mut self, claimed: Result<Claimed>, mode: Mode) -> Result<()> {
+        let claimed = match claimed {
+            Ok(claimed) => claimed,
+            Err(e) if mode == Mode::Forever => {
+                tracing::error!(error = %e, "claiming deliveries failed");
+                self.last_claim = Some(0);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        self.last_claim = Some(claimed.jobs.len());
+        self.open.extend(claimed.open);
+        for job in claimed.jobs {
+            let host = job.delivery.host.clone();
+            self.hosts.push(&host, job);
+        }
+        Ok(())
+    }
+
+    fn recorded(&mut self, recorded: Recording, mode: Mode) -> Result<()> {
+        match recorded {
+            Ok(recorded) => {
+                let step = recorded.step;
+                self.step.delivered += step.delivered;
+                self.step.retried += step.retried;
+                self.step.failed += step.failed;
+                self.step.deferred += step.deferred;
+                for (host, until) in recorded.opened {
+                    if self.open.insert(host.clone(), until).is_none() {
+                        tracing::warn!(host, %until, "circuit breaker open");
+                    }
+                }
+                Ok(())
+            }
+            Err((e, results, released)) if mode == Mode::Forever => {
+                // Kept and recorded again: the leases are still ours while we renew them.
+                tracing::error!(error = %e, "recording delivery outcomes failed");
+                self.results.extend(results);
+                self.released.extend(released);
+                self.oldest_result.get_or_insert_with(Instant::now);
+                Ok(())
+            }
+            Err((e, _, _)) => Err(e),
+        }
+    }
+}
+
+enum Event {
+    Ended(std::result::Result<(tokio::task::Id, (Delivery, Outcome, NaiveDateTime)), JoinError>),
+    Claimed(std::result::Result<Result<Claimed>, JoinError>),
+    Recorded(std::result::Result<Recording, JoinError>),
+    Woken,
+    Tick,
+}
+
+/// Awaits the task in `slot`, or never if there is none.
+async fn join<T>(slot: &mut Option<JoinHandle<T>>) -> std::result::Result<T, JoinError> {
+    match slot {
+        Some(handle) => handle.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Claims up to `want` due deliveries (never from the hosts in `skip`), prepares their
+/// activities and signs them.
+async fn claim(
+    worker: Worker,
+    activities: Activities,
+    skip: Vec<String>,
+    want: usize,
+) -> Result<Claimed> {
+    let now = worker.clock.now();
+    let until = now + lease(worker.limits.lease);
+    let (owner, per_host) = (worker.owner.clone(), worker.limits.per_host);
+    let (claimed, open) = worker
+        .db
+        .write(move |c| {
+            let claim = Claim {
+                owner: &owner,
+                now,
+                until,
+                per_host: i64::try_from(per_host).unwrap_or(8),
+                limit: i64::try_from(want).unwrap_or(128),
+                skip_hosts: &skip,
+            };
+            Ok((Delivery::claim(c, &claim)?, HostBreaker::open(c, now)?))
+        })
+        .await?;
+    let open: HashMap<String, NaiveDateTime> = open
+        .into_iter()
+        .filter_map(|b| Some((b.host, b.open_until?)))
+        .collect();
+    if claimed.is_empty() {
+        return Ok(Claimed {
+            jobs: Vec::new(),
+            open,
+        });
+    }
+    let blocked = match &worker.blocks {
+        Some(b) => Some(b.snapshot().await?),
+        None => None,
+    };
+    // Each activity is read, and its signer resolved, once while its deliveries last.
+    let mut prepared: HashMap<i64, std::result::Result<Arc<Prepared>, String>> = HashMap::new();
+    for d in &claimed {
+        if prepared.contains_key(&d.activity_id) {
+            continue;
+        }
+        let known = activities
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&d.activity_id)
+            .cloned();
+        let activity = match known {
+            Some(a) => Ok(a),
+            None => worker
+                .prepare(d.activity_id)
+                .await
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+        };
+        if let Ok(a) = &activity {
+            activities
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(d.activity_id, a.clone());
+        }
+        prepared.insert(d.activity_id, activity);
+    }
+    let refusals: Vec<Option<String>> = claimed
+        .iter()
+        .map(|d| {
+            let inbox = url::Url::parse(&d.inbox).ok()?;
+            blocked.as_ref()?.refusal(&inbox)
+        })
+        .collect();
+    // Only what will be attempted is signed: not deliveries to blocked hosts or to hosts
+    // whose breaker is open.
+    let to_sign: Vec<Delivery> = claimed
+        .iter()
+        .zip(&refusals)
+        .filter(|(d, refusal)| refusal.is_none() && !open.contains_key(&d.host))
+        .map(|(d, _)| d.clone())
+        .collect();
+    let mut signed = sign_batch(&to_sign, &prepared).await;
+    let jobs = claimed
+        .into_iter()
+        .zip(refusals)
+        .map(|(delivery, refusal)| Job {
+            activity: prepared
+                .get(&delivery.activity_id)
+                .cloned()
+                .unwrap_or_else(|| Err("not prepared".to_owned())),
+            headers: signed.remove(&delivery.id),
+            refusal,
+            delivery,
+        })
+        .collect();
+    Ok(Claimed { jobs, open })
+}
