@@ -5,6 +5,7 @@ use askama::Template;
 
 use crate::{
     db::models::{Broadcast, RemoteBroadcast, RemoteStream, Stream},
+    delivery::OpenHost,
     listing::Listed,
     streams::StreamStatus,
     urls::Urls,
@@ -270,8 +271,8 @@ pub struct Admin {
     pub blocks: Vec<(String, String)>,
     /// (state, count) of deliveries.
     pub queue: Vec<(String, i64)>,
-    /// Hosts left alone after repeated failures: host, since, until, why (UTC, to the second).
-    pub breakers: Vec<(String, String, String, String)>,
+    /// Hosts left alone after repeated failures.
+    pub breakers: Vec<OpenHost>,
 }
 
 /// An error, for a browser.

@@ -4,10 +4,8 @@ use clap::Subcommand;
 
 use crate::{
     clock::Clock,
-    db::{
-        Db,
-        models::{Delivery, HostBreaker},
-    },
+    db::{Db, models::Delivery},
+    delivery,
 };
 
 /// `onair queue …`
@@ -33,7 +31,7 @@ pub fn run(cmd: QueueCommand, db: &Db) -> anyhow::Result<()> {
                 println!("{state:<11} {n}");
             }
             let now = Clock::System.now();
-            let open = db.read_blocking(|c| HostBreaker::open(c, now))?;
+            let open = db.read_blocking(|c| delivery::open_hosts(c, now))?;
             if open.is_empty() {
                 println!("no host left alone (every circuit breaker closed)");
             } else {
@@ -43,18 +41,8 @@ pub fn run(cmd: QueueCommand, db: &Db) -> anyhow::Result<()> {
                     "host", "since (UTC)", "until (UTC)"
                 );
             }
-            let time = |t: Option<chrono::NaiveDateTime>| {
-                t.map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            };
-            for b in open {
-                println!(
-                    "{:<40} {:<20} {:<20} {} ({} failures in a row)",
-                    b.host,
-                    time(b.opened_at),
-                    time(b.open_until),
-                    b.reason.unwrap_or_default(),
-                    b.failures
-                );
+            for h in open {
+                println!("{:<40} {:<20} {:<20} {}", h.host, h.since, h.until, h.why);
             }
         }
         QueueCommand::Retry => {

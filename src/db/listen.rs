@@ -8,7 +8,7 @@ use std::{
 };
 
 use diesel::{Connection, PgConnection, RunQueryDsl, connection::SimpleConnection};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 /// Sent inside a transaction that queues deliveries; PostgreSQL delivers it at commit, once
 /// per transaction however often it was sent.
@@ -23,14 +23,15 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
 /// Starts the listening thread; it wakes `queued` on every notification and ends when `queued`
-/// is dropped (the `Db` is gone).
-pub(super) fn start(url: String, queued: &Arc<Notify>) {
+/// is dropped (the `Db` is gone). `listening` is sent once the first LISTEN is in place.
+pub(super) fn start(url: String, queued: &Arc<Notify>, listening: oneshot::Sender<()>) {
     let queued = Arc::downgrade(queued);
     let spawned = std::thread::Builder::new()
         .name("onair-listen".to_owned())
         .spawn(move || {
+            let mut listening = Some(listening);
             while queued.strong_count() > 0 {
-                if let Err(e) = listen(&url, &queued) {
+                if let Err(e) = listen(&url, &queued, &mut listening) {
                     tracing::warn!(error = %e, "delivery notifications: connection lost");
                 }
                 std::thread::sleep(RECONNECT_AFTER);
@@ -42,10 +43,17 @@ pub(super) fn start(url: String, queued: &Arc<Notify>) {
 }
 
 /// One connection's life: LISTEN, then pass notifications on until it fails or nobody waits.
-fn listen(url: &str, queued: &Weak<Notify>) -> Result<(), String> {
+fn listen(
+    url: &str,
+    queued: &Weak<Notify>,
+    listening: &mut Option<oneshot::Sender<()>>,
+) -> Result<(), String> {
     let mut conn = PgConnection::establish(url).map_err(|e| e.to_string())?;
     conn.batch_execute("LISTEN onair_deliveries")
         .map_err(|e| e.to_string())?;
+    if let Some(listening) = listening.take() {
+        let _ = listening.send(());
+    }
     let mut last_ping = std::time::Instant::now();
     loop {
         let mut woken = false;

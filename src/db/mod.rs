@@ -163,11 +163,17 @@ impl Db {
 
     /// Makes [`Db::deliveries_queued`] fire on other processes' commits too: on PostgreSQL it
     /// starts a thread that LISTENs for their notifications (call it once, from the process
-    /// that runs the delivery worker); on SQLite only this process writes, so nothing.
-    pub fn listen_for_deliveries(&self) {
-        if let Some(url) = &self.pg_url {
-            listen::start(url.clone(), &self.queued);
+    /// that runs the delivery worker); on SQLite only this process writes, so nothing. The
+    /// receiver completes once the listener is in place (at once on SQLite).
+    pub fn listen_for_deliveries(&self) -> tokio::sync::oneshot::Receiver<()> {
+        let (listening, ready) = tokio::sync::oneshot::channel();
+        match &self.pg_url {
+            Some(url) => listen::start(url.clone(), &self.queued, listening),
+            None => {
+                let _ = listening.send(());
+            }
         }
+        ready
     }
 
     /// The backend in use.

@@ -93,6 +93,37 @@ pub fn enqueue_from_instance(
     enqueue(conn, out, None, [inbox], now).map(|_| ())
 }
 
+/// A host every process leaves alone for now, as the admin page and `onair queue status` show
+/// it (times in UTC, to the second).
+#[derive(Debug, Clone)]
+pub struct OpenHost {
+    pub host: String,
+    pub since: String,
+    pub until: String,
+    /// The failure that opened it, and how many came in a row.
+    pub why: String,
+}
+
+/// The hosts whose circuit breaker is open at `now`, the longest open first.
+pub fn open_hosts(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<OpenHost>> {
+    let time = |t: Option<NaiveDateTime>| {
+        t.map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+    };
+    Ok(HostBreaker::open(conn, now)?
+        .into_iter()
+        .map(|b| OpenHost {
+            since: time(b.opened_at),
+            until: time(b.open_until),
+            why: format!(
+                "{} ({} failures in a row)",
+                b.reason.unwrap_or_default(),
+                b.failures
+            ),
+            host: b.host,
+        })
+        .collect())
+}
+
 /// Deliveries forgotten per transaction: a backlog goes in short steps, never one long write.
 const FORGET_BATCH: i64 = 1000;
 

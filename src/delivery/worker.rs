@@ -186,7 +186,8 @@ impl Worker {
     /// Sends for good: woken by commits that queue deliveries (in every process, on
     /// PostgreSQL), and polling for retries that come due. Ends only when the task is aborted.
     pub async fn run_until_stopped(self) {
-        self.db.listen_for_deliveries();
+        // Without the listener other processes' work is found by the poll: nothing to wait for.
+        drop(self.db.listen_for_deliveries());
         loop {
             if let Err(e) = Sender::new(self.clone()).run(Mode::Forever).await {
                 tracing::error!(error = %e, "delivery sender stopped; starting again");

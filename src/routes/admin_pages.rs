@@ -13,7 +13,8 @@ use super::{
 use crate::{
     accounts::{self, UserName},
     blocks,
-    db::models::{Block, Delivery, HostBreaker, Subscription, User},
+    db::models::{Block, Delivery, Subscription, User},
+    delivery,
     error::{Error, Result},
     federation::{
         relays,
@@ -52,13 +53,10 @@ async fn render(state: &AppState, csrf: String, note: Option<String>) -> Result<
                 User::list(c)?,
                 Block::list(c)?,
                 Delivery::count_by_state(c)?,
-                HostBreaker::open(c, now)?,
+                delivery::open_hosts(c, now)?,
             ))
         })
         .await?;
-    let time = |t: Option<chrono::NaiveDateTime>| {
-        t.map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-    };
     let (remote, relays) = subscribe::list_with_relays(state).await?;
     let pair = |s: Subscription| (s.actor_id, s.state.to_string());
     html(&Admin {
@@ -77,17 +75,7 @@ async fn render(state: &AppState, csrf: String, note: Option<String>) -> Result<
         relays: relays.into_iter().map(pair).collect(),
         blocks: blocks.into_iter().map(|b| (b.kind, b.value)).collect(),
         queue,
-        breakers: breakers
-            .into_iter()
-            .map(|b| {
-                let why = format!(
-                    "{} ({} failures in a row)",
-                    b.reason.unwrap_or_default(),
-                    b.failures
-                );
-                (b.host, time(b.opened_at), time(b.open_until), why)
-            })
-            .collect(),
+        breakers,
     })
 }
 

@@ -346,3 +346,31 @@ async fn an_unreachable_follower_never_gets_a_stale_go_live() {
         "after the failed first attempt, only the Delete"
     );
 }
+
+/// On PostgreSQL a commit that queues deliveries in one process wakes the workers of the others
+/// (`LISTEN`/`NOTIFY`), instead of leaving them to their next poll. SQLite has one writing
+/// process, whose own commits wake it (the test above).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_in_another_process_wakes_the_worker_on_postgresql() {
+    use futures_util::FutureExt;
+    let app = spawn_app().await;
+    if app.state.db.backend() != onair::db::Backend::Postgres {
+        eprintln!("skipped: LISTEN/NOTIFY is PostgreSQL's (run with ONAIR_TEST_DATABASE_URL)");
+        return;
+    }
+    let (sink, _) = start_sink();
+    let (stream_id, actor) = stream(&app).await;
+    // Another process's view of the same database: its own pool, its own listener.
+    let other = onair::db::Db::connect(&app.database_url, 2).unwrap();
+    other.listen_for_deliveries().await.unwrap();
+    assert!(
+        other.deliveries_queued().now_or_never().is_none(),
+        "nothing queued yet"
+    );
+    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
+    let inbox: Url = format!("{sink}/inbox").parse().unwrap();
+    send(&app, stream_id, "Create", &object, 1, vec![inbox]).await;
+    tokio::time::timeout(std::time::Duration::from_secs(5), other.deliveries_queued())
+        .await
+        .expect("the other process is woken by the commit");
+}
