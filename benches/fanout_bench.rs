@@ -78,7 +78,9 @@ async fn run(followers: usize, ports: usize) {
         let count = delivered.clone();
         let server = HttpServer::new(move || {
             let count = count.clone();
-            App::new().default_service(web::to(move || {
+            // The body is taken, as a real inbox does: actix closes a connection whose request
+            // body was left unread, which would make every delivery a new connection.
+            App::new().default_service(web::to(move |_body: web::Bytes| {
                 count.fetch_add(1, Ordering::Relaxed);
                 async { HttpResponse::Accepted().finish() }
             }))

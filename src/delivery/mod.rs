@@ -75,11 +75,36 @@ pub fn enqueue(
             created_at: now,
         },
     )?;
-    let targets: Vec<(String, String)> = targets.into_iter().collect();
+    let targets = interleave_hosts(targets);
     if !targets.is_empty() {
         crate::db::mark_deliveries_queued();
     }
     Delivery::insert_many(conn, id, &targets, now)
+}
+
+/// Orders `(inbox, host)` pairs so that hosts take turns: the first inbox of every host, then
+/// the second of every host, and so on. Claims take due work in queue order, so a host with
+/// 9,000 followers queued first would otherwise be everyone else's wait.
+fn interleave_hosts(targets: BTreeSet<(String, String)>) -> Vec<(String, String)> {
+    let mut by_host: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (inbox, host) in targets {
+        by_host.entry(host).or_default().push(inbox);
+    }
+    let mut columns: Vec<(String, std::vec::IntoIter<String>)> = by_host
+        .into_iter()
+        .map(|(host, inboxes)| (host, inboxes.into_iter()))
+        .collect();
+    let mut out = Vec::new();
+    while !columns.is_empty() {
+        columns.retain_mut(|(host, inboxes)| match inboxes.next() {
+            Some(inbox) => {
+                out.push((inbox, host.clone()));
+                true
+            }
+            None => false,
+        });
+    }
+    out
 }
 
 /// Queues an activity the instance actor signs to one inbox: its Follows, Undos and Accepts,
@@ -154,4 +179,29 @@ fn host_of(url: &Url) -> Option<String> {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::interleave_hosts;
+
+    #[test]
+    fn hosts_take_turns_in_the_queue() {
+        let targets: BTreeSet<(String, String)> = [
+            ("https://big/u1", "big"),
+            ("https://big/u2", "big"),
+            ("https://big/u3", "big"),
+            ("https://small/u1", "small"),
+        ]
+        .into_iter()
+        .map(|(i, h)| (i.to_owned(), h.to_owned()))
+        .collect();
+        let hosts: Vec<String> = interleave_hosts(targets)
+            .into_iter()
+            .map(|(_, h)| h)
+            .collect();
+        assert_eq!(hosts, ["big", "small", "big", "big"]);
+    }
 }

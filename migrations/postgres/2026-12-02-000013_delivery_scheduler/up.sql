@@ -5,9 +5,11 @@
 -- The worker (one per process) holding the lease; NULL when nobody does.
 ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
 
--- Claims rank due pending work per host; the finished rest is only read by housekeeping.
+-- Claims take due pending work in queue order; per-host work (a breaker opening, a block) goes
+-- by host; the finished rest is only read by housekeeping.
 DROP INDEX deliveries_due;
-CREATE INDEX deliveries_pending ON deliveries (host, next_attempt_at, id) WHERE state = 'pending';
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE state = 'pending';
+CREATE INDEX deliveries_pending ON deliveries (host, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX deliveries_finished ON deliveries (updated_at) WHERE state <> 'pending';
 -- Housekeeping forgets activities no delivery refers to.
 CREATE INDEX deliveries_activity ON deliveries (activity_id);

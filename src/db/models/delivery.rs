@@ -146,21 +146,27 @@ impl Delivery {
     }
 
     /// Leases up to `claim.limit` due deliveries to `claim.owner` until `claim.until`, fairly
-    /// across hosts: at most `claim.per_host` per host, the first due of every host before the
-    /// second of any; hosts in `claim.skip_hosts` (this worker has enough of theirs) and hosts
-    /// whose breaker is open are left out. On PostgreSQL rows another process is claiming are
+    /// across hosts: of the first due ones (a window of a few times the limit, in queue order,
+    /// which `enqueue` interleaves by host), at most `claim.per_host` per host, the first of
+    /// every host before the second of any; hosts in `claim.skip_hosts` (this worker has enough
+    /// of theirs) and hosts whose breaker is open are left out. The window keeps a claim's cost
+    /// independent of the backlog. On PostgreSQL rows another process is claiming are
     /// skipped (`SKIP LOCKED`), so processes take different work instead of queueing on locks.
     pub fn claim(conn: &mut DbConn, claim: &Claim<'_>) -> Result<Vec<Self>> {
         use diesel::sql_types::{Array, BigInt, Text, Timestamp};
         match conn {
             DbConn::Pg(c) => {
-                let sql = "WITH ranked AS (
-                        SELECT id, row_number() OVER (PARTITION BY host ORDER BY next_attempt_at, id) AS rank
-                        FROM deliveries
+                let sql = "WITH candidates AS (
+                        SELECT id, host, next_attempt_at FROM deliveries
                         WHERE state = 'pending' AND next_attempt_at <= $1
                           AND (lease_until IS NULL OR lease_until < $1)
                           AND host <> ALL($2)
                           AND host NOT IN (SELECT host FROM host_breakers WHERE open_until > $1)
+                        ORDER BY next_attempt_at, id
+                        LIMIT $7
+                    ), ranked AS (
+                        SELECT id, row_number() OVER (PARTITION BY host ORDER BY next_attempt_at, id) AS rank
+                        FROM candidates
                     ), picked AS (
                         SELECT d.id FROM deliveries d JOIN ranked r ON r.id = d.id
                         WHERE r.rank <= $3 AND d.state = 'pending'
@@ -181,6 +187,7 @@ impl Delivery {
                     .bind::<BigInt, _>(claim.limit)
                     .bind::<Text, _>(claim.owner)
                     .bind::<Timestamp, _>(claim.until)
+                    .bind::<BigInt, _>(claim.window())
                     .load(c)?)
             }
             DbConn::Sqlite(c) => {
@@ -190,11 +197,14 @@ impl Delivery {
                     WHERE id IN (
                         SELECT id FROM (
                             SELECT id, row_number() OVER (PARTITION BY host ORDER BY next_attempt_at, id) AS rank
-                            FROM deliveries
-                            WHERE state = 'pending' AND next_attempt_at <= ?
-                              AND (lease_until IS NULL OR lease_until < ?)
-                              {}
-                              AND host NOT IN (SELECT host FROM host_breakers WHERE open_until > ?)
+                            FROM (
+                                SELECT id, host, next_attempt_at FROM deliveries
+                                WHERE state = 'pending' AND next_attempt_at <= ?
+                                  AND (lease_until IS NULL OR lease_until < ?)
+                                  {}
+                                  AND host NOT IN (SELECT host FROM host_breakers WHERE open_until > ?)
+                                ORDER BY next_attempt_at, id
+                                LIMIT ?)
                         ) WHERE rank <= ? ORDER BY rank, id LIMIT ?)
                     RETURNING id, activity_id, inbox, host, attempts, next_attempt_at, lease_until",
                     if claim.skip_hosts.is_empty() {
@@ -214,11 +224,35 @@ impl Delivery {
                 }
                 Ok(query
                     .bind::<Timestamp, _>(claim.now)
+                    .bind::<BigInt, _>(claim.window())
                     .bind::<BigInt, _>(claim.per_host)
                     .bind::<BigInt, _>(claim.limit)
                     .load(c)?)
             }
         }
+    }
+
+    /// Moves `host`'s unleased pending deliveries due before `until` to `until` (its breaker
+    /// opened): they stop being due, so claims do not walk past them while it is open.
+    pub fn postpone_host(
+        conn: &mut DbConn,
+        host: &str,
+        until: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> Result<usize> {
+        Ok(diesel::update(
+            deliveries::table
+                .filter(deliveries::host.eq(host))
+                .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
+                .filter(deliveries::next_attempt_at.lt(until))
+                .filter(
+                    deliveries::lease_until
+                        .is_null()
+                        .or(deliveries::lease_until.lt(now)),
+                ),
+        )
+        .set(deliveries::next_attempt_at.eq(until))
+        .execute(conn)?)
     }
 
     /// Extends every lease `owner` holds to `until`; returns how many.
@@ -430,6 +464,13 @@ pub struct Claim<'a> {
     pub per_host: i64,
     pub limit: i64,
     pub skip_hosts: &'a [String],
+}
+
+impl Claim<'_> {
+    /// How many due rows a claim ranks.
+    fn window(&self) -> i64 {
+        self.limit.saturating_mul(4)
+    }
 }
 
 /// How an attempt ended, as [`Delivery::finish`] records it.

@@ -46,3 +46,26 @@ impl HostResults {
         Self { answered, failed }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{HostResults, Outcome};
+
+    #[test]
+    fn one_answer_clears_a_host_and_failures_add_up_per_host() {
+        let retry = |e: &str| Outcome::Retry(e.to_owned());
+        let outcomes = [
+            ("a.example", retry("HTTP 503")),
+            ("a.example", Outcome::Final("HTTP 404".to_owned())),
+            ("b.example", retry("timed out")),
+            ("b.example", retry("HTTP 502")),
+            ("c.example", Outcome::Delivered),
+        ];
+        let results = HostResults::of(outcomes.iter().map(|(h, o)| (*h, o)));
+        let mut answered = results.answered.clone();
+        answered.sort();
+        assert_eq!(answered, ["a.example", "c.example"], "a 404 is an answer");
+        assert_eq!(results.failed.len(), 1);
+        assert_eq!(results.failed["b.example"], (2, "HTTP 502".to_owned()));
+    }
+}

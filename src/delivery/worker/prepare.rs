@@ -1,7 +1,7 @@
 //! What a claim sends: each activity's body, digest and signing key, read once and kept while
-//! its deliveries last, and each claim's requests signed in one batch per core.
+//! its deliveries last, and how one request to one inbox is signed.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{NaiveDateTime, Utc};
@@ -9,7 +9,7 @@ use url::Url;
 
 use super::Worker;
 use crate::{
-    db::models::{Activity, Delivery, InstanceKeys, Stream, StreamKeys},
+    db::models::{Activity, InstanceKeys, Stream, StreamKeys},
     error::{Error, Result},
     httpsig::{SignedHeaders, SignerId, body_digest, sign_post},
 };
@@ -92,41 +92,12 @@ impl Worker {
 /// A delivery's signed headers, or why signing failed.
 pub(super) type Signed = std::result::Result<SignedHeaders, String>;
 
-/// Signs a claim's requests on the blocking pool, one batch per core: each signature is a few
-/// hundred microseconds of CPU, and one hand-off per core costs far less than one per request.
-pub(super) async fn sign_batch(
-    claimed: &[Delivery],
-    prepared: &HashMap<i64, std::result::Result<Arc<Prepared>, String>>,
-) -> HashMap<i64, Signed> {
-    let jobs: Vec<(i64, Arc<Prepared>, Url)> = claimed
-        .iter()
-        .filter_map(|d| {
-            let activity = prepared.get(&d.activity_id)?.as_ref().ok()?.clone();
-            Some((d.id, activity, Url::parse(&d.inbox).ok()?))
-        })
-        .collect();
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let per_batch = jobs.len().div_ceil(cores).max(1);
-    let now = Utc::now();
-    let mut batches = Vec::new();
-    let mut jobs = jobs.into_iter().peekable();
-    while jobs.peek().is_some() {
-        let batch: Vec<_> = jobs.by_ref().take(per_batch).collect();
-        batches.push(tokio::task::spawn_blocking(move || {
-            batch
-                .into_iter()
-                .map(|(id, a, inbox)| {
-                    let headers = sign_post(&a.key, &a.key_id, &inbox, &a.digest, now);
-                    (id, headers.map_err(|e| e.to_string()))
-                })
-                .collect::<Vec<_>>()
-        }));
+impl Prepared {
+    /// Signs this activity's POST to `inbox` (a few hundred microseconds of CPU: call it on the
+    /// blocking pool).
+    pub(super) fn sign(&self, inbox: &str) -> Signed {
+        let inbox = Url::parse(inbox).map_err(|e| format!("bad inbox: {e}"))?;
+        sign_post(&self.key, &self.key_id, &inbox, &self.digest, Utc::now())
+            .map_err(|e| e.to_string())
     }
-    let mut signed = HashMap::new();
-    for batch in batches {
-        if let Ok(done) = batch.await {
-            signed.extend(done);
-        }
-    }
-    signed
 }

@@ -100,6 +100,7 @@ pub(super) async fn record(
             if let Some(until) =
                 HostBreaker::record_failures(c, &host, failures, &error, TRIP_AFTER, until, now)?
             {
+                Delivery::postpone_host(c, &host, until, now)?;
                 done.opened.insert(host, until);
             }
         }

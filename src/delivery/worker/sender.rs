@@ -1,7 +1,8 @@
-//! The continuous sender: one loop that keeps claimed work per host topped up, starts requests
-//! as slots free up, and records outcomes in batches. Claiming (with signing) and recording
-//! run as tasks beside the loop, so neither stalls the starting of requests; requests run as
-//! tasks of their own, each holding a slot of its host until it ends.
+//! The continuous sender: one loop that keeps claimed work topped up, signs it in small batches
+//! on every core without pause, starts requests as slots free up, and records outcomes in
+//! batches. Claiming, signing and recording run as tasks beside the loop, so none of them stalls
+//! the starting of requests; requests run as tasks of their own, each holding a slot of its host
+//! until it ends.
 
 use std::{
     collections::HashMap,
@@ -19,7 +20,7 @@ use super::{
     Step, Worker,
     hosts::Hosts,
     lease,
-    prepare::{Prepared, Signed, sign_batch},
+    prepare::{Prepared, Signed},
     record::{Recorded, record},
     send::{Outcome, attempt},
 };
@@ -44,6 +45,9 @@ const SLOW_FACTOR: usize = 8;
 pub(super) const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// A host has enough claimed work once this many times its slots are claimed or running.
 const HOST_DEPTH: usize = 2;
+/// Requests signed per hand-off to the blocking pool: small enough that the first requests of a
+/// claim start at once and every core keeps signing, large enough that hand-offs cost nothing.
+const SIGN_BATCH: usize = 16;
 
 /// Whether the sender returns once nothing is due (tests, the CLI) or runs for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +85,10 @@ pub(super) struct Sender {
     /// Host and delivery of each running request, to free its slot even if it panicked.
     started: HashMap<tokio::task::Id, (String, Delivery)>,
     claiming: Option<JoinHandle<Result<Claimed>>>,
+    /// Claimed work not signed yet, and the signing batches running (at most one per core).
+    unsigned: std::collections::VecDeque<Job>,
+    signing: JoinSet<Vec<Job>>,
+    signers: usize,
     recording: Option<JoinHandle<Recording>>,
     results: Vec<(Delivery, Outcome)>,
     released: Vec<i64>,
@@ -109,6 +117,9 @@ impl Sender {
             running: JoinSet::new(),
             started: HashMap::new(),
             claiming: None,
+            unsigned: std::collections::VecDeque::new(),
+            signing: JoinSet::new(),
+            signers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             recording: None,
             results: Vec::new(),
             released: Vec::new(),
@@ -133,6 +144,7 @@ impl Sender {
         loop {
             self.renew_if_due(mode).await?;
             self.claim_if_wanted(mode);
+            self.start_signing();
             self.start_requests();
             self.record_if_due();
             if self.is_quiet() {
@@ -161,6 +173,8 @@ impl Sender {
         self.hosts.waiting() == 0
             && self.hosts.running() == 0
             && self.claiming.is_none()
+            && self.unsigned.is_empty()
+            && self.signing.is_empty()
             && self.recording.is_none()
             && self.results.is_empty()
             && self.released.is_empty()
@@ -170,7 +184,9 @@ impl Sender {
     /// since, a commit woke us, or a second passed (retries coming due).
     fn claim_if_wanted(&mut self, mode: Mode) {
         let limits = &self.worker.limits;
-        if self.claiming.is_some() || self.hosts.startable() >= limits.total {
+        // Two totals' worth in hand keeps the signers busy while the last claim is sent.
+        let in_hand = self.hosts.startable() + self.unsigned.len();
+        if self.claiming.is_some() || in_hand >= limits.total * 2 {
             return;
         }
         let worth_it = self.last_claim != Some(0)
@@ -184,7 +200,7 @@ impl Sender {
         self.ended_since_claim = 0;
         self.last_claim_at = Instant::now();
         let skip = self.hosts.saturated(limits.per_host * HOST_DEPTH);
-        let want = limits.total * 2;
+        let want = limits.total * 4;
         self.claiming = Some(tokio::spawn(claim(
             self.worker.clone(),
             self.activities.clone(),
@@ -193,19 +209,38 @@ impl Sender {
         )));
     }
 
+    /// Keeps one signing batch per core running while claimed work waits to be signed. Work
+    /// that will not be sent (refused by the block list, its activity unreadable) skips it.
+    fn start_signing(&mut self) {
+        while self.signing.len() < self.signers && !self.unsigned.is_empty() {
+            let take = self.unsigned.len().min(SIGN_BATCH);
+            let mut batch: Vec<Job> = self.unsigned.drain(..take).collect();
+            self.signing.spawn_blocking(move || {
+                for job in &mut batch {
+                    if let (None, Ok(activity)) = (&job.refusal, &job.activity) {
+                        job.headers = Some(activity.sign(&job.delivery.inbox));
+                    }
+                }
+                batch
+            });
+        }
+    }
+
     /// Starts requests while the total has room, hosts taking turns.
     fn start_requests(&mut self) {
         let now = self.worker.clock.now();
-        self.open.retain(|_, until| *until > now);
-        let open: Vec<String> = self
-            .hosts
-            .hosts_waiting()
-            .filter(|h| self.open.contains_key(*h))
-            .map(str::to_owned)
-            .collect();
-        for host in open {
-            let jobs = self.hosts.take_waiting(&host);
-            self.released.extend(jobs.iter().map(|j| j.delivery.id));
+        if !self.open.is_empty() {
+            self.open.retain(|_, until| *until > now);
+            let open: Vec<String> = self
+                .hosts
+                .hosts_waiting()
+                .filter(|h| self.open.contains_key(*h))
+                .map(str::to_owned)
+                .collect();
+            for host in open {
+                let jobs = self.hosts.take_waiting(&host);
+                self.released.extend(jobs.iter().map(|j| j.delivery.id));
+            }
         }
         let limits = &self.worker.limits;
         let start_by = now + lease(limits.timeout + LEASE_MARGIN);
@@ -346,14 +381,17 @@ impl Sender {
         let Self {
             running,
             claiming,
+            signing,
             recording,
             freed,
             worker,
             ..
         } = self;
         let busy = !running.is_empty();
+        let signs = !signing.is_empty();
         let event = tokio::select! {
             Some(done) = running.join_next_with_id(), if busy => Event::Ended(done),
+            Some(signed) = signing.join_next(), if signs => Event::Signed(signed),
             claimed = join(claiming) => Event::Claimed(claimed),
             recorded = join(recording) => Event::Recorded(recorded),
             () = freed.notified() => Event::Tick,
@@ -369,6 +407,12 @@ impl Sender {
             Event::Recorded(recorded) => {
                 self.recording = None;
                 self.recorded(recorded.map_err(Error::from)?, mode)?;
+            }
+            Event::Signed(signed) => {
+                for job in signed.map_err(Error::from)? {
+                    let host = job.delivery.host.clone();
+                    self.hosts.push(&host, job);
+                }
             }
             Event::Woken => self.woken = true,
             Event::Tick => {}
@@ -413,10 +457,7 @@ impl Sender {
         };
         self.last_claim = Some(claimed.jobs.len());
         self.open.extend(claimed.open);
-        for job in claimed.jobs {
-            let host = job.delivery.host.clone();
-            self.hosts.push(&host, job);
-        }
+        self.unsigned.extend(claimed.jobs);
         Ok(())
     }
 
@@ -449,6 +490,7 @@ impl Sender {
 }
 
 enum Event {
+    Signed(std::result::Result<Vec<Job>, JoinError>),
     Ended(std::result::Result<(tokio::task::Id, (Delivery, Outcome, NaiveDateTime)), JoinError>),
     Claimed(std::result::Result<Result<Claimed>, JoinError>),
     Recorded(std::result::Result<Recording, JoinError>),
@@ -464,8 +506,8 @@ async fn join<T>(slot: &mut Option<JoinHandle<T>>) -> std::result::Result<T, Joi
     }
 }
 
-/// Claims up to `want` due deliveries (never from the hosts in `skip`), prepares their
-/// activities and signs them.
+/// Claims up to `want` due deliveries (never from the hosts in `skip`) and prepares their
+/// activities.
 async fn claim(
     worker: Worker,
     activities: Activities,
@@ -530,33 +572,21 @@ async fn claim(
         }
         prepared.insert(d.activity_id, activity);
     }
-    let refusals: Vec<Option<String>> = claimed
-        .iter()
-        .map(|d| {
-            let inbox = url::Url::parse(&d.inbox).ok()?;
-            blocked.as_ref()?.refusal(&inbox)
-        })
-        .collect();
-    // Only what will be attempted is signed: not deliveries to blocked hosts or to hosts
-    // whose breaker is open.
-    let to_sign: Vec<Delivery> = claimed
-        .iter()
-        .zip(&refusals)
-        .filter(|(d, refusal)| refusal.is_none() && !open.contains_key(&d.host))
-        .map(|(d, _)| d.clone())
-        .collect();
-    let mut signed = sign_batch(&to_sign, &prepared).await;
     let jobs = claimed
         .into_iter()
-        .zip(refusals)
-        .map(|(delivery, refusal)| Job {
-            activity: prepared
-                .get(&delivery.activity_id)
-                .cloned()
-                .unwrap_or_else(|| Err("not prepared".to_owned())),
-            headers: signed.remove(&delivery.id),
-            refusal,
-            delivery,
+        .map(|delivery| {
+            let refusal = url::Url::parse(&delivery.inbox)
+                .ok()
+                .and_then(|inbox| blocked.as_ref()?.refusal(&inbox));
+            Job {
+                activity: prepared
+                    .get(&delivery.activity_id)
+                    .cloned()
+                    .unwrap_or_else(|| Err("not prepared".to_owned())),
+                headers: None,
+                refusal,
+                delivery,
+            }
         })
         .collect();
     Ok(Claimed { jobs, open })
