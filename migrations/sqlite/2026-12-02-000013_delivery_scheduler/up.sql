@@ -5,11 +5,12 @@
 -- The worker (one per process) holding the lease; NULL when nobody does.
 ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
 
--- Claims take due pending work in queue order; per-host work (a breaker opening, a block) goes
--- by host; the finished rest is only read by housekeeping.
+-- Claims take due pending work in queue order; the finished rest is only read by housekeeping.
+-- Every index is paid for on each insert and each change of state, so there are only these
+-- (the unused one on inboxes goes; per-host changes, rare, walk the pending rows).
 DROP INDEX deliveries_due;
+DROP INDEX deliveries_inbox;
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE state = 'pending';
-CREATE INDEX deliveries_pending ON deliveries (host, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX deliveries_finished ON deliveries (updated_at) WHERE state <> 'pending';
 -- Housekeeping forgets activities no delivery refers to.
 CREATE INDEX deliveries_activity ON deliveries (activity_id);

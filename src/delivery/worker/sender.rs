@@ -31,7 +31,7 @@ use crate::{
 
 /// Outcomes are recorded once this many have come in, or once the oldest is this old.
 const RECORD_AT: usize = 64;
-const RECORD_AFTER: Duration = Duration::from_millis(20);
+const RECORD_AFTER: Duration = Duration::from_millis(50);
 /// How often the loop looks at the clock while requests run (lease renewal, recording).
 const TICK: Duration = Duration::from_millis(20);
 /// How long the sender rests when nothing is due, unless a commit wakes it.
@@ -106,6 +106,8 @@ pub(super) struct Sender {
     ended_since_claim: usize,
     last_claim_at: Instant,
     woken: bool,
+    /// Wakes the loop while requests run: lease renewal, recording what waited long enough.
+    tick: tokio::time::Interval,
     step: Step,
 }
 
@@ -135,6 +137,11 @@ impl Sender {
             ended_since_claim: 0,
             last_claim_at: Instant::now(),
             woken: false,
+            tick: {
+                let mut tick = tokio::time::interval(TICK);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                tick
+            },
             step: Step::default(),
             worker,
         }
@@ -385,6 +392,7 @@ impl Sender {
             recording,
             freed,
             worker,
+            tick,
             ..
         } = self;
         let busy = !running.is_empty();
@@ -396,10 +404,17 @@ impl Sender {
             recorded = join(recording) => Event::Recorded(recorded),
             () = freed.notified() => Event::Tick,
             () = worker.db.deliveries_queued(), if mode == Mode::Forever => Event::Woken,
-            () = tokio::time::sleep(TICK) => Event::Tick,
+            _ = tick.tick() => Event::Tick,
         };
         match event {
-            Event::Ended(done) => self.request_ended(done),
+            Event::Ended(done) => {
+                self.request_ended(done);
+                // Whatever else ended meanwhile is taken in the same turn of the loop: one pass
+                // of the loop per batch of answers, not per answer.
+                while let Some(done) = self.running.try_join_next_with_id() {
+                    self.request_ended(done);
+                }
+            }
             Event::Claimed(claimed) => {
                 self.claiming = None;
                 self.claimed(claimed.map_err(Error::from).and_then(|c| c), mode)?;
