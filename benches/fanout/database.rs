@@ -1,5 +1,7 @@
 //! Where a scenario's data lives: a database of its own, so that no run sees another's queue.
 
+use std::sync::OnceLock;
+
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use onair::db::{Db, migrations};
 
@@ -69,11 +71,21 @@ impl BenchDb {
         })
     }
 
-    /// A pool on the database, migrated.
+    /// A pool on the database, migrated. A reused database is opened once per bench process:
+    /// opening a SQLite file again right after the last scenario's pool and server went away
+    /// can meet a lock (the first pragma runs before the busy timeout is set).
     pub fn connect(&self) -> Db {
-        let db = Db::connect(&self.url, 2).unwrap();
-        migrations::run_pending(&db).unwrap();
-        db
+        static REUSED: OnceLock<Db> = OnceLock::new();
+        let open = || {
+            let db = Db::connect(&self.url, 2).unwrap();
+            migrations::run_pending(&db).unwrap();
+            db
+        };
+        if self.reused {
+            REUSED.get_or_init(open).clone()
+        } else {
+            open()
+        }
     }
 }
 

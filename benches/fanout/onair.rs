@@ -45,6 +45,10 @@ impl Onair {
             .env("ONAIR_BIND", format!("127.0.0.1:{port}"))
             .env("ONAIR_URL", &public_url)
             .env("ONAIR_ALLOW_PRIVATE_NETWORKS", "true")
+            // The bench never touches: with the default three missed touches the reaper would
+            // end the broadcast 90 s after the go-live and queue its Delete to every follower,
+            // superseding the Creates not yet sent (and reaching the sinks as second requests).
+            .env("ONAIR_YP_MISSED_TOUCHES", "1000")
             .env("ONAIR_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
