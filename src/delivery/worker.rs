@@ -14,9 +14,10 @@
 //!                                                                                       └─ 408/429/5xx ▶ pending, backoff; breaker
 //! ```
 //!
-//! The lease rule: a claim leases its rows to this worker (`lease_owner`) for `lease`; the
-//! sender renews every lease it holds each third of that, and starts a request only while its
-//! lease has at least the request timeout plus a margin left. A request therefore always ends
+//! The lease rule: a claim leases its rows to the sender that made it (`lease_owner`, random
+//! per run of the sender) for `lease`; the sender renews the leases it holds each third of that
+//! (only leases still valid, and it learns which ones it renewed), and starts a request only
+//! while that delivery's own lease has at least the request timeout plus a margin left. A request therefore always ends
 //! (the client's timeout) before its lease can run out, even if renewing stops; and only the
 //! holder records an outcome.
 
@@ -29,19 +30,12 @@ mod sender;
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::TimeDelta;
 
 use self::sender::{Mode, Sender};
 use crate::{
-    blocks::Blocklist,
-    clock::Clock,
-    config::DeliveryConfig,
-    db::{Db, models::Delivery},
-    error::Result,
-    httpsig::KeyCache,
-    metrics::Metrics,
-    state::AppState,
-    urls::Urls,
+    blocks::Blocklist, clock::Clock, config::DeliveryConfig, db::Db, error::Result,
+    httpsig::KeyCache, metrics::Metrics, state::AppState, urls::Urls,
 };
 
 /// How much the worker does at once.
@@ -120,8 +114,6 @@ pub struct Worker {
     limits: Limits,
     blocks: Option<Arc<Blocklist>>,
     metrics: Option<Arc<Metrics>>,
-    /// Names this worker on the leases it holds: unique per worker (clones share it).
-    owner: Arc<str>,
 }
 
 impl Worker {
@@ -141,7 +133,6 @@ impl Worker {
             limits,
             blocks: None,
             metrics: None,
-            owner: crate::accounts::random_alphanumeric(16).into(),
         }
     }
 
@@ -194,17 +185,6 @@ impl Worker {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-    }
-
-    /// Extends every lease this worker holds to a full lease from now; returns how many.
-    pub async fn renew_leases(&self) -> Result<(usize, NaiveDateTime)> {
-        let until = self.clock.now() + lease(self.limits.lease);
-        let owner = self.owner.clone();
-        let renewed = self
-            .db
-            .write(move |c| Delivery::renew_leases(c, &owner, until))
-            .await?;
-        Ok((renewed, until))
     }
 }
 

@@ -255,15 +255,27 @@ impl Delivery {
         .execute(conn)?)
     }
 
-    /// Extends every lease `owner` holds to `until`; returns how many.
-    pub fn renew_leases(conn: &mut DbConn, owner: &str, until: NaiveDateTime) -> Result<usize> {
-        Ok(diesel::update(
+    /// Extends the leases `owner` holds that are still valid at `now` to `until`; returns the
+    /// ids it extended. A lease that ran out is not brought back: another worker may hold the
+    /// row by now, or be about to take it.
+    pub fn renew_leases(
+        conn: &mut DbConn,
+        owner: &str,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> Result<Vec<i64>> {
+        let renew = diesel::update(
             deliveries::table
                 .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
-                .filter(deliveries::lease_owner.eq(owner)),
+                .filter(deliveries::lease_owner.eq(owner))
+                .filter(deliveries::lease_until.gt(now)),
         )
         .set(deliveries::lease_until.eq(until))
-        .execute(conn)?)
+        .returning(deliveries::id);
+        Ok(match conn {
+            DbConn::Sqlite(c) => renew.get_results(c)?,
+            DbConn::Pg(c) => renew.get_results(c)?,
+        })
     }
 
     /// Gives back leases `owner` holds on `ids` without counting an attempt (their host's

@@ -27,6 +27,8 @@ pub(super) struct Recorded {
     pub(super) step: Step,
     /// Hosts whose breaker is open after it, and until when.
     pub(super) opened: HashMap<String, NaiveDateTime>,
+    /// Hosts that answered: their breakers are closed.
+    pub(super) answered: Vec<String>,
 }
 
 /// Records `results` (attempts made under `owner`'s leases) and gives back the leases on
@@ -62,7 +64,7 @@ pub(super) async fn record(
                     (DeliveryState::Delivered, None, Some(gone))
                 }
                 Outcome::Final(e) => (DeliveryState::Failed, None, Some(e)),
-                Outcome::Retry(e) => match retry_at(d.attempts, jitter, now) {
+                Outcome::Retry(e) | Outcome::Local(e) => match retry_at(d.attempts, jitter, now) {
                     Some(at) => (DeliveryState::Pending, Some(at), Some(e)),
                     None => (DeliveryState::Failed, None, Some(format!("gave up: {e}"))),
                 },
@@ -90,11 +92,12 @@ pub(super) async fn record(
                 let lost = delivered.len() - recorded;
                 tracing::warn!(lost, "leases lost before outcomes were recorded");
             }
-            done.step.delivered += delivered.len();
+            done.step.delivered += recorded;
         }
         if !hosts.answered.is_empty() {
             HostBreaker::record_answered(c, &hosts.answered)?;
         }
+        done.answered = hosts.answered;
         for (host, (failures, error)) in hosts.failed {
             let until = now + OPEN_FOR;
             if let Some(until) =

@@ -24,12 +24,15 @@ pub(super) enum Outcome {
     Final(String),
     /// Worth another try later (no answer, 5xx, 408, 429): counts against the host's breaker.
     Retry(String),
+    /// Not sent because of a fault of ours (the activity or its key unreadable, a panic): tried
+    /// again later like a retry, but no mark against the host.
+    Local(String),
 }
 
 impl Outcome {
-    /// Whether the host answered (anything but a retry), which closes its breaker.
+    /// Whether the host answered, which closes its breaker.
     pub(super) fn answered(&self) -> bool {
-        !matches!(self, Self::Retry(_))
+        matches!(self, Self::Delivered | Self::Gone | Self::Final(_))
     }
 
     /// The name `/metrics` counts it under.
@@ -38,7 +41,7 @@ impl Outcome {
             Self::Delivered => "delivered",
             Self::Gone => "gone",
             Self::Final(_) => "failed",
-            Self::Retry(_) => "retry",
+            Self::Retry(_) | Self::Local(_) => "retry",
         }
     }
 }

@@ -43,6 +43,10 @@ const SLOW_AFTER: Duration = Duration::from_secs(2);
 const SLOW_FACTOR: usize = 8;
 /// A request starts only with this much lease left beyond its timeout.
 pub(super) const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// Recording the same outcomes is tried this often before they are let go.
+const MAX_RECORD_FAILURES: u32 = 5;
+/// Prepared activities kept at most; more are forgotten (and read again if needed).
+const MAX_ACTIVITIES: usize = 256;
 /// A host has enough claimed work once this many times its slots are claimed or running.
 const HOST_DEPTH: usize = 2;
 /// Requests signed per hand-off to the blocking pool: small enough that the first requests of a
@@ -99,8 +103,18 @@ pub(super) struct Sender {
     slow: Arc<Semaphore>,
     /// Fired when a slow request gives its slot in the total back.
     freed: Arc<Notify>,
+    /// Names this run of the sender on the leases it holds. A new run (after an error) has a
+    /// new name, so leases a failed run left behind run out instead of being renewed.
+    owner: Arc<str>,
     renewed_at: NaiveDateTime,
+    /// The deliveries the last renewal extended, and until when: a delivery counts on that
+    /// only if it was among them.
+    renewed: std::collections::HashSet<i64>,
     renewed_until: Option<NaiveDateTime>,
+    /// Hosts our recordings opened or closed since the claim in progress read the breakers.
+    opened_during_claim: HashMap<String, Option<NaiveDateTime>>,
+    /// Recordings of the same outcomes that failed in a row.
+    record_failures: u32,
     /// How many the last claim took (`None`: none yet), and what ended since.
     last_claim: Option<usize>,
     ended_since_claim: usize,
@@ -131,8 +145,12 @@ impl Sender {
             total: Arc::new(Semaphore::new(total)),
             slow: Arc::new(Semaphore::new(total * SLOW_FACTOR)),
             freed: Arc::new(Notify::new()),
+            owner: crate::accounts::random_alphanumeric(16).into(),
             renewed_at: worker.clock.now(),
+            renewed: std::collections::HashSet::new(),
             renewed_until: None,
+            opened_during_claim: HashMap::new(),
+            record_failures: 0,
             last_claim: None,
             ended_since_claim: 0,
             last_claim_at: Instant::now(),
@@ -208,8 +226,10 @@ impl Sender {
         self.last_claim_at = Instant::now();
         let skip = self.hosts.saturated(limits.per_host * HOST_DEPTH);
         let want = limits.total * 4;
+        self.opened_during_claim.clear();
         self.claiming = Some(tokio::spawn(claim(
             self.worker.clone(),
+            self.owner.clone(),
             self.activities.clone(),
             skip,
             want,
@@ -255,7 +275,11 @@ impl Sender {
             let Some((host, job)) = self.hosts.start_next() else {
                 break;
             };
-            let leased = job.delivery.lease_until.max(self.renewed_until);
+            let leased = if self.renewed.contains(&job.delivery.id) {
+                job.delivery.lease_until.max(self.renewed_until)
+            } else {
+                job.delivery.lease_until
+            };
             if leased.is_none_or(|until| until < start_by) {
                 // Too little lease left to finish inside it: give it back for a fresh claim.
                 self.released.push(job.delivery.id);
@@ -264,8 +288,8 @@ impl Sender {
             }
             let outcome = match (job.refusal, job.activity, job.headers) {
                 (Some(refusal), _, _) => Some(Outcome::Final(refusal)),
-                (None, Err(e), _) => Some(Outcome::Retry(e)),
-                (None, Ok(_), None) => Some(Outcome::Retry("not signed".to_owned())),
+                (None, Err(e), _) => Some(Outcome::Local(e)),
+                (None, Ok(_), None) => Some(Outcome::Local("not signed".to_owned())),
                 (None, Ok(activity), Some(headers)) => {
                     self.spawn_request(
                         host.clone(),
@@ -351,7 +375,7 @@ impl Sender {
         let released = std::mem::take(&mut self.released);
         let (db, owner, now) = (
             self.worker.db.clone(),
-            self.worker.owner.clone(),
+            self.owner.clone(),
             self.worker.clock.now(),
         );
         self.recording = Some(tokio::spawn(async move {
@@ -362,7 +386,7 @@ impl Sender {
         }));
     }
 
-    /// Renews the leases held every third of a lease.
+    /// Renews the leases held every third of a lease, while anything is held.
     async fn renew_if_due(&mut self, mode: Mode) -> Result<()> {
         let now = self.worker.clock.now();
         let every = lease(self.worker.limits.lease) / 3;
@@ -370,11 +394,23 @@ impl Sender {
             return Ok(());
         }
         self.renewed_at = now;
-        if self.hosts.waiting() + self.hosts.running() == 0 {
+        if self.is_quiet() {
             return Ok(());
         }
-        match self.worker.renew_leases().await {
-            Ok((_, until)) => self.renewed_until = Some(until),
+        let until = now + lease(self.worker.limits.lease);
+        let owner = self.owner.clone();
+        let renewed = self
+            .worker
+            .db
+            .write(move |c| Delivery::renew_leases(c, &owner, now, until))
+            .await;
+        match renewed {
+            Ok(ids) => {
+                self.renewed = ids.into_iter().collect();
+                self.renewed_until = Some(until);
+            }
+            // The last renewal's promise stands until it runs out; a delivery without enough
+            // lease left is given back rather than sent.
             Err(e) if mode == Mode::Forever => {
                 tracing::error!(error = %e, "renewing delivery leases failed");
             }
@@ -456,7 +492,7 @@ impl Sender {
         };
         self.hosts.finished(&host);
         let (delivery, outcome) =
-            outcome.unwrap_or_else(|| (delivery, Outcome::Retry("the request panicked".into())));
+            outcome.unwrap_or_else(|| (delivery, Outcome::Local("the request panicked".into())));
         self.ended(delivery, outcome);
     }
 
@@ -471,7 +507,15 @@ impl Sender {
             Err(e) => return Err(e),
         };
         self.last_claim = Some(claimed.jobs.len());
-        self.open.extend(claimed.open);
+        // The database's view as the claim read it, corrected by what our own recordings
+        // changed since.
+        self.open = claimed.open;
+        for (host, open) in self.opened_during_claim.drain() {
+            match open {
+                Some(until) => self.open.insert(host, until),
+                None => self.open.remove(&host),
+            };
+        }
         self.unsigned.extend(claimed.jobs);
         Ok(())
     }
@@ -479,12 +523,18 @@ impl Sender {
     fn recorded(&mut self, recorded: Recording, mode: Mode) -> Result<()> {
         match recorded {
             Ok(recorded) => {
+                self.record_failures = 0;
+                for host in recorded.answered {
+                    self.open.remove(&host);
+                    self.opened_during_claim.insert(host, None);
+                }
                 let step = recorded.step;
                 self.step.delivered += step.delivered;
                 self.step.retried += step.retried;
                 self.step.failed += step.failed;
                 self.step.deferred += step.deferred;
                 for (host, until) in recorded.opened {
+                    self.opened_during_claim.insert(host.clone(), Some(until));
                     if self.open.insert(host.clone(), until).is_none() {
                         tracing::warn!(host, %until, "circuit breaker open");
                     }
@@ -492,6 +542,14 @@ impl Sender {
                 Ok(())
             }
             Err((e, results, released)) if mode == Mode::Forever => {
+                self.record_failures += 1;
+                if self.record_failures >= MAX_RECORD_FAILURES {
+                    // Something in the batch cannot be recorded: let it go rather than hold
+                    // every later outcome behind it. Its leases run out and it is sent again.
+                    tracing::error!(error = %e, outcomes = results.len(), "recording delivery outcomes failed again; dropped, to be retried");
+                    self.record_failures = 0;
+                    return Ok(());
+                }
                 // Kept and recorded again: the leases are still ours while we renew them.
                 tracing::error!(error = %e, "recording delivery outcomes failed");
                 self.results.extend(results);
@@ -525,18 +583,20 @@ async fn join<T>(slot: &mut Option<JoinHandle<T>>) -> std::result::Result<T, Joi
 /// activities.
 async fn claim(
     worker: Worker,
+    owner: Arc<str>,
     activities: Activities,
     skip: Vec<String>,
     want: usize,
 ) -> Result<Claimed> {
     let now = worker.clock.now();
     let until = now + lease(worker.limits.lease);
-    let (owner, per_host) = (worker.owner.clone(), worker.limits.per_host);
+    let per_host = worker.limits.per_host;
+    let claim_owner = owner.clone();
     let (claimed, open) = worker
         .db
         .write(move |c| {
             let claim = Claim {
-                owner: &owner,
+                owner: &claim_owner,
                 now,
                 until,
                 per_host: i64::try_from(per_host).unwrap_or(8),
@@ -557,7 +617,21 @@ async fn claim(
         });
     }
     let blocked = match &worker.blocks {
-        Some(b) => Some(b.snapshot().await?),
+        Some(b) => match b.snapshot().await {
+            Ok(blocked) => Some(blocked),
+            Err(e) => {
+                // The rows are leased already: give them back rather than leave them held.
+                let ids: Vec<i64> = claimed.iter().map(|d| d.id).collect();
+                let released = worker
+                    .db
+                    .write(move |c| Delivery::release(c, &ids, &owner))
+                    .await;
+                if let Err(release) = released {
+                    tracing::error!(error = %release, "giving back claimed deliveries failed");
+                }
+                return Err(e);
+            }
+        },
         None => None,
     };
     // Each activity is read, and its signer resolved, once while its deliveries last.
@@ -580,10 +654,11 @@ async fn claim(
                 .map_err(|e| e.to_string()),
         };
         if let Ok(a) = &activity {
-            activities
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(d.activity_id, a.clone());
+            let mut known = activities.lock().unwrap_or_else(|p| p.into_inner());
+            if known.len() >= MAX_ACTIVITIES {
+                known.clear();
+            }
+            known.insert(d.activity_id, a.clone());
         }
         prepared.insert(d.activity_id, activity);
     }
