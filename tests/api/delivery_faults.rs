@@ -10,9 +10,16 @@ use url::Url;
 use crate::{
     cli::{onair, stdout},
     delivery::{send, states, stream},
-    helpers::spawn_app,
+    helpers::{TestApp, spawn_app},
     sinks::{HeldSink, start_sink, start_trickler, wait_until},
 };
+
+/// A stream with keys, and the Create of its broadcast queued for `targets`.
+async fn queue_create(app: &TestApp, targets: Vec<Url>) {
+    let (stream_id, actor) = stream(app).await;
+    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
+    send(app, stream_id, "Create", &object, 1, targets).await;
+}
 
 fn inboxes(base: &str, prefix: &str, n: usize) -> Vec<Url> {
     (0..n)
@@ -28,11 +35,9 @@ async fn a_slow_host_does_not_delay_deliveries_to_others() {
     let app = spawn_app().await;
     let slow = HeldSink::start();
     let (fast, fast_seen) = start_sink();
-    let (stream_id, actor) = stream(&app).await;
-    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
     let mut targets = inboxes(&slow.url, "s", 20);
     targets.extend(inboxes(&fast, "f", 20));
-    send(&app, stream_id, "Create", &object, 1, targets).await;
+    queue_create(&app, targets).await;
 
     let worker = app.worker_with(|l| {
         l.total = 4;
@@ -60,17 +65,7 @@ async fn a_slow_host_does_not_delay_deliveries_to_others() {
 async fn a_lease_held_across_a_long_request_is_not_taken_over() {
     let app = spawn_app().await;
     let slow = HeldSink::start();
-    let (stream_id, actor) = stream(&app).await;
-    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
-    send(
-        &app,
-        stream_id,
-        "Create",
-        &object,
-        1,
-        inboxes(&slow.url, "u", 1),
-    )
-    .await;
+    queue_create(&app, inboxes(&slow.url, "u", 1)).await;
 
     let first = app.worker();
     let run = tokio::spawn(async move { first.deliver_due().await.unwrap() });
@@ -111,17 +106,7 @@ async fn a_lease_held_across_a_long_request_is_not_taken_over() {
 async fn a_trickled_answer_cannot_hold_a_slot_past_the_timeout() {
     let app = spawn_app().await;
     let trickler = start_trickler();
-    let (stream_id, actor) = stream(&app).await;
-    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
-    send(
-        &app,
-        stream_id,
-        "Create",
-        &object,
-        1,
-        inboxes(&trickler, "t", 2),
-    )
-    .await;
+    queue_create(&app, inboxes(&trickler, "t", 2)).await;
     let worker = app.worker_with(|l| {
         l.per_host = 1;
         l.timeout = Duration::from_secs(1);
@@ -156,12 +141,10 @@ async fn a_trickled_answer_cannot_hold_a_slot_past_the_timeout() {
 async fn a_dead_host_trips_a_breaker_shared_by_every_worker() {
     let app = spawn_app().await;
     let (sink, seen) = start_sink();
-    let (stream_id, actor) = stream(&app).await;
-    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
     let targets: Vec<Url> = (0..20)
         .map(|i| format!("{sink}/d{i}/flaky").parse().unwrap())
         .collect();
-    send(&app, stream_id, "Create", &object, 1, targets).await;
+    queue_create(&app, targets).await;
     let first = app
         .worker_with(|l| l.per_host = 5)
         .deliver_due()
@@ -211,13 +194,11 @@ async fn a_dead_host_trips_a_breaker_shared_by_every_worker() {
 async fn finished_deliveries_are_forgotten_after_the_retention() {
     let app = spawn_app().await;
     let (sink, _) = start_sink();
-    let (stream_id, actor) = stream(&app).await;
-    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
     let targets: Vec<Url> = ["ok/inbox", "bad", "flaky"]
         .iter()
         .map(|p| format!("{sink}/{p}").parse().unwrap())
         .collect();
-    send(&app, stream_id, "Create", &object, 1, targets).await;
+    queue_create(&app, targets).await;
     app.deliver_due().await;
     let retention = app.state.config.delivery.retention_days;
     assert_eq!(retention, 7);
@@ -258,11 +239,9 @@ async fn finished_deliveries_are_forgotten_after_the_retention() {
 async fn deliveries_show_in_the_metrics() {
     let app = spawn_app().await;
     let (sink, _) = start_sink();
-    let (stream_id, actor) = stream(&app).await;
-    let object: Url = format!("{actor}/broadcasts/1").parse().unwrap();
     let mut targets = inboxes(&sink, "m", 3);
     targets.push(format!("{sink}/bad").parse().unwrap());
-    send(&app, stream_id, "Create", &object, 1, targets).await;
+    queue_create(&app, targets).await;
     app.deliver_due().await;
     let text = app
         .client

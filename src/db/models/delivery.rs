@@ -129,22 +129,6 @@ impl Delivery {
         .execute(conn)?)
     }
 
-    /// Whether anything is due by `now` and not leased (a cheap read before a claim).
-    pub fn any_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<bool> {
-        let due = deliveries::table
-            .filter(deliveries::state.eq(DeliveryState::Pending.as_str()))
-            .filter(deliveries::next_attempt_at.le(now))
-            .filter(
-                deliveries::lease_until
-                    .is_null()
-                    .or(deliveries::lease_until.lt(now)),
-            )
-            .select(deliveries::id)
-            .first::<i64>(conn)
-            .optional()?;
-        Ok(due.is_some())
-    }
-
     /// Leases up to `claim.limit` due deliveries to `claim.owner` until `claim.until`, fairly
     /// across hosts: of the first due ones (a window of a few times the limit, in queue order,
     /// which `enqueue` interleaves by host), at most `claim.per_host` per host, the first of
