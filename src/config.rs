@@ -1,12 +1,18 @@
 //! Settings: a plain serde tree read from an optional TOML file, then `ONAIR_*` environment
 //! variables, which win. Loaded once at start and passed explicitly; there is no global.
 
-use std::{net::SocketAddr, path::Path};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 use serde::Deserialize;
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    proxies::TrustedProxies,
+};
 
 /// Icecast raises any `TouchFreq` below this to it.
 const ICECAST_MIN_TOUCH_FREQ: u32 = 30;
@@ -33,6 +39,13 @@ pub struct Config {
     /// Followers get at most one title `Update` per broadcast in this many seconds
     /// (`ONAIR_UPDATE_INTERVAL`).
     pub update_interval: u32,
+    /// Reverse proxies (addresses or CIDR networks) whose `Forwarded` / `X-Forwarded-For` /
+    /// `X-Forwarded-Proto` headers are believed (`ONAIR_TRUSTED_PROXIES`, comma-separated).
+    /// Empty: every request's client is its peer address.
+    pub trusted_proxies: TrustedProxies,
+    /// Extra certificate authorities (PEM) trusted by outgoing https besides the system's:
+    /// a private CA in front of peers or tests (`ONAIR_TLS_CA_FILE`).
+    pub tls_ca_file: Option<PathBuf>,
     /// The Icecast YP directory.
     pub yp: YpConfig,
     /// The federated catalog of remote streams.
@@ -98,6 +111,8 @@ impl Default for Config {
             max_streams_per_user: 20,
             workers: 0,
             update_interval: 60,
+            trusted_proxies: TrustedProxies::default(),
+            tls_ca_file: None,
             yp: YpConfig::default(),
             catalog: CatalogConfig::default(),
             delivery: DeliveryConfig::default(),
@@ -156,6 +171,8 @@ impl std::fmt::Debug for Config {
             .field("max_streams_per_user", &self.max_streams_per_user)
             .field("workers", &self.workers)
             .field("update_interval", &self.update_interval)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("tls_ca_file", &self.tls_ca_file)
             .field("yp", &self.yp)
             .field("catalog", &self.catalog)
             .field("delivery", &self.delivery)
@@ -202,6 +219,15 @@ impl Config {
             "ONAIR_MAX_STREAMS_PER_USER" => self.max_streams_per_user = parse(key, value)?,
             "ONAIR_WORKERS" => self.workers = parse(key, value)?,
             "ONAIR_UPDATE_INTERVAL" => self.update_interval = parse(key, value)?,
+            "ONAIR_TRUSTED_PROXIES" => {
+                self.trusted_proxies = TrustedProxies::parse_list(value)
+                    .map_err(|e| Error::Config(format!("{key}: {e}")))?;
+            }
+            "ONAIR_TLS_CA_FILE" => {
+                self.tls_ca_file = Some(value.trim())
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from);
+            }
             "ONAIR_YP_TOUCH_FREQ" => self.yp.touch_freq = parse(key, value)?,
             "ONAIR_YP_END_GRACE" => self.yp.end_grace = parse(key, value)?,
             "ONAIR_YP_MISSED_TOUCHES" => self.yp.missed_touches = parse(key, value)?,
@@ -401,9 +427,27 @@ mod tests {
             "ONAIR_WORKERS",
             "ONAIR_DATABASE_POOL_SIZE",
             "ONAIR_UPDATE_INTERVAL",
+            "ONAIR_TRUSTED_PROXIES",
+            "ONAIR_TLS_CA_FILE",
         ] {
             assert!(text.contains(var), "{var} is not documented");
         }
+    }
+
+    #[test]
+    fn proxies_parse_from_file_and_environment() {
+        let c = Config::load_from(
+            None,
+            env(&[("ONAIR_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")]),
+        )
+        .unwrap();
+        assert!(!c.trusted_proxies.is_empty());
+        let err = Config::load_from(None, env(&[("ONAIR_TRUSTED_PROXIES", "proxy")])).unwrap_err();
+        assert!(err.to_string().contains("ONAIR_TRUSTED_PROXIES"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("onair.toml");
+        std::fs::write(&path, "trusted_proxies = [\"10.0.0.0/40\"]\n").unwrap();
+        assert!(Config::load_from(Some(&path), env(&[])).is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod layers;
 pub mod listing;
 pub mod metrics;
 pub mod net;
+pub mod proxies;
 mod routes;
 pub mod server;
 pub mod signin;

@@ -5,7 +5,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::{
+    Certificate,
+    dns::{Addrs, Name, Resolve, Resolving},
+};
 use url::{Host, Url};
 
 /// A resolver that keeps public addresses only.
@@ -27,16 +30,32 @@ impl Resolve for PublicOnly {
     }
 }
 
-/// A client builder that, unless private networks are allowed, resolves through [`PublicOnly`].
-pub fn client(allow_private: bool) -> reqwest::ClientBuilder {
+/// A client builder that, unless private networks are allowed, resolves through [`PublicOnly`],
+/// and trusts `extra_roots` beside the system's certificate authorities.
+pub fn client(allow_private: bool, extra_roots: &[Certificate]) -> reqwest::ClientBuilder {
     let builder = reqwest::Client::builder()
         .user_agent(concat!("onair/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none());
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_certs_merge(extra_roots.iter().cloned());
     if allow_private {
         builder
     } else {
         builder.dns_resolver(PublicOnly)
     }
+}
+
+/// The certificates of a PEM file of extra certificate authorities (`tls_ca_file`).
+pub fn load_roots(path: Option<&std::path::Path>) -> Result<Vec<Certificate>, String> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let roots = Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{}: not PEM certificates: {e}", path.display()))?;
+    if roots.is_empty() {
+        return Err(format!("{}: holds no certificate", path.display()));
+    }
+    Ok(roots)
 }
 
 /// A response's body, refused once it passes `limit` bytes (by its `Content-Length` or as it

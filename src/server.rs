@@ -127,14 +127,16 @@ impl Application {
 /// The state every handler (and a command that federates) works with, over a migrated database.
 pub async fn app_state(config: Config, db: Db, clock: Clock) -> Result<AppState> {
     let instance_keys = Arc::new(keys::instance_keys(&db, &clock).await?);
+    let tls_roots = crate::net::load_roots(config.tls_ca_file.as_deref())
+        .map_err(|e| Error::Config(format!("tls_ca_file: {e}")))?;
     Ok(AppState {
         urls: Urls::new(config.url.clone()),
         clock,
         metrics: Arc::new(Metrics::default()),
         instance_keys,
         verifier: Arc::default(),
-        origin_client: Origin::client(config.allow_private_networks),
-        attempts: Arc::default(),
+        origin_client: Origin::client(config.allow_private_networks, &tls_roots),
+        tls_roots: tls_roots.into(),
         blocks: Arc::new(Blocklist::new(
             db.clone(),
             config.catalog.allowed_domains.clone(),
@@ -147,8 +149,16 @@ pub async fn app_state(config: Config, db: Db, clock: Clock) -> Result<AppState>
 /// The library's configuration: our domain, the instance actor signing fetches.
 pub async fn federation_config(state: &AppState) -> Result<FederationConfig<AppState>> {
     let signer = InstanceActor::new(&state.urls, (*state.instance_keys).clone());
+    // Our client rather than the library's: the same private-address policy as every other
+    // outgoing request (its resolver checks only in release builds) and the extra CAs.
+    let client = crate::net::client(state.config.allow_private_networks, &state.tls_roots)
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
     FederationConfig::builder()
         .domain(state.urls.authority())
+        .client(client.into())
         .app_data(state.clone())
         .debug(state.config.allow_private_networks)
         .signed_fetch_actor(&signer)
@@ -236,6 +246,9 @@ async fn run_housekeeping(state: AppState) {
         }
         if let Err(e) = crate::delivery::forget_finished(&state.db, now, retention).await {
             tracing::error!(error = %e, "forgetting finished deliveries failed");
+        }
+        if let Err(e) = crate::signin::forget_old_failures(&state.db, now).await {
+            tracing::error!(error = %e, "forgetting old sign-in failures failed");
         }
     }
 }

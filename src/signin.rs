@@ -1,12 +1,8 @@
 //! Signing in: password checks (bounded in number, even in timing), sessions behind an HttpOnly
 //! cookie whose secret is stored only as a hash, a CSRF token per session, and a limit on failed
-//! attempts per name and address.
+//! attempts per name and per client address, counted in the database.
 
-use std::{
-    collections::HashMap,
-    sync::{LazyLock, Mutex},
-    time::{Duration, Instant},
-};
+use std::{net::IpAddr, sync::LazyLock};
 
 use chrono::{NaiveDateTime, TimeDelta};
 
@@ -14,7 +10,7 @@ use crate::{
     accounts,
     db::{
         Db,
-        models::{Session, User},
+        models::{Session, SigninFailures, User},
     },
     error::Result,
 };
@@ -34,8 +30,8 @@ static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| accounts::hash_password("not a password").unwrap_or_default());
 
-/// The enabled account `name` when `password` is its password.
-pub async fn check_password(db: &Db, name: &str, password: &str) -> Result<Option<User>> {
+/// The enabled account `name` when `password` is its password (no limits: see [`attempt`]).
+async fn check_password(db: &Db, name: &str, password: &str) -> Result<Option<User>> {
     let key = name.to_owned();
     let user = db
         .read(move |c| User::find_by_name(c, &key))
@@ -85,41 +81,81 @@ pub fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Failed sign-ins allowed per key (name, and address) in [`WINDOW`].
-const FAILURES: u32 = 5;
+/// Failed sign-ins allowed per account name in [`WINDOW`].
+const NAME_FAILURES: i32 = 5;
+/// Failed sign-ins allowed per client address in [`WINDOW`]: more than per name, since an
+/// office or a carrier's NAT puts many people behind one address.
+const ADDRESS_FAILURES: i32 = 20;
 /// How long failures are remembered.
-const WINDOW: Duration = Duration::from_secs(15 * 60);
+pub const WINDOW: TimeDelta = TimeDelta::minutes(15);
 
-/// Failed sign-ins per name and per address, in memory (per process: several processes each
-/// allow as many; a restart forgets).
-#[derive(Debug, Default)]
-pub struct Attempts {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+/// What a sign-in attempt came to.
+#[derive(Debug)]
+pub enum Attempt {
+    /// The password is the account's.
+    Valid(User),
+    /// Unknown name, disabled account or wrong password (not told apart).
+    Wrong,
+    /// Too many failures lately for this name or address: not checked at all.
+    Limited,
 }
 
-impl Attempts {
-    /// Whether another try is allowed for every one of `keys`.
-    pub fn allowed(&self, keys: &[&str]) -> bool {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (_, first)| first.elapsed() < WINDOW);
-        keys.iter()
-            .all(|k| map.get(*k).is_none_or(|(n, _)| *n < FAILURES))
+/// Checks a sign-in (the form or the admin API's HTTP Basic) made from `client`. Failures are
+/// counted in the database per name and per address, so every process sees the same count.
+pub async fn attempt(
+    db: &Db,
+    name: &str,
+    password: &str,
+    client: IpAddr,
+    now: NaiveDateTime,
+) -> Result<Attempt> {
+    let (by_name, by_address) = (name_key(name), address_key(client));
+    let since = now - WINDOW;
+    let keys = [by_name.clone(), by_address.clone()];
+    let limited = db
+        .read(move |c| {
+            Ok(
+                SigninFailures::any_at_limit(c, &keys[..1], NAME_FAILURES, since)?
+                    || SigninFailures::any_at_limit(c, &keys[1..], ADDRESS_FAILURES, since)?,
+            )
+        })
+        .await?;
+    if limited {
+        return Ok(Attempt::Limited);
     }
-
-    /// Counts a failure against each key.
-    pub fn failed(&self, keys: &[&str]) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for k in keys {
-            map.entry((*k).to_owned()).or_insert((0, Instant::now())).0 += 1;
+    match check_password(db, name, password).await? {
+        Some(user) => {
+            db.write(move |c| SigninFailures::clear(c, &by_name))
+                .await?;
+            Ok(Attempt::Valid(user))
+        }
+        None => {
+            let keys = [by_name, by_address];
+            db.write(move |c| SigninFailures::count(c, &keys, now, since))
+                .await?;
+            Ok(Attempt::Wrong)
         }
     }
+}
 
-    /// Clears a name's failures after it signed in.
-    pub fn succeeded(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+/// Housekeeping: forgets failure windows that have ended.
+pub async fn forget_old_failures(db: &Db, now: NaiveDateTime) -> Result<usize> {
+    db.write(move |c| SigninFailures::forget_before(c, now - WINDOW))
+        .await
+}
+
+fn name_key(name: &str) -> String {
+    format!("name:{}", name.trim().to_ascii_lowercase())
+}
+
+/// An IPv6 client is counted by its /64: one subscriber usually holds a whole one.
+fn address_key(client: IpAddr) -> String {
+    match client {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
     }
 }
 
@@ -128,23 +164,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_compare_whole_and_attempts_are_limited() {
+    fn tokens_compare_whole_and_addresses_are_keyed_by_network() {
         assert!(same("abc", "abc"));
         assert!(!same("abc", "abd") && !same("abc", "ab"));
-        let attempts = Attempts::default();
-        for _ in 0..FAILURES {
-            assert!(attempts.allowed(&["name:alice", "ip:1"]));
-            attempts.failed(&["name:alice", "ip:1"]);
-        }
-        assert!(
-            !attempts.allowed(&["name:alice", "ip:2"]),
-            "the name is limited"
+        assert_eq!(name_key(" Alice "), "name:alice");
+        assert_eq!(address_key("192.0.2.7".parse().unwrap()), "ip:192.0.2.7");
+        assert_eq!(
+            address_key("2001:db8:1:2:aaaa::1".parse().unwrap()),
+            address_key("2001:db8:1:2:bbbb::9".parse().unwrap())
         );
-        assert!(
-            !attempts.allowed(&["name:bob", "ip:1"]),
-            "so is the address"
-        );
-        attempts.succeeded("name:alice");
-        assert!(attempts.allowed(&["name:alice", "ip:2"]));
     }
 }

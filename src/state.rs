@@ -11,7 +11,6 @@ use crate::{
     db::{Db, models::InstanceKeys},
     httpsig::Verifier,
     metrics::Metrics,
-    signin::Attempts,
     urls::Urls,
 };
 
@@ -31,6 +30,6 @@ pub struct AppState {
     pub blocks: Arc<Blocklist>,
     /// The HTTP client that asks origins about their Notes (the catalog's checks).
     pub origin_client: reqwest::Client,
-    /// Failed sign-ins, to slow down guessing.
-    pub attempts: Arc<Attempts>,
+    /// Certificate authorities outgoing https trusts besides the system's (`tls_ca_file`).
+    pub tls_roots: Arc<[reqwest::Certificate]>,
 }

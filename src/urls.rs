@@ -146,6 +146,17 @@ impl Urls {
         }
     }
 
+    /// The `Host` values a request made for this instance may carry: the authority, and with a
+    /// default port also the same with the port written out (`radio.example:443`), which some
+    /// senders sign.
+    pub fn host_forms(&self) -> Vec<String> {
+        let mut forms = vec![self.authority()];
+        if let (None, Some(port)) = (self.base.port(), self.base.port_or_known_default()) {
+            forms.push(format!("{}:{port}", forms[0]));
+        }
+        forms
+    }
+
     /// The handle of a local stream actor URL, if `url` is one.
     pub fn handle_of(&self, url: &Url) -> Option<String> {
         let prefix = self.stream("");
@@ -331,5 +342,19 @@ mod tests {
             root.api_stream("x").as_str(),
             "http://localhost:8080/api/v1/streams/x"
         );
+    }
+
+    #[test]
+    fn host_forms_write_a_default_port_both_ways() {
+        let forms = |base: &str| Urls::new(base.parse().unwrap()).host_forms();
+        assert_eq!(
+            forms("https://radio.example/"),
+            ["radio.example", "radio.example:443"]
+        );
+        assert_eq!(
+            forms("http://radio.example/"),
+            ["radio.example", "radio.example:80"]
+        );
+        assert_eq!(forms("https://radio.example:8443/"), ["radio.example:8443"]);
     }
 }

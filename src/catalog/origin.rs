@@ -35,8 +35,8 @@ pub struct Origin {
 impl Origin {
     /// The client origins are asked with; `allow_private` lets it reach hosts on loopback and
     /// private networks (tests, home setups). Made once per process and kept in the app state.
-    pub fn client(allow_private: bool) -> reqwest::Client {
-        crate::net::client(allow_private)
+    pub fn client(allow_private: bool, extra_roots: &[reqwest::Certificate]) -> reqwest::Client {
+        crate::net::client(allow_private, extra_roots)
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default()

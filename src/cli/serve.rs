@@ -30,6 +30,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .context("starting tokio")?;
     runtime.block_on(async move {
         tracing::info!(config = ?config, "starting");
+        warn_about_reach(&config);
         let app = Application::build(config, Options::default()).await?;
         let state = app.state().clone();
         let db = state.db.clone();
@@ -43,6 +44,24 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// What an operator would otherwise find out from people who cannot follow.
+fn warn_about_reach(config: &Config) {
+    if config.url.port().is_some() {
+        tracing::warn!(
+            url = %config.url,
+            "the public URL has a non-default port: Mastodon looks accounts up on port 443 (or \
+             80) and sends Host without a port, so its users cannot find or follow these \
+             streams; put onair behind a proxy on 443 and set url to https://host/"
+        );
+    }
+    if config.url.scheme() == "https" && config.trusted_proxies.is_empty() {
+        tracing::warn!(
+            "the public URL is https (a TLS proxy in front) but trusted_proxies is empty: every \
+             client looks like the proxy to sign-in limits and logs; list the proxy's address"
+        );
+    }
 }
 
 /// On an empty database, creates the first admin and a YP token; returns their secrets.

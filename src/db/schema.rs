@@ -220,6 +220,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    signin_failures (key) {
+        key -> Text,
+        failures -> Integer,
+        first_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(yp_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(deliveries -> activities (activity_id));

@@ -53,6 +53,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// Time allowed to connect (inside `timeout`).
     pub connect_timeout: Duration,
+    /// Certificate authorities trusted besides the system's (`tls_ca_file`).
+    pub extra_roots: Vec<reqwest::Certificate>,
 }
 
 impl Default for Limits {
@@ -66,6 +68,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             allow_private: false,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -82,6 +85,7 @@ impl Limits {
             timeout,
             connect_timeout: Duration::from_secs(config.connect_timeout.into()),
             allow_private: false,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -119,7 +123,7 @@ pub struct Worker {
 impl Worker {
     /// A worker over `db`.
     pub fn new(db: Db, clock: Clock, urls: Urls, limits: Limits) -> Self {
-        let client = crate::net::client(limits.allow_private)
+        let client = crate::net::client(limits.allow_private, &limits.extra_roots)
             .timeout(limits.timeout)
             .connect_timeout(limits.connect_timeout)
             .build()
@@ -137,7 +141,7 @@ impl Worker {
     }
 
     /// The worker of `state`: its database, clock, URLs and block list, private networks
-    /// allowed as configured, `limits` otherwise.
+    /// allowed and extra certificate authorities as configured, `limits` otherwise.
     pub fn from_state(state: &AppState, limits: Limits) -> Self {
         Self::new(
             state.db.clone(),
@@ -145,6 +149,7 @@ impl Worker {
             state.urls.clone(),
             Limits {
                 allow_private: state.config.allow_private_networks,
+                extra_roots: state.tls_roots.to_vec(),
                 ..limits
             },
         )

@@ -33,7 +33,7 @@ pub async fn verify(
     body: Option<&[u8]>,
 ) -> Result<Signer> {
     let checked = Checked::from_request(
-        &data.urls.authority(),
+        &data.urls.host_forms(),
         method,
         path_and_query,
         headers,

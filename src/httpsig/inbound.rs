@@ -101,13 +101,15 @@ impl SignatureHeader {
         self.headers.iter().any(|h| h == name)
     }
 
-    /// The string the sender signed, rebuilt from this request. Refuses a signature that leaves
-    /// out what must be covered.
+    /// The string the sender signed, rebuilt from this request, with `host` as the `host` line
+    /// (the host the request was meant for, whatever a proxy made of the header). Refuses a
+    /// signature that leaves out what must be covered.
     pub fn signing_string(
         &self,
         method: &Method,
         path_and_query: &str,
         headers: &HeaderMap,
+        host: &str,
     ) -> Result<String> {
         for needed in ["(request-target)", "host"] {
             if !self.covers(needed) {
@@ -134,6 +136,7 @@ impl SignatureHeader {
                     .expires
                     .ok_or_else(|| refuse("(expires) is covered but has no value"))?
                     .to_string(),
+                "host" => host.to_owned(),
                 header => {
                     let values: Vec<&str> = headers
                         .get_all(header)

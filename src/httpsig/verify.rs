@@ -34,22 +34,28 @@ struct Key {
 const REFRESH_AFTER: Duration = Duration::from_secs(300);
 
 fn not_verified(key_id: &Url) -> Error {
-    Error::Unauthorized(format!("the signature does not verify with {key_id}"))
+    Error::Unauthorized(format!(
+        "the signature does not verify with {key_id} (it must be made for this instance's host)"
+    ))
 }
 
-/// A signature that parsed, is inside its time window, was made for this host and (for a body)
-/// matches its digest; what remains is the key.
+/// A signature that parsed, is inside its time window and (for a body) matches its digest;
+/// what remains is the key, and that it was made for one of our host forms.
 pub struct Checked {
     key_id: Url,
-    signed: String,
+    /// The signing string with each of our host forms, the likeliest first.
+    signed: Vec<String>,
     signature: Vec<u8>,
 }
 
 impl Checked {
-    /// Checks the signature, its time window, the host it was made for (`ours`, our authority)
-    /// and, for a body, the digest.
+    /// Checks the signature's time window and, for a body, the digest, and rebuilds what was
+    /// signed for each of `ours` (our `Host` forms). The `host` line is ours, never the header's:
+    /// a proxy may rewrite `Host` (nginx sends the upstream's unless told otherwise), and a
+    /// request signed for another server still cannot be replayed here, since it verifies with
+    /// none of our forms.
     pub fn from_request(
-        ours: &str,
+        ours: &[String],
         method: &Method,
         path_and_query: &str,
         headers: &HeaderMap,
@@ -58,18 +64,21 @@ impl Checked {
     ) -> Result<Self> {
         let sig = SignatureHeader::from_headers(headers)?;
         sig.check_time(headers, now)?;
-        // A request signed for another server cannot be replayed here.
-        if let Some(host) = headers.get("host").and_then(|h| h.to_str().ok())
-            && !host.eq_ignore_ascii_case(ours)
-        {
-            return Err(Error::Unauthorized(format!(
-                "the request is for {host}, not {ours}"
-            )));
-        }
         if let Some(body) = body {
             check_digest(headers, body)?;
         }
-        let signed = sig.signing_string(method, path_and_query, headers)?;
+        // The header as sent first when it is one of ours (in its own spelling): then the first
+        // try verifies; otherwise each of our forms.
+        let sent = headers.get("host").and_then(|h| h.to_str().ok());
+        let mut hosts: Vec<&str> = sent
+            .filter(|h| ours.iter().any(|o| o.eq_ignore_ascii_case(h)))
+            .into_iter()
+            .collect();
+        hosts.extend(ours.iter().map(String::as_str).filter(|o| sent != Some(*o)));
+        let signed = hosts
+            .into_iter()
+            .map(|host| sig.signing_string(method, path_and_query, headers, host))
+            .collect::<Result<_>>()?;
         Ok(Self {
             key_id: sig.key_id,
             signed,
@@ -111,9 +120,10 @@ impl Verifier {
         Fut: Future<Output = Result<(Url, String)>>,
     {
         let verifies = |key: &Key| {
-            key.key
-                .verify_sig(checked.signed.as_bytes(), &checked.signature)
-                .is_ok()
+            checked
+                .signed
+                .iter()
+                .any(|s| key.key.verify_sig(s.as_bytes(), &checked.signature).is_ok())
         };
         let cached = self.cached(&checked.key_id);
         if let Some(key) = &cached

@@ -27,8 +27,8 @@ pub struct TargetBody {
     target: String,
 }
 
-/// Checks the request's Basic credentials against an enabled admin account. Argon2 runs on the
-/// blocking pool, a bounded number at a time (`signin::check_password`).
+/// Checks the request's Basic credentials against an enabled admin account, under the same
+/// failed-attempt limits as the sign-in form (`signin::attempt`).
 async fn admin(req: &HttpRequest, state: &AppState) -> Result<User> {
     let refused = || Error::Unauthorized("admin credentials required (HTTP Basic)".to_owned());
     let (name, password) = req
@@ -40,9 +40,21 @@ async fn admin(req: &HttpRequest, state: &AppState) -> Result<User> {
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.split_once(':').map(|(n, p)| (n.to_owned(), p.to_owned())))
         .ok_or_else(refused)?;
-    let user = signin::check_password(&state.db, &name, &password)
-        .await?
-        .ok_or_else(refused)?;
+    let client = super::client::of(req, state).addr;
+    let user = match signin::attempt(&state.db, &name, &password, client, state.clock.now()).await?
+    {
+        signin::Attempt::Valid(user) => user,
+        signin::Attempt::Wrong => {
+            tracing::info!(%client, "admin API: wrong credentials");
+            return Err(refused());
+        }
+        signin::Attempt::Limited => {
+            tracing::warn!(%client, "admin API refused: too many failures");
+            return Err(Error::LimitReached(
+                "too many failed attempts; wait a quarter of an hour".to_owned(),
+            ));
+        }
+    };
     if !user.is_admin {
         return Err(Error::Forbidden(format!("{} is not an admin", user.name)));
     }

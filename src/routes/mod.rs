@@ -5,6 +5,7 @@ mod admin;
 mod admin_pages;
 mod api;
 mod assets;
+mod client;
 mod dashboard;
 mod events;
 mod exports;

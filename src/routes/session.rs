@@ -15,7 +15,7 @@ use crate::{
     accounts,
     db::models::{Session, User},
     error::{Error, Result},
-    signin::{self, LOGIN_COOKIE, SESSION_COOKIE},
+    signin::{self, Attempt, LOGIN_COOKIE, SESSION_COOKIE},
     state::AppState,
     views::{Layout, Login},
 };
@@ -120,36 +120,35 @@ pub async fn login(
         ));
     }
     let name = form.name.trim().to_ascii_lowercase();
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let keys = [format!("name:{name}"), format!("ip:{address}")];
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    if !state.attempts.allowed(&keys) {
-        return login_page(
-            &state,
-            name,
-            Some("Too many failed attempts; wait a quarter of an hour.".to_owned()),
-            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    let Some(user) = signin::check_password(&state.db, &name, &form.password).await? else {
-        state.attempts.failed(&keys);
-        return login_page(
-            &state,
-            name,
-            Some("That name and password do not match an account.".to_owned()),
-            actix_web::http::StatusCode::UNAUTHORIZED,
-        );
+    let client = super::client::of(&req, &state).addr;
+    let now = state.clock.now();
+    let user = match signin::attempt(&state.db, &name, &form.password, client, now).await? {
+        Attempt::Valid(user) => user,
+        Attempt::Limited => {
+            tracing::warn!(%client, "sign-in refused: too many failures");
+            return login_page(
+                &state,
+                name,
+                Some("Too many failed attempts; wait a quarter of an hour.".to_owned()),
+                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Attempt::Wrong => {
+            tracing::info!(%client, "sign-in failed");
+            return login_page(
+                &state,
+                name,
+                Some("That name and password do not match an account.".to_owned()),
+                actix_web::http::StatusCode::UNAUTHORIZED,
+            );
+        }
     };
-    state.attempts.succeeded(keys[0]);
     let (secret, _) = signin::start(&state.db, user.id, state.clock.now()).await?;
     let age = CookieAge::days(signin::SESSION_LIFETIME.num_days());
     let mut res = see_other(state.urls.dashboard());
     res.add_cookie(&cookie(&state, SESSION_COOKIE, secret, age))
         .map_err(|e| Error::Render(e.to_string()))?;
-    tracing::info!(user = user.id, "signed in");
+    tracing::info!(user = user.id, %client, "signed in");
     Ok(res)
 }
 

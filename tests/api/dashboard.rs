@@ -7,21 +7,47 @@ use std::collections::HashMap;
 use crate::helpers::{TestApp, add_body, spawn_app};
 
 /// A cookie jar and the last page's CSRF token.
-struct Visitor<'a> {
+pub(crate) struct Visitor<'a> {
     app: &'a TestApp,
     client: reqwest::Client,
     cookies: HashMap<String, String>,
+    /// Sent as `X-Forwarded-For` on every request, as a proxy (or a liar) would.
+    forwarded_for: Option<String>,
 }
 
 impl<'a> Visitor<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
+        Self::from_address(app, [127, 0, 0, 1].into())
+    }
+
+    /// A visitor whose connections come from `address` (anything in 127/8 works on loopback).
+    pub(crate) fn from_address(app: &'a TestApp, address: std::net::IpAddr) -> Self {
         Self {
             app,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .local_address(address)
                 .build()
                 .unwrap(),
             cookies: HashMap::new(),
+            forwarded_for: None,
+        }
+    }
+
+    /// Every request says it was forwarded for `address`.
+    pub(crate) fn forwarded_for(mut self, address: &str) -> Self {
+        self.forwarded_for = Some(address.to_owned());
+        self
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self
+            .client
+            .request(method, self.app.url(path))
+            .header("cookie", self.cookie_header());
+        match &self.forwarded_for {
+            Some(f) => req.header("x-forwarded-for", f),
+            None => req,
         }
     }
 
@@ -44,9 +70,7 @@ impl<'a> Visitor<'a> {
 
     async fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
         let res = self
-            .client
-            .get(self.app.url(path))
-            .header("cookie", self.cookie_header())
+            .request(reqwest::Method::GET, path)
             .send()
             .await
             .unwrap();
@@ -61,9 +85,7 @@ impl<'a> Visitor<'a> {
 
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
         let res = self
-            .client
-            .post(self.app.url(path))
-            .header("cookie", self.cookie_header())
+            .request(reqwest::Method::POST, path)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(
                 url::form_urlencoded::Serializer::new(String::new())
@@ -82,7 +104,7 @@ impl<'a> Visitor<'a> {
         (status, res.text().await.unwrap(), location)
     }
 
-    async fn sign_in(&mut self, name: &str, password: &str) -> u16 {
+    pub(crate) async fn sign_in(&mut self, name: &str, password: &str) -> u16 {
         let (_, page, _) = self.get("/login").await;
         let csrf = csrf_of(&page);
         self.post(
@@ -103,7 +125,7 @@ fn csrf_of(page: &str) -> String {
     page[at..at + page[at..].find('"').unwrap()].to_owned()
 }
 
-async fn account(app: &TestApp, name: &str) {
+pub(crate) async fn account(app: &TestApp, name: &str) {
     let (name, now) = (
         onair::accounts::UserName::parse(name).unwrap(),
         app.state.clock.now(),

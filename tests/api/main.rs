@@ -25,6 +25,7 @@ mod pasture;
 mod relay;
 mod restart;
 mod signatures;
+mod signin_limits;
 mod sinks;
 mod yp;
 mod yp_fixtures;

@@ -69,6 +69,8 @@ struct Shape {
     wrong_digest: bool,
     /// Sign for (and send to) this Host instead of ours: a replay from another server.
     host: Option<&'static str>,
+    /// Sign for our host but send this `Host` header: a proxy that rewrote it.
+    sent_host: Option<&'static str>,
     date_offset: TimeDelta,
     /// `(created)` and `(expires)` relative to now.
     created: TimeDelta,
@@ -81,6 +83,7 @@ const CAVAGE: Shape = Shape {
     digest_name: "SHA-256",
     wrong_digest: false,
     host: None,
+    sent_host: None,
     date_offset: TimeDelta::zero(),
     created: TimeDelta::zero(),
     expires: TimeDelta::minutes(5),
@@ -168,7 +171,7 @@ async fn post_body(
     if shape.headers.contains("date") {
         req = req.header("date", date);
     }
-    if let Some(host) = shape.host {
+    if let Some(host) = shape.host.or(shape.sent_host) {
         req = req.header("host", host);
     }
     req.body(body).send().await.unwrap().status().as_u16()
@@ -213,6 +216,13 @@ async fn the_inbox_takes_the_signature_shapes_servers_send_and_refuses_the_rest(
             "a clock 30 minutes ahead",
             Shape {
                 date_offset: TimeDelta::minutes(30),
+                ..CAVAGE
+            },
+        ),
+        (
+            "signed for our host, the Host header rewritten by a proxy",
+            Shape {
+                sent_host: Some("127.0.0.1:9"),
                 ..CAVAGE
             },
         ),

@@ -36,7 +36,9 @@ fn a_mastodon_signature_parses_and_rebuilds_its_signing_string() {
         ("digest", "SHA-256=x".into()),
         ("content-type", "application/activity+json".into()),
     ]);
-    let s = sig.signing_string(&Method::POST, "/inbox", &h).unwrap();
+    let s = sig
+        .signing_string(&Method::POST, "/inbox", &h, "onair.example")
+        .unwrap();
     assert_eq!(
         s,
         "(request-target): post /inbox\nhost: onair.example\ndate: Wed, 25 Nov 2026 12:00:00 GMT\ndigest: SHA-256=x\ncontent-type: application/activity+json"
@@ -54,7 +56,10 @@ fn created_and_expires_are_read_quoted_or_not_and_enter_the_string() {
         (Some(1_700_000_000), Some(1_700_000_300))
     );
     let h = headers(&[("host", "h".into()), ("digest", "d".into())]);
-    let s = sig.signing_string(&Method::POST, "/i?x=1", &h).unwrap();
+    // The host line is the one the request was meant for, not what a proxy left in the header.
+    let s = sig
+        .signing_string(&Method::POST, "/i?x=1", &h, "h")
+        .unwrap();
     assert_eq!(
         s,
         "(request-target): post /i?x=1\n(created): 1700000000\n(expires): 1700000300\nhost: h\ndigest: d"
@@ -70,7 +75,7 @@ fn what_must_be_covered_and_supported() {
             ("date", "d".into()),
             ("digest", "x".into()),
         ]);
-        sig.signing_string(&Method::POST, "/inbox", &h)
+        sig.signing_string(&Method::POST, "/inbox", &h, "h")
     };
     let base = r#"keyId="https://a.example/u#k",signature="AA==""#;
     for (headers_param, why) in [
