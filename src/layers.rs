@@ -15,6 +15,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("error", 0),
     ("clock", 1),
     ("config", 1),
+    ("lifecycle", 2),
     ("text", 0),
     ("net", 0),
     ("httpsig", 1),

@@ -18,6 +18,7 @@ pub mod httpsig;
 pub mod keys;
 #[cfg(test)]
 mod layers;
+pub mod lifecycle;
 pub mod listing;
 pub mod metrics;
 pub mod net;

@@ -10,6 +10,7 @@ use crate::{
     config::Config,
     db::{Db, models::InstanceKeys},
     httpsig::Verifier,
+    lifecycle::{Liveness, Shutdown},
     metrics::Metrics,
     urls::Urls,
 };
@@ -32,4 +33,8 @@ pub struct AppState {
     pub origin_client: reqwest::Client,
     /// Certificate authorities outgoing https trusts besides the system's (`tls_ca_file`).
     pub tls_roots: Arc<[reqwest::Certificate]>,
+    /// The background passes as `/healthz` reports them.
+    pub liveness: Arc<Liveness>,
+    /// Set when the process is stopping.
+    pub shutdown: Shutdown,
 }

@@ -2,7 +2,9 @@
 //! `catalog.refresh_after` is fetched again from its origin: a 404, a 410, a Tombstone, or a
 //! Note that no longer states a live broadcast removes it; a Note still live refreshes it; no
 //! answer marks it unreachable, and unreachable for `catalog.hide_after` hides it until its
-//! origin answers again. One pass at a time, driven by the server (or a test).
+//! origin answers again. One pass at a time, driven by the server (or a test); with several
+//! processes only one runs it (the server's singleton passes), and its writes are conditional on
+//! the row it checked, so even two passes at once cannot bring back a removed entry.
 
 use chrono::TimeDelta;
 
@@ -72,10 +74,14 @@ impl Refresher {
             match answer {
                 Answer::Note(note) if note.live => {
                     let fresh = note.into_row(entry.remote_stream_id, entry.object_id.clone(), now);
-                    self.db
-                        .write(move |c| RemoteBroadcast::upsert(c, &fresh))
-                        .await?;
-                    done.live += 1;
+                    // Only the row that was checked: if it went meanwhile, it stays gone.
+                    if self
+                        .db
+                        .write(move |c| RemoteBroadcast::refresh(c, id, &fresh))
+                        .await?
+                    {
+                        done.live += 1;
+                    }
                 }
                 Answer::Note(_) | Answer::Gone => {
                     let (stream, object) = (entry.remote_stream_id, entry.object_id.clone());

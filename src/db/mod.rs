@@ -10,6 +10,7 @@ mod listen;
 pub mod migrations;
 pub mod models;
 pub mod schema;
+mod turns;
 mod writer;
 
 use std::{cell::Cell, sync::Arc, time::Duration};
@@ -24,7 +25,7 @@ use diesel::{
 use tokio::sync::Notify;
 
 pub use self::listen::NOTIFY_DELIVERIES;
-use self::writer::Writer;
+use self::{turns::Turns, writer::Writer};
 use crate::error::{Error, Result};
 
 thread_local! {
@@ -111,6 +112,8 @@ pub struct Db {
     queued: Arc<Notify>,
     /// The PostgreSQL URL, for the notification listener; `None` on SQLite.
     pg_url: Option<String>,
+    /// Turns among processes for passes one process at a time should run.
+    turns: Arc<Turns>,
 }
 
 impl std::fmt::Debug for Db {
@@ -151,6 +154,9 @@ impl Db {
             backend,
             writer,
             queued,
+            turns: Arc::new(Turns::new(
+                (backend == Backend::Postgres).then(|| target.clone()),
+            )),
             pg_url: (backend == Backend::Postgres).then_some(target),
         })
     }
@@ -177,6 +183,14 @@ impl Db {
             }
         }
         ready
+    }
+
+    /// Whether this process holds turn `key` among the processes on this database, taking it
+    /// if nobody holds it (PostgreSQL advisory locks; always on SQLite, where one process
+    /// serves). A process that dies gives its turns up with its connection.
+    pub async fn hold_turn(&self, key: i64) -> Result<bool> {
+        let turns = self.turns.clone();
+        tokio::task::spawn_blocking(move || turns.hold(key)).await?
     }
 
     /// The backend in use.

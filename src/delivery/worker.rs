@@ -1,7 +1,7 @@
 //! The delivery worker: a continuous sender (`sender`) that claims due deliveries fairly across
 //! hosts, signs each claim in one batch per core, starts requests as slots free up (bounded in
-//! total and per host, hosts taking turns), and records outcomes in batches. `run_until_stopped`
-//! runs it for good, woken by commits that queue deliveries (in any process on PostgreSQL);
+//! total and per host, hosts taking turns), and records outcomes in batches. `run_until`
+//! runs it until shutdown, woken by commits that queue deliveries (in any process on PostgreSQL);
 //! tests call [`Worker::deliver_due`] to send everything due now and return. Its parts: `hosts`
 //! (per-host queues and turns), `prepare` (bodies, keys, batch signing), `send` (one request and
 //! what its answer means), `record` (outcomes into the queue), `breaker` (the rule for hosts
@@ -34,8 +34,16 @@ use chrono::TimeDelta;
 
 use self::sender::{Mode, Sender};
 use crate::{
-    blocks::Blocklist, clock::Clock, config::DeliveryConfig, db::Db, error::Result,
-    httpsig::KeyCache, metrics::Metrics, state::AppState, urls::Urls,
+    blocks::Blocklist,
+    clock::Clock,
+    config::DeliveryConfig,
+    db::Db,
+    error::Result,
+    httpsig::KeyCache,
+    lifecycle::{Liveness, Role, Shutdown},
+    metrics::Metrics,
+    state::AppState,
+    urls::Urls,
 };
 
 /// How much the worker does at once.
@@ -118,6 +126,7 @@ pub struct Worker {
     limits: Limits,
     blocks: Option<Arc<Blocklist>>,
     metrics: Option<Arc<Metrics>>,
+    liveness: Option<Arc<Liveness>>,
 }
 
 impl Worker {
@@ -137,6 +146,7 @@ impl Worker {
             limits,
             blocks: None,
             metrics: None,
+            liveness: None,
         }
     }
 
@@ -179,17 +189,38 @@ impl Worker {
         Sender::new(self.clone()).run(Mode::Drain).await
     }
 
-    /// Sends for good: woken by commits that queue deliveries (in every process, on
-    /// PostgreSQL), and polling for retries that come due. Ends only when the task is aborted.
-    pub async fn run_until_stopped(self) {
+    /// Sends until `shutdown`: woken by commits that queue deliveries (in every process, on
+    /// PostgreSQL), and polling for retries that come due. Once `shutdown` is triggered it
+    /// claims nothing more, gives back what it has not started, lets the requests in flight
+    /// end (each within the request timeout), records their outcomes and returns.
+    pub async fn run_until(self, shutdown: Shutdown) {
         // Without the listener other processes' work is found by the poll: nothing to wait for.
         drop(self.db.listen_for_deliveries());
         loop {
-            if let Err(e) = Sender::new(self.clone()).run(Mode::Forever).await {
-                tracing::error!(error = %e, "delivery sender stopped; starting again");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+            let sender = Sender::new(self.clone()).stop_on(shutdown.clone());
+            match sender.run(Mode::Forever).await {
+                Ok(_) => return,
+                Err(_) if shutdown.is_triggered() => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "delivery sender stopped; starting again");
+                    if let Some(liveness) = &self.liveness {
+                        liveness.failed(Self::PASS, e.to_string());
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
         }
+    }
+
+    /// The sender's name among the background passes (`/healthz`).
+    pub const PASS: &'static str = "delivery sender";
+
+    /// Reports the sender alive to `liveness` (each turn of its loop, at most once a second).
+    #[must_use]
+    pub fn with_liveness(mut self, liveness: Arc<Liveness>) -> Self {
+        liveness.register(Self::PASS, TimeDelta::seconds(60), Role::Everywhere);
+        self.liveness = Some(liveness);
+        self
     }
 }
 

@@ -8,17 +8,46 @@ use crate::{
     state::AppState,
 };
 
-/// 200 when the database answers, 503 otherwise.
+/// 200 when the database answers and no background pass has stalled, 503 otherwise; the body
+/// says which, and how each pass is doing (who runs it, when it last completed).
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ping().await {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok\n"),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain")
-                .body("database unavailable\n")
-        }
+    let database = state.db.ping().await;
+    let passes = state.liveness.report();
+    let stalled: Vec<&str> = passes
+        .iter()
+        .filter(|p| p.stalled)
+        .map(|p| p.name)
+        .collect();
+    let mut body = match (&database, stalled.is_empty()) {
+        (Ok(()), true) => "ok\n".to_owned(),
+        (Err(_), _) => "database unavailable\n".to_owned(),
+        (Ok(()), false) => format!("stalled: {}\n", stalled.join(", ")),
+    };
+    for p in &passes {
+        body.push_str(&format!(
+            "{}: {}, last completed {} s ago{}\n",
+            p.name,
+            p.role.as_str(),
+            p.quiet_for,
+            match (&p.last_error, p.failures) {
+                (Some(e), n) if n > 0 => format!(", {n} failures in a row, last: {e}"),
+                _ => String::new(),
+            }
+        ));
     }
+    let healthy = database.is_ok() && stalled.is_empty();
+    if let Err(e) = &database {
+        tracing::error!(error = %e, "health check: database failed");
+    }
+    if !stalled.is_empty() {
+        tracing::error!(passes = ?stalled, "health check: background passes stalled");
+    }
+    let mut res = if healthy {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::ServiceUnavailable()
+    };
+    res.content_type("text/plain").body(body)
 }
 
 /// Prometheus text format. Renders even when the database is down: the counters matter most then.

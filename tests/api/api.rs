@@ -185,3 +185,42 @@ async fn healthz_answers_when_the_database_does() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), "ok\n");
 }
+
+#[tokio::test]
+async fn healthz_names_a_background_pass_that_stopped_completing() {
+    use onair::lifecycle::Role;
+    let app = spawn_app().await;
+    let liveness = &app.state.liveness;
+    liveness.register("reaper", chrono::TimeDelta::seconds(60), Role::Everywhere);
+    app.advance(30);
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    liveness.failed("reaper", "database is locked".into());
+    app.advance(31);
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body = res.text().await.unwrap();
+    assert!(body.starts_with("stalled: reaper\n"), "{body}");
+    assert!(
+        body.contains("1 failures in a row, last: database is locked"),
+        "{body}"
+    );
+    // It completes again: healthy.
+    liveness.completed("reaper", Role::Everywhere);
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

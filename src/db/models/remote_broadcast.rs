@@ -81,6 +81,24 @@ impl RemoteBroadcast {
         Ok(true)
     }
 
+    /// What the origin said of entry `id` when it was checked; changes nothing (and returns
+    /// false) when the entry is gone meanwhile: a Delete that arrived while the origin was being
+    /// asked, or another process's pass, is never undone by an insert.
+    pub fn refresh(conn: &mut DbConn, id: i64, fresh: &NewRemoteBroadcast) -> Result<bool> {
+        let updated = diesel::update(
+            remote_broadcasts::table
+                .find(id)
+                .filter(remote_broadcasts::object_id.eq(&fresh.object_id)),
+        )
+        .set((
+            fresh,
+            remote_broadcasts::unreachable_since.eq(None::<NaiveDateTime>),
+            remote_broadcasts::hidden.eq(false),
+        ))
+        .execute(conn)?;
+        Ok(updated > 0)
+    }
+
     /// The entry for a Note, if the catalog has it.
     pub fn find(conn: &mut DbConn, object_id: &str) -> Result<Option<Self>> {
         Ok(remote_broadcasts::table

@@ -27,6 +27,7 @@ use super::{
 use crate::{
     db::models::{Claim, Delivery, HostBreaker},
     error::{Error, Result},
+    lifecycle::{Role, Shutdown},
 };
 
 /// Outcomes are recorded once this many have come in, or once the oldest is this old.
@@ -123,6 +124,10 @@ pub(super) struct Sender {
     /// Wakes the loop while requests run: lease renewal, recording what waited long enough.
     tick: tokio::time::Interval,
     step: Step,
+    /// Once triggered: claim nothing more, give back what has not started, finish the rest.
+    stop: Option<Shutdown>,
+    /// When the loop last told the worker's liveness it is alive.
+    alive_at: Option<Instant>,
 }
 
 impl Sender {
@@ -161,13 +166,59 @@ impl Sender {
                 tick
             },
             step: Step::default(),
+            stop: None,
+            alive_at: None,
             worker,
+        }
+    }
+
+    /// Makes a [`Mode::Forever`] run wind down and return once `stop` is triggered.
+    pub(super) fn stop_on(mut self, stop: Shutdown) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(Shutdown::is_triggered)
+    }
+
+    /// Work claimed but not started goes back to the queue (leases released), for another
+    /// process or the next start.
+    fn give_back_unstarted(&mut self) {
+        let hosts: Vec<String> = self.hosts.hosts_waiting().map(str::to_owned).collect();
+        for host in hosts {
+            let jobs = self.hosts.take_waiting(&host);
+            self.released.extend(jobs.iter().map(|j| j.delivery.id));
+        }
+        self.released
+            .extend(self.unsigned.drain(..).map(|j| j.delivery.id));
+    }
+
+    fn report_alive(&mut self) {
+        if let Some(liveness) = &self.worker.liveness
+            && self
+                .alive_at
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            liveness.completed(Worker::PASS, Role::Everywhere);
+            self.alive_at = Some(Instant::now());
         }
     }
 
     pub(super) async fn run(mut self, mode: Mode) -> Result<Step> {
         loop {
+            self.report_alive();
             self.renew_if_due(mode).await?;
+            if self.stopping() {
+                self.give_back_unstarted();
+                self.record_if_due();
+                if self.is_quiet() {
+                    tracing::info!(step = ?self.step, "delivery sender stopped");
+                    return Ok(self.step);
+                }
+                self.wait(mode).await?;
+                continue;
+            }
             self.claim_if_wanted(mode);
             self.start_signing();
             self.start_requests();
@@ -183,7 +234,11 @@ impl Sender {
                             .unwrap_or_else(|p| p.into_inner())
                             .clear();
                         let queued = self.worker.db.deliveries_queued();
-                        let _ = tokio::time::timeout(IDLE_POLL, queued).await;
+                        let stop = self.stop.clone().unwrap_or_default();
+                        tokio::select! {
+                            _ = tokio::time::timeout(IDLE_POLL, queued) => {}
+                            () = stop.wait(), if self.stop.is_some() => {}
+                        }
                         self.last_claim = None;
                     }
                     Mode::Forever => {}
@@ -433,6 +488,9 @@ impl Sender {
         } = self;
         let busy = !running.is_empty();
         let signs = !signing.is_empty();
+        let stop = self.stop.clone().filter(|s| !s.is_triggered());
+        let watch_stop = stop.is_some();
+        let stop = stop.unwrap_or_default();
         let event = tokio::select! {
             Some(done) = running.join_next_with_id(), if busy => Event::Ended(done),
             Some(signed) = signing.join_next(), if signs => Event::Signed(signed),
@@ -441,6 +499,7 @@ impl Sender {
             () = freed.notified() => Event::Tick,
             () = worker.db.deliveries_queued(), if mode == Mode::Forever => Event::Woken,
             _ = tick.tick() => Event::Tick,
+            () = stop.wait(), if watch_stop => Event::Stopping,
         };
         match event {
             Event::Ended(done) => {
@@ -465,6 +524,7 @@ impl Sender {
                     self.hosts.push(&host, job);
                 }
             }
+            Event::Stopping => {}
             Event::Woken => self.woken = true,
             Event::Tick => {}
         }
@@ -568,6 +628,7 @@ enum Event {
     Claimed(std::result::Result<Result<Claimed>, JoinError>),
     Recorded(std::result::Result<Recording, JoinError>),
     Woken,
+    Stopping,
     Tick,
 }
 

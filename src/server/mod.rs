@@ -1,4 +1,7 @@
-//! Builds the application: database, migrations, state, HTTP server and the background passes.
+//! Builds the application: database, migrations, state, HTTP server and the background passes
+//! (`passes`: their supervision and turns).
+
+mod passes;
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
@@ -15,12 +18,15 @@ use crate::{
     error::{Error, Result},
     federation::instance::InstanceActor,
     keys,
+    lifecycle::{Liveness, Shutdown},
     metrics::Metrics,
     routes,
     state::AppState,
     streams::Directory,
     urls::Urls,
 };
+
+pub use self::passes::{Pass, Runs, supervise};
 
 /// How often the reaper looks for broadcasts to end. One indexed query; the timing rules
 /// themselves come from the YP settings.
@@ -91,34 +97,137 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGTERM, then lets in-flight requests finish (up to 30 s); SIGINT (Ctrl-C)
-    /// stops at once.
+    /// Serves until SIGTERM, then lets in-flight requests finish (up to 30 s) and the delivery
+    /// sender finish the requests it has started (up to the delivery timeout and a margin);
+    /// SIGINT (Ctrl-C) stops at once.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let tasks = if self.background {
-            vec![
-                tokio::spawn(run_reaper(self.state.clone())),
-                tokio::spawn(run_refresher(Refresher::new(&self.state))),
-                tokio::spawn(run_housekeeping(self.state.clone())),
-                tokio::spawn(run_key_maker(
-                    self.state.db.clone(),
-                    self.state.clock.clone(),
-                )),
-                tokio::spawn(
-                    Worker::from_state(
-                        &self.state,
-                        Limits::from_config(&self.state.config.delivery),
-                    )
-                    .run_until_stopped(),
-                ),
-            ]
+        let shutdown = self.state.shutdown.clone();
+        // actix stops serving on SIGTERM by itself; this tells everything else at the same time.
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                term.recv().await;
+                tracing::info!("SIGTERM: stopping");
+                shutdown.trigger();
+            });
+        }
+        let (sender, passes) = if self.background {
+            let state = &self.state;
+            let sender = tokio::spawn(supervise_sender(state.clone()));
+            let passes: Vec<_> = passes(state)
+                .into_iter()
+                .map(|pass| {
+                    tokio::spawn(passes::supervise(
+                        pass,
+                        state.db.clone(),
+                        state.liveness.clone(),
+                        shutdown.clone(),
+                    ))
+                })
+                .collect();
+            (Some(sender), passes)
         } else {
-            Vec::new()
+            (None, Vec::new())
         };
         let result = self.server.await;
-        for task in tasks {
-            task.abort();
+        let graceful = shutdown.is_triggered();
+        shutdown.trigger();
+        if let Some(mut sender) = sender {
+            let delivery = &self.state.config.delivery;
+            let bound = Duration::from_secs(u64::from(delivery.timeout)) + SENDER_STOP_MARGIN;
+            if !graceful || tokio::time::timeout(bound, &mut sender).await.is_err() {
+                // Its leases run out and other processes (or the next start) send the rest.
+                sender.abort();
+            }
+        }
+        for pass in passes {
+            pass.abort();
         }
         result
+    }
+}
+
+/// Beyond the delivery timeout, what the sender gets to record its last outcomes on SIGTERM.
+const SENDER_STOP_MARGIN: Duration = Duration::from_secs(5);
+
+/// The periodic passes. The reaper runs in every process: each of its ends is conditional on
+/// the broadcast still being idle past the cutoff, so two reapers end a broadcast once. The
+/// others take turns: two refreshers would ask every origin twice, two key makers would each
+/// spend seconds generating a key only one of them can store, and housekeeping's deletes are
+/// wasted work twice over.
+fn passes(state: &AppState) -> Vec<Pass> {
+    let reaper = {
+        let state = state.clone();
+        Pass::new("reaper", REAP_EVERY, Runs::Everywhere, move || {
+            let state = state.clone();
+            async move { Directory::new(&state).reap().await.map(drop) }
+        })
+    };
+    let refresher = {
+        let refresher = Refresher::new(state);
+        Pass::new(
+            "catalog refresher",
+            REFRESH_EVERY,
+            Runs::OneAtATime(TURN_REFRESHER),
+            move || {
+                let refresher = refresher.clone();
+                async move { refresher.pass().await.map(drop) }
+            },
+        )
+        // A pass asks up to 50 origins, each allowed 10 s.
+        .stale_after(Duration::from_secs(15 * 60))
+    };
+    let key_maker = {
+        let (db, clock) = (state.db.clone(), state.clock.clone());
+        Pass::new(
+            "key maker",
+            MAKE_KEYS_EVERY,
+            Runs::OneAtATime(TURN_KEY_MAKER),
+            move || {
+                let (db, clock) = (db.clone(), clock.clone());
+                async move { keys::fill_missing(&db, &clock).await.map(drop) }
+            },
+        )
+    };
+    let housekeeping = {
+        let state = state.clone();
+        Pass::new(
+            "housekeeping",
+            HOUSEKEEPING_EVERY,
+            Runs::OneAtATime(TURN_HOUSEKEEPING),
+            move || housekeeping(state.clone()),
+        )
+        .stale_after(Duration::from_secs(15 * 60))
+    };
+    vec![reaper, refresher, key_maker, housekeeping]
+}
+
+/// Advisory-lock keys of the passes that take turns ("onair" in ASCII, then a number).
+const TURN_REFRESHER: i64 = 0x6f6e_6169_7201;
+const TURN_KEY_MAKER: i64 = 0x6f6e_6169_7202;
+const TURN_HOUSEKEEPING: i64 = 0x6f6e_6169_7203;
+
+/// Runs the delivery sender until shutdown; a panic is logged, reported and followed by a
+/// fresh start (its leases run out and are claimed again).
+async fn supervise_sender(state: AppState) {
+    let worker = Worker::from_state(&state, Limits::from_config(&state.config.delivery))
+        .with_liveness(state.liveness.clone());
+    let mut wait = Duration::from_secs(1);
+    loop {
+        match tokio::spawn(worker.clone().run_until(state.shutdown.clone())).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "delivery sender panicked; starting again");
+                state.liveness.failed(Worker::PASS, e.to_string());
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = state.shutdown.wait() => return,
+        }
+        wait = (wait * 2).min(Duration::from_secs(60));
     }
 }
 
@@ -129,6 +238,7 @@ pub async fn app_state(config: Config, db: Db, clock: Clock) -> Result<AppState>
     let instance_keys = Arc::new(keys::instance_keys(&db, &clock).await?);
     let tls_roots = crate::net::load_roots(config.tls_ca_file.as_deref())
         .map_err(|e| Error::Config(format!("tls_ca_file: {e}")))?;
+    let liveness = Arc::new(Liveness::new(clock.clone()));
     Ok(AppState {
         urls: Urls::new(config.url.clone()),
         clock,
@@ -137,6 +247,8 @@ pub async fn app_state(config: Config, db: Db, clock: Clock) -> Result<AppState>
         verifier: Arc::default(),
         origin_client: Origin::client(config.allow_private_networks, &tls_roots),
         tls_roots: tls_roots.into(),
+        liveness,
+        shutdown: Shutdown::default(),
         blocks: Arc::new(Blocklist::new(
             db.clone(),
             config.catalog.allowed_domains.clone(),
@@ -208,60 +320,16 @@ fn http_server(
     Ok(server)
 }
 
-/// Gives new streams their key pairs until the task is aborted.
-async fn run_key_maker(db: Db, clock: Clock) {
-    let mut tick = tokio::time::interval(MAKE_KEYS_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = keys::fill_missing(&db, &clock).await {
-            tracing::error!(error = %e, "key maker pass failed");
-        }
-    }
-}
-
-/// Checks quiet catalog entries at their origin until the task is aborted.
-async fn run_refresher(refresher: Refresher) {
-    let mut tick = tokio::time::interval(REFRESH_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = refresher.pass().await {
-            tracing::error!(error = %e, "catalog refresh pass failed");
-        }
-    }
-}
-
-/// Once a minute until the task is aborted: forgets old inbound activity ids, and finished
-/// deliveries past their retention.
-async fn run_housekeeping(state: AppState) {
-    let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Forgets old inbound activity ids, finished deliveries past their retention and ended
+/// sign-in failure windows. Each part runs even if another failed; the pass reports the first
+/// failure.
+async fn housekeeping(state: AppState) -> Result<()> {
+    let now = state.clock.now();
     let retention = state.config.delivery.retention_days;
-    loop {
-        tick.tick().await;
-        let now = state.clock.now();
-        if let Err(e) = crate::federation::inbox::forget_old_ids(&state.db, now).await {
-            tracing::error!(error = %e, "housekeeping pass failed");
-        }
-        if let Err(e) = crate::delivery::forget_finished(&state.db, now, retention).await {
-            tracing::error!(error = %e, "forgetting finished deliveries failed");
-        }
-        if let Err(e) = crate::signin::forget_old_failures(&state.db, now).await {
-            tracing::error!(error = %e, "forgetting old sign-in failures failed");
-        }
-    }
-}
-
-/// Ends silent and expired broadcasts until the task is aborted.
-async fn run_reaper(state: AppState) {
-    let directory = Directory::new(&state);
-    let mut tick = tokio::time::interval(REAP_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = directory.reap().await {
-            tracing::error!(error = %e, "reaper pass failed");
-        }
-    }
+    let ids = crate::federation::inbox::forget_old_ids(&state.db, now).await;
+    let deliveries = crate::delivery::forget_finished(&state.db, now, retention).await;
+    let failures = crate::signin::forget_old_failures(&state.db, now).await;
+    ids.map(drop)?;
+    deliveries.map(drop)?;
+    failures.map(drop)
 }
