@@ -20,6 +20,7 @@ pub mod keys;
 mod layers;
 pub mod lifecycle;
 pub mod listing;
+pub mod live;
 pub mod metrics;
 pub mod net;
 pub mod proxies;

@@ -11,6 +11,7 @@ use crate::{
     db::{Db, models::InstanceKeys},
     httpsig::Verifier,
     lifecycle::{Liveness, Shutdown},
+    live::LiveFeed,
     metrics::Metrics,
     urls::Urls,
 };
@@ -37,4 +38,6 @@ pub struct AppState {
     pub liveness: Arc<Liveness>,
     /// Set when the process is stopping.
     pub shutdown: Shutdown,
+    /// Committed stream changes by stream, for open live pages.
+    pub live: Arc<LiveFeed>,
 }

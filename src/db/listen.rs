@@ -1,6 +1,7 @@
-//! PostgreSQL's `LISTEN`/`NOTIFY` for the delivery queue: a commit that queued deliveries in any
-//! process wakes the delivery workers of all of them. (SQLite has one writing process, whose
-//! commits wake its worker directly: see [`super::mark_deliveries_queued`].)
+//! PostgreSQL's `LISTEN`/`NOTIFY`: a commit that queued deliveries in any process wakes the
+//! delivery workers of all of them, and a stream's changed status or title reaches every
+//! process's open live pages. (SQLite has one writing process, whose writer does both directly:
+//! see [`super::mark_deliveries_queued`] and [`super::changes`].)
 
 use std::{
     sync::{Arc, Weak},
@@ -9,6 +10,8 @@ use std::{
 
 use diesel::{Connection, PgConnection, RunQueryDsl, connection::SimpleConnection};
 use tokio::sync::{Notify, oneshot};
+
+use super::changes::{self, Changes, StreamChange};
 
 /// Sent inside a transaction that queues deliveries; PostgreSQL delivers it at commit, once
 /// per transaction however often it was sent.
@@ -22,23 +25,29 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 /// Wait before connecting again after a failure (the poll keeps deliveries going meanwhile).
 const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
-/// Starts the listening thread; it wakes `queued` on every notification and ends when `queued`
-/// is dropped (the `Db` is gone). `listening` is sent once the first LISTEN is in place.
-pub(super) fn start(url: String, queued: &Arc<Notify>, listening: oneshot::Sender<()>) {
+/// Starts the listening thread; it wakes `queued` on every delivery notification, publishes
+/// every stream change to `published`, and ends when `queued` is dropped (the `Db` is gone).
+/// `listening` is sent once the first LISTEN is in place.
+pub(super) fn start(
+    url: String,
+    queued: &Arc<Notify>,
+    published: Changes,
+    listening: oneshot::Sender<()>,
+) {
     let queued = Arc::downgrade(queued);
     let spawned = std::thread::Builder::new()
         .name("onair-listen".to_owned())
         .spawn(move || {
             let mut listening = Some(listening);
             while queued.strong_count() > 0 {
-                if let Err(e) = listen(&url, &queued, &mut listening) {
-                    tracing::warn!(error = %e, "delivery notifications: connection lost");
+                if let Err(e) = listen(&url, &queued, &published, &mut listening) {
+                    tracing::warn!(error = %e, "database notifications: connection lost");
                 }
                 std::thread::sleep(RECONNECT_AFTER);
             }
         });
     if let Err(e) = spawned {
-        tracing::error!(error = %e, "delivery notifications: no thread; polling only");
+        tracing::error!(error = %e, "database notifications: no thread; polling deliveries only, live pages see no changes");
     }
 }
 
@@ -46,20 +55,35 @@ pub(super) fn start(url: String, queued: &Arc<Notify>, listening: oneshot::Sende
 fn listen(
     url: &str,
     queued: &Weak<Notify>,
+    published: &Changes,
     listening: &mut Option<oneshot::Sender<()>>,
 ) -> Result<(), String> {
     let mut conn = PgConnection::establish(url).map_err(|e| e.to_string())?;
-    conn.batch_execute("LISTEN onair_deliveries")
-        .map_err(|e| e.to_string())?;
-    if let Some(listening) = listening.take() {
-        let _ = listening.send(());
+    conn.batch_execute(&format!(
+        "LISTEN onair_deliveries; LISTEN {}",
+        changes::CHANNEL
+    ))
+    .map_err(|e| e.to_string())?;
+    match listening.take() {
+        Some(listening) => {
+            let _ = listening.send(());
+        }
+        // Reconnected: whatever changed while the connection was down was never heard.
+        None => published.publish(StreamChange::missed()),
     }
     let mut last_ping = std::time::Instant::now();
     loop {
         let mut woken = false;
         for notification in conn.notifications_iter() {
-            notification.map_err(|e| e.to_string())?;
-            woken = true;
+            let notification = notification.map_err(|e| e.to_string())?;
+            if notification.channel == changes::CHANNEL {
+                match serde_json::from_str::<StreamChange>(&notification.payload) {
+                    Ok(change) => published.publish(change),
+                    Err(e) => tracing::warn!(error = %e, "unreadable stream change notification"),
+                }
+            } else {
+                woken = true;
+            }
         }
         let Some(queued) = queued.upgrade() else {
             return Ok(());

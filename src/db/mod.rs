@@ -6,6 +6,7 @@
 //! pool with a pooled connection; writes go to SQLite's writer thread ([`writer`]) or, on
 //! PostgreSQL, to the blocking pool inside a transaction.
 
+mod changes;
 mod listen;
 pub mod migrations;
 pub mod models;
@@ -24,8 +25,11 @@ use diesel::{
 
 use tokio::sync::Notify;
 
-pub use self::listen::NOTIFY_DELIVERIES;
-use self::{turns::Turns, writer::Writer};
+use self::{changes::Changes, turns::Turns, writer::Writer};
+pub use self::{
+    changes::{StreamChange, stream_changed},
+    listen::NOTIFY_DELIVERIES,
+};
 use crate::error::{Error, Result};
 
 thread_local! {
@@ -114,6 +118,10 @@ pub struct Db {
     pg_url: Option<String>,
     /// Turns among processes for passes one process at a time should run.
     turns: Arc<Turns>,
+    /// Committed stream changes, for open live pages.
+    changes: Changes,
+    /// Whether the PostgreSQL listener was started (once per process).
+    listening: Arc<std::sync::OnceLock<()>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -129,11 +137,13 @@ impl Db {
     pub fn connect(url: &str, pool_size: u32) -> Result<Self> {
         let (backend, target) = Backend::from_url(url);
         let queued = Arc::new(Notify::new());
+        let changes = Changes::default();
         let writer = match backend {
             Backend::Sqlite => Some(Writer::start(
                 open_sqlite(&target)?,
                 open_sqlite(&target)?,
                 queued.clone(),
+                changes.clone(),
             )?),
             Backend::Postgres => None,
         };
@@ -154,6 +164,8 @@ impl Db {
             backend,
             writer,
             queued,
+            changes,
+            listening: Arc::default(),
             turns: Arc::new(Turns::new(
                 (backend == Backend::Postgres).then(|| target.clone()),
             )),
@@ -170,19 +182,28 @@ impl Db {
         self.queued.notified()
     }
 
-    /// Makes [`Db::deliveries_queued`] fire on other processes' commits too: on PostgreSQL it
-    /// starts a thread that LISTENs for their notifications (call it once, from the process
-    /// that runs the delivery worker); on SQLite only this process writes, so nothing. The
-    /// receiver completes once the listener is in place (at once on SQLite).
-    pub fn listen_for_deliveries(&self) -> tokio::sync::oneshot::Receiver<()> {
+    /// Makes [`Db::deliveries_queued`] fire on other processes' commits too, and
+    /// [`Db::stream_changes`] carry every process's changes: on PostgreSQL it starts a thread
+    /// that LISTENs for their notifications (once per process; later calls change nothing); on
+    /// SQLite only this process writes, so nothing. The receiver completes once the listener
+    /// is in place (at once on SQLite, or when it was started before).
+    pub fn listen(&self) -> tokio::sync::oneshot::Receiver<()> {
         let (listening, ready) = tokio::sync::oneshot::channel();
         match &self.pg_url {
-            Some(url) => listen::start(url.clone(), &self.queued, listening),
-            None => {
+            Some(url) if self.listening.set(()).is_ok() => {
+                listen::start(url.clone(), &self.queued, self.changes.clone(), listening);
+            }
+            _ => {
                 let _ = listening.send(());
             }
         }
         ready
+    }
+
+    /// Committed changes of streams' status and title (of every process, once [`Db::listen`]
+    /// runs on PostgreSQL), from now on.
+    pub fn stream_changes(&self) -> tokio::sync::broadcast::Receiver<Arc<StreamChange>> {
+        self.changes.subscribe()
     }
 
     /// Whether this process holds turn `key` among the processes on this database, taking it

@@ -23,7 +23,10 @@ use diesel::{
 };
 use tokio::sync::{Notify, oneshot};
 
-use super::DbConn;
+use super::{
+    DbConn,
+    changes::{self, Changes},
+};
 use crate::error::{Error, Result};
 
 /// Most jobs in one transaction; bounds the latency a batch adds to its first job.
@@ -58,13 +61,19 @@ where
             self.result = Some(Err(Error::WriterGone));
             return;
         }
+        let mark = changes::mark();
         // A panicking job must not take the writer thread (and every later write) with it.
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.transaction(work)));
-        self.result = Some(ran.unwrap_or_else(|_| {
+        let result = ran.unwrap_or_else(|_| {
             Err(Error::Commit(
                 "a write panicked and was rolled back".to_owned(),
             ))
-        }));
+        });
+        if result.is_err() {
+            // Rolled back to its savepoint: what it changed never happened.
+            changes::roll_back_to(mark);
+        }
+        self.result = Some(result);
     }
 
     fn finish(self: Box<Self>, commit: Result<(), String>) {
@@ -86,8 +95,14 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`, and a checkpointer on `checkpoints`. Both stop when
-    /// the last handle is dropped. `queued` is woken after a commit that queued deliveries.
-    pub fn start(mut conn: DbConn, checkpoints: DbConn, queued: Arc<Notify>) -> Result<Self> {
+    /// the last handle is dropped. `queued` is woken after a commit that queued deliveries;
+    /// `published` gets the stream changes of committed jobs.
+    pub fn start(
+        mut conn: DbConn,
+        checkpoints: DbConn,
+        queued: Arc<Notify>,
+        published: Changes,
+    ) -> Result<Self> {
         let (jobs, queue) = mpsc::sync_channel::<Box<dyn Job>>(MAX_QUEUE);
         // Checkpoints copy the WAL into the database file and sync it: milliseconds. Run by the
         // writer they would stall every queued write; a PASSIVE checkpoint from another
@@ -103,7 +118,7 @@ impl Writer {
         spawn(
             "sqlite-writer",
             Box::new(move || {
-                run(conn, &queue, &queued);
+                run(conn, &queue, &queued, &published);
                 drop(stop);
             }),
         )?;
@@ -155,7 +170,12 @@ impl Writer {
     }
 }
 
-fn run(mut conn: DbConn, queue: &mpsc::Receiver<Box<dyn Job>>, queued: &Notify) {
+fn run(
+    mut conn: DbConn,
+    queue: &mpsc::Receiver<Box<dyn Job>>,
+    queued: &Notify,
+    published: &Changes,
+) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -165,12 +185,19 @@ fn run(mut conn: DbConn, queue: &mpsc::Receiver<Box<dyn Job>>, queued: &Notify) 
             }
         }
         super::take_queued();
+        changes::take();
         let commit = run_batch(&mut conn, &mut batch);
         if let Err(e) = &commit {
             tracing::error!(error = %e, jobs = batch.len(), "SQLite write batch failed");
         }
         if super::take_queued() && commit.is_ok() {
             queued.notify_one();
+        }
+        let noted = changes::take();
+        if commit.is_ok() {
+            for change in noted {
+                published.publish(change);
+            }
         }
         for job in batch {
             job.finish(commit.clone());
@@ -224,7 +251,7 @@ fn run_batch(conn: &mut DbConn, batch: &mut [Box<dyn Job>]) -> Result<(), String
 mod tests {
     use diesel::{RunQueryDsl, connection::SimpleConnection, sql_types::BigInt};
 
-    use super::Writer;
+    use super::{Changes, Writer};
     use crate::{db::DbConn, error::Error};
 
     fn sqlite(path: &std::path::Path) -> DbConn {
@@ -244,8 +271,13 @@ mod tests {
     async fn a_failing_or_panicking_job_rolls_back_alone_and_the_writer_lives_on() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
-        let writer =
-            Writer::start(sqlite(&path), sqlite(&path), std::sync::Arc::default()).unwrap();
+        let writer = Writer::start(
+            sqlite(&path),
+            sqlite(&path),
+            std::sync::Arc::default(),
+            Changes::default(),
+        )
+        .unwrap();
         writer
             .write(|c| Ok(c.batch_execute("CREATE TABLE t (n INTEGER NOT NULL)")?))
             .await

@@ -195,7 +195,7 @@ impl Worker {
     /// end (each within the request timeout), records their outcomes and returns.
     pub async fn run_until(self, shutdown: Shutdown) {
         // Without the listener other processes' work is found by the poll: nothing to wait for.
-        drop(self.db.listen_for_deliveries());
+        drop(self.db.listen());
         loop {
             let sender = Sender::new(self.clone()).stop_on(shutdown.clone());
             match sender.run(Mode::Forever).await {

@@ -1,66 +1,130 @@
 //! `GET /streams/{handle}/events`: Server-Sent Events for an open stream page. The page learns a
-//! new title, or that the stream went on or off air, without reloading. Each connection reads
-//! the stream's state every couple of seconds (one indexed read), which stays right whichever
-//! process handled the YP touch.
+//! new title, or that the stream went on or off air, without reloading. Nothing polls: each
+//! connection waits on the live feed (changes committed by any process), reads the database only
+//! when changes may have been missed, and sends a comment when it has been quiet for a while so
+//! that proxies keep the connection open and a gone client is noticed.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use actix_web::{HttpResponse, http::header, web};
 use futures_util::stream;
 use serde_json::json;
+use tokio::{
+    sync::broadcast::{self, error::RecvError},
+    time::Instant,
+};
 
-use crate::{error::Result, state::AppState, streams::StreamStatus};
+use crate::{
+    db::{StreamChange, models::Broadcast},
+    error::Result,
+    state::AppState,
+    streams::StreamStatus,
+};
 
-/// How often a connection looks at the stream.
-const EVERY: Duration = Duration::from_secs(2);
+/// A quiet connection gets a comment this often: below the idle timeouts of common proxies
+/// (nginx's `proxy_read_timeout` is 60 s by default).
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// A connection ends after this long; the browser reconnects by itself.
 const LIFETIME: Duration = Duration::from_secs(600);
 
 /// What the page shows: status and title.
-fn snapshot(active: Option<&crate::db::models::Broadcast>) -> serde_json::Value {
+fn snapshot(active: Option<&Broadcast>) -> serde_json::Value {
     json!({
         "status": StreamStatus::of(active).as_str(),
         "title": active.map(|b| b.title.as_str()).unwrap_or(""),
     })
 }
 
-pub async fn events(state: web::Data<AppState>, handle: web::Path<String>) -> Result<HttpResponse> {
-    let (stream, active) = crate::streams::find(&state.db, &handle).await?;
-    let first = snapshot(active.as_ref());
-    let started = tokio::time::Instant::now();
-    let init = (state, stream.handle, first, true);
-    let events = stream::unfold(init, move |(state, handle, last, first_round)| async move {
-        if first_round {
-            let event = format!("retry: 3000\nevent: now\ndata: {last}\n\n");
-            return Some((
-                Ok::<_, actix_web::Error>(web::Bytes::from(event)),
-                (state, handle, last, false),
-            ));
-        }
+fn event(now: &serde_json::Value) -> web::Bytes {
+    web::Bytes::from(format!("event: now\ndata: {now}\n\n"))
+}
+
+/// One open page's connection.
+struct Feed {
+    state: web::Data<AppState>,
+    handle: String,
+    changes: broadcast::Receiver<Arc<StreamChange>>,
+    last: serde_json::Value,
+    started: Instant,
+    written: Instant,
+}
+
+impl Feed {
+    /// The next thing to send, or `None` to end the connection.
+    async fn next(&mut self) -> Option<web::Bytes> {
         loop {
-            if started.elapsed() > LIFETIME {
-                return None;
-            }
-            tokio::time::sleep(EVERY).await;
-            let key = handle.clone();
-            let now = match state
-                .db
-                .read(move |c| crate::db::models::Stream::find_with_broadcast(c, &key))
-                .await
-            {
-                Ok(Some((_, active))) => snapshot(active.as_ref()),
-                // Gone, or the database is unavailable: end; the browser retries.
-                _ => return None,
+            let end = self.started + LIFETIME;
+            let quiet_until = (self.written + KEEP_ALIVE).min(end);
+            let change = tokio::select! {
+                change = self.changes.recv() => change,
+                () = tokio::time::sleep_until(quiet_until) => {
+                    if Instant::now() >= end {
+                        return None;
+                    }
+                    self.written = Instant::now();
+                    return Some(web::Bytes::from_static(b": keep-alive\n\n"));
+                }
+                () = self.state.shutdown.wait() => return None,
             };
-            if now != last {
-                let event = format!("event: now\ndata: {now}\n\n");
-                return Some((Ok(web::Bytes::from(event)), (state, handle, now, false)));
+            let now = match change {
+                Ok(change) if !change.is_missed() => {
+                    json!({ "status": change.status, "title": change.title })
+                }
+                // Changes may have been lost: read the stream as it is.
+                Ok(_) | Err(RecvError::Lagged(_)) => self.read().await?,
+                Err(RecvError::Closed) => return None,
+            };
+            if now != self.last {
+                self.written = Instant::now();
+                let bytes = event(&now);
+                self.last = now;
+                return Some(bytes);
             }
         }
+    }
+
+    async fn read(&self) -> Option<serde_json::Value> {
+        let key = self.handle.clone();
+        let found = self
+            .state
+            .db
+            .read(move |c| crate::db::models::Stream::find_with_broadcast(c, &key))
+            .await;
+        match found {
+            Ok(Some((_, active))) => Some(snapshot(active.as_ref())),
+            // Gone, or the database is unavailable: end; the browser retries.
+            _ => None,
+        }
+    }
+}
+
+pub async fn events(state: web::Data<AppState>, handle: web::Path<String>) -> Result<HttpResponse> {
+    // Subscribed before the first read, so a change committed in between is not missed.
+    let (stream, _) = crate::streams::find(&state.db, &handle).await?;
+    let changes = state.live.subscribe(stream.id);
+    let (_, active) = crate::streams::find(&state.db, &handle).await?;
+    let first = snapshot(active.as_ref());
+    let opening = web::Bytes::from(format!("retry: 3000\nevent: now\ndata: {first}\n\n"));
+    let now = Instant::now();
+    let feed = Feed {
+        state,
+        handle: stream.handle,
+        changes,
+        last: first,
+        started: now,
+        written: now,
+    };
+    let rest = stream::unfold(feed, |mut feed| async move {
+        let bytes = feed.next().await?;
+        Some((Ok::<_, actix_web::Error>(bytes), feed))
     });
+    let body = futures_util::StreamExt::chain(
+        stream::once(async move { Ok::<_, actix_web::Error>(opening) }),
+        rest,
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("x-accel-buffering", "no"))
-        .streaming(events))
+        .streaming(body))
 }

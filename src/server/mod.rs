@@ -19,6 +19,7 @@ use crate::{
     federation::instance::InstanceActor,
     keys,
     lifecycle::{Liveness, Shutdown},
+    live::LiveFeed,
     metrics::Metrics,
     routes,
     state::AppState,
@@ -71,6 +72,15 @@ impl Application {
         let db_for_migrations = db.clone();
         tokio::task::spawn_blocking(move || migrations::run_pending(&db_for_migrations)).await??;
         let state = app_state(config, db, options.clock).await?;
+        // Other processes' commits (PostgreSQL): wake this one's deliveries and live pages.
+        // Waited for (briefly), so a page opened right after start hears every change.
+        let listening = state.db.listen();
+        if tokio::time::timeout(Duration::from_secs(5), listening)
+            .await
+            .is_err()
+        {
+            tracing::warn!("database notifications not in place yet; going on without waiting");
+        }
         let listener = TcpListener::bind(state.config.bind)
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", state.config.bind)))?;
         let port = listener
@@ -249,6 +259,7 @@ pub async fn app_state(config: Config, db: Db, clock: Clock) -> Result<AppState>
         tls_roots: tls_roots.into(),
         liveness,
         shutdown: Shutdown::default(),
+        live: LiveFeed::start(&db),
         blocks: Arc::new(Blocklist::new(
             db.clone(),
             config.catalog.allowed_domains.clone(),

@@ -4,7 +4,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use diesel::Connection;
 
 use super::{
-    handle,
+    StreamStatus, handle,
     yp_form::{AddRequest, Sid, TouchRequest},
 };
 use crate::{
@@ -152,6 +152,9 @@ impl<'a> Directory<'a> {
                                 "the broadcast changed during the add".to_owned(),
                             ));
                         }
+                        if b.state != BroadcastState::Live {
+                            tell_pages(conn, stream.id, StreamStatus::Live, &b.title)?;
+                        }
                         (b.id, false)
                     }
                     stale => {
@@ -165,6 +168,7 @@ impl<'a> Directory<'a> {
                         }
                         let started = Broadcast::insert_live(conn, stream.id, sid.as_str(), now)?;
                         announce::started(conn, &stream, &started, &urls, now)?;
+                        tell_pages(conn, stream.id, StreamStatus::Live, &started.title)?;
                         (started.id, true)
                     }
                 };
@@ -204,10 +208,13 @@ impl<'a> Directory<'a> {
                     max_listeners: req.max_listeners,
                     last_touch_at: now,
                 };
-                match broadcast.record_touch(conn, &touch)? {
-                    true => Ok(()),
-                    false => Err(Error::UnknownSid),
+                if !broadcast.record_touch(conn, &touch)? {
+                    return Err(Error::UnknownSid);
                 }
+                if broadcast.title != req.title {
+                    tell_pages(conn, broadcast.stream_id, StreamStatus::Live, &req.title)?;
+                }
+                Ok(())
             })
             .await
     }
@@ -222,10 +229,16 @@ impl<'a> Directory<'a> {
                 let owner = owner_of(conn, &hash, now)?;
                 let broadcast = Broadcast::find_live_by_sid(conn, sid.as_str(), owner.user_id)?
                     .ok_or(Error::UnknownSid)?;
-                match broadcast.begin_ending(conn, now)? {
-                    true => Ok(broadcast.id),
-                    false => Err(Error::UnknownSid),
+                if !broadcast.begin_ending(conn, now)? {
+                    return Err(Error::UnknownSid);
                 }
+                tell_pages(
+                    conn,
+                    broadcast.stream_id,
+                    StreamStatus::Ending,
+                    &broadcast.title,
+                )?;
+                Ok(broadcast.id)
             })
             .await?;
         tracing::info!(broadcast = id, "ending");
@@ -244,7 +257,7 @@ impl<'a> Directory<'a> {
                     if let Some(stream) = Stream::find(conn, b.stream_id)? {
                         announce::ended(conn, &stream, b, &urls, now)?;
                     }
-                    Ok(())
+                    tell_pages(conn, b.stream_id, StreamStatus::Offline, "")
                 };
                 let live_cutoff = settings.idle_cutoff(BroadcastState::Live, now);
                 for b in Broadcast::list_silent_since(conn, live_cutoff, REAP_BATCH)? {
@@ -266,6 +279,18 @@ impl<'a> Directory<'a> {
             })
             .await
     }
+}
+
+/// Tells open live pages (after the commit, in every process) what the stream shows now.
+fn tell_pages(conn: &mut DbConn, stream_id: i64, status: StreamStatus, title: &str) -> Result<()> {
+    crate::db::stream_changed(
+        conn,
+        crate::db::StreamChange {
+            stream_id,
+            status: status.as_str().to_owned(),
+            title: title.to_owned(),
+        },
+    )
 }
 
 /// The account a token speaks for; also notes the token's use.

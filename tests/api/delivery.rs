@@ -362,7 +362,7 @@ async fn a_commit_in_another_process_wakes_the_worker_on_postgresql() {
     let (stream_id, actor) = stream(&app).await;
     // Another process's view of the same database: its own pool, its own listener.
     let other = onair::db::Db::connect(&app.database_url, 2).unwrap();
-    other.listen_for_deliveries().await.unwrap();
+    other.listen().await.unwrap();
     assert!(
         other.deliveries_queued().now_or_never().is_none(),
         "nothing queued yet"

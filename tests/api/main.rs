@@ -20,6 +20,7 @@ mod fake_relay;
 mod federation;
 mod helpers;
 mod icecast;
+mod live_pages;
 mod pages;
 mod pasture;
 mod relay;

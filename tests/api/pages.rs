@@ -360,6 +360,7 @@ async fn every_url_we_mint_is_served() {
     let not_requested = [
         "new",
         "authority",
+        "host_forms",
         "handle_of",
         "acct",
         "mention",
