@@ -11,6 +11,9 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::clock::Clock;
 
+/// The pass whose runner also serves the database's metrics (one process at a time).
+pub const HOUSEKEEPING: &str = "housekeeping";
+
 /// Who runs a pass at the moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -110,6 +113,11 @@ impl Liveness {
                 s.last_error = Some(error);
             }
         });
+    }
+
+    /// Who runs `name` now, if it is watched.
+    pub fn role(&self, name: &str) -> Option<Role> {
+        self.with(|p| p.get(name).map(|s| s.role))
     }
 
     /// Every pass, by name.

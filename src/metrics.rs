@@ -49,10 +49,13 @@ pub struct Shared {
     pub breakers_open: Option<i64>,
 }
 
-/// The process's metrics.
+/// The process's metrics: its own counters, and the database's gauges, which one process
+/// serves so that sums across processes add up.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    /// The database's figures: the same whichever process reads them.
+    shared: Registry,
     yp_requests: Family<YpLabels, Counter>,
     inbox_requests: Family<InboxLabels, Counter>,
     live_streams: Gauge,
@@ -65,6 +68,7 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("onair");
+        let mut shared = Registry::with_prefix("onair");
         let yp_requests = Family::<YpLabels, Counter>::default();
         registry.register(
             "yp_requests",
@@ -78,9 +82,9 @@ impl Default for Metrics {
             inbox_requests.clone(),
         );
         let live_streams = Gauge::default();
-        registry.register(
+        shared.register(
             "live_streams",
-            "Local streams on air (all processes)",
+            "Local streams on air (the database's; served by one process)",
             live_streams.clone(),
         );
         let deliveries = Family::<OutcomeLabels, Counter>::default();
@@ -98,19 +102,20 @@ impl Default for Metrics {
             delivery_latency.clone(),
         );
         let queue = Family::<StateLabels, Gauge>::default();
-        registry.register(
+        shared.register(
             "delivery_queue",
-            "Deliveries by state (all processes)",
+            "Deliveries by state (the database's; served by one process)",
             queue.clone(),
         );
         let breakers_open = Gauge::default();
-        registry.register(
+        shared.register(
             "delivery_breakers_open",
-            "Hosts whose circuit breaker is open (all processes)",
+            "Hosts whose circuit breaker is open (the database's; served by one process)",
             breakers_open.clone(),
         );
         Self {
             registry,
+            shared,
             yp_requests,
             inbox_requests,
             live_streams,
@@ -149,9 +154,16 @@ impl Metrics {
         self.delivery_latency.observe(seconds);
     }
 
-    /// Renders every metric, with the shared gauges set from `shared` (read from the database
-    /// at scrape time, so they are right whichever process did the work).
-    pub fn render(&self, shared: Shared) -> String {
+    /// Renders this process's metrics and, when `shared` is given (this process serves the
+    /// database's figures), the database's gauges set from it (read at scrape time, so they are
+    /// right whichever process did the work).
+    pub fn render(&self, shared: Option<Shared>) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        let Some(shared) = shared else {
+            return out;
+        };
         if let Some(live) = shared.live_streams {
             self.live_streams.set(live);
         }
@@ -164,9 +176,11 @@ impl Metrics {
         if let Some(open) = shared.breakers_open {
             self.breakers_open.set(open);
         }
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
+        // One exposition: the first part's end-of-file marker goes.
+        if out.ends_with("# EOF\n") {
+            out.truncate(out.len() - "# EOF\n".len());
+        }
+        let _ = encode(&mut out, &self.shared);
         out
     }
 }

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::{
     db::models::{Broadcast, Delivery, HostBreaker},
+    lifecycle::{HOUSEKEEPING, Role},
     metrics::Shared,
     state::AppState,
 };
@@ -51,7 +52,15 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus text format. Renders even when the database is down: the counters matter most then.
+/// The database's gauges come only from the process that runs housekeeping (any process when
+/// nobody knows yet), so summing a metric over processes never counts the database twice.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let standby = state.liveness.role(HOUSEKEEPING) == Some(Role::Standby);
+    if standby {
+        return HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(state.metrics.render(None));
+    }
     let now = state.clock.now();
     let shared = state
         .db
@@ -67,5 +76,5 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .unwrap_or_default();
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render(shared))
+        .body(state.metrics.render(Some(shared)))
 }

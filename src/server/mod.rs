@@ -18,7 +18,7 @@ use crate::{
     error::{Error, Result},
     federation::instance::InstanceActor,
     keys,
-    lifecycle::{Liveness, Shutdown},
+    lifecycle::{HOUSEKEEPING, Liveness, Shutdown},
     live::LiveFeed,
     metrics::Metrics,
     routes,
@@ -204,7 +204,7 @@ fn passes(state: &AppState) -> Vec<Pass> {
     let housekeeping = {
         let state = state.clone();
         Pass::new(
-            "housekeeping",
+            HOUSEKEEPING,
             HOUSEKEEPING_EVERY,
             Runs::OneAtATime(TURN_HOUSEKEEPING),
             move || housekeeping(state.clone()),

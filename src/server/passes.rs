@@ -14,6 +14,8 @@ use crate::{
     lifecycle::{Liveness, Role, Shutdown},
 };
 
+/// How often a standby process checks whether the pass's turn came free.
+const STANDBY_EVERY: Duration = Duration::from_secs(2);
 /// The longest wait after failures in a row.
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
 
@@ -75,11 +77,18 @@ pub async fn supervise(pass: Pass, db: Db, liveness: Arc<Liveness>, shutdown: Sh
     liveness.register(pass.name, stale, pass.role());
     let mut failures = 0u32;
     let mut role = pass.role();
+    let mut first = true;
     loop {
+        // The first run at once (a standby learns its role, a leader starts work), then on
+        // the period.
         let wait = match failures {
+            _ if first => Duration::ZERO,
+            // A standby looks again soon: a dead leader's turn is free at once.
+            0 if role == Role::Standby => pass.every.min(STANDBY_EVERY),
             0 => pass.every,
             n => (pass.every * 2u32.saturating_pow(n)).min(BACKOFF_MAX),
         };
+        first = false;
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = shutdown.wait() => return,
@@ -176,7 +185,7 @@ mod tests {
         );
         let shutdown = Shutdown::default();
         let task = tokio::spawn(supervise(pass, db, liveness.clone(), shutdown.clone()));
-        // First run at 1 s panics; the next waits 2 s (at 3 s) and panics; then 4 s (at 7 s).
+        // The first run (at once) panics; the next waits 2 s and panics; then 4 s (at 6 s).
         tokio::time::sleep(Duration::from_millis(3500)).await;
         let report = liveness.report();
         assert_eq!((runs.load(Ordering::SeqCst), report[0].failures), (2, 2));

@@ -23,6 +23,7 @@ mod icecast;
 mod live_pages;
 mod pages;
 mod pasture;
+mod processes;
 mod relay;
 mod restart;
 mod signatures;
