@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::{
     error::{Error, Result},
-    proxies::TrustedProxies,
+    proxies::{ForwardedHeader, TrustedProxies},
 };
 
 /// Icecast raises any `TouchFreq` below this to it.
@@ -39,10 +39,12 @@ pub struct Config {
     /// Followers get at most one title `Update` per broadcast in this many seconds
     /// (`ONAIR_UPDATE_INTERVAL`).
     pub update_interval: u32,
-    /// Reverse proxies (addresses or CIDR networks) whose `Forwarded` / `X-Forwarded-For` /
-    /// `X-Forwarded-Proto` headers are believed (`ONAIR_TRUSTED_PROXIES`, comma-separated).
-    /// Empty: every request's client is its peer address.
+    /// Reverse proxies (addresses or CIDR networks) whose forwarding header is believed
+    /// (`ONAIR_TRUSTED_PROXIES`, comma-separated). Empty: every request's client is its peer.
     pub trusted_proxies: TrustedProxies,
+    /// Which header they write the client's address into: `x-forwarded-for` or `forwarded`
+    /// (`ONAIR_FORWARDED_HEADER`).
+    pub forwarded_header: ForwardedHeader,
     /// Extra certificate authorities (PEM) trusted by outgoing https besides the system's:
     /// a private CA in front of peers or tests (`ONAIR_TLS_CA_FILE`).
     pub tls_ca_file: Option<PathBuf>,
@@ -112,6 +114,7 @@ impl Default for Config {
             workers: 0,
             update_interval: 60,
             trusted_proxies: TrustedProxies::default(),
+            forwarded_header: ForwardedHeader::default(),
             tls_ca_file: None,
             yp: YpConfig::default(),
             catalog: CatalogConfig::default(),
@@ -172,6 +175,7 @@ impl std::fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("update_interval", &self.update_interval)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("forwarded_header", &self.forwarded_header)
             .field("tls_ca_file", &self.tls_ca_file)
             .field("yp", &self.yp)
             .field("catalog", &self.catalog)
@@ -221,6 +225,10 @@ impl Config {
             "ONAIR_UPDATE_INTERVAL" => self.update_interval = parse(key, value)?,
             "ONAIR_TRUSTED_PROXIES" => {
                 self.trusted_proxies = TrustedProxies::parse_list(value)
+                    .map_err(|e| Error::Config(format!("{key}: {e}")))?;
+            }
+            "ONAIR_FORWARDED_HEADER" => {
+                self.forwarded_header = ForwardedHeader::parse(value)
                     .map_err(|e| Error::Config(format!("{key}: {e}")))?;
             }
             "ONAIR_TLS_CA_FILE" => {
@@ -428,6 +436,7 @@ mod tests {
             "ONAIR_DATABASE_POOL_SIZE",
             "ONAIR_UPDATE_INTERVAL",
             "ONAIR_TRUSTED_PROXIES",
+            "ONAIR_FORWARDED_HEADER",
             "ONAIR_TLS_CA_FILE",
         ] {
             assert!(text.contains(var), "{var} is not documented");

@@ -7,7 +7,7 @@ use std::{net::IpAddr, sync::LazyLock};
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::{
-    accounts,
+    accounts::{self, UserName},
     db::{
         Db,
         models::{Session, SigninFailures, User},
@@ -100,8 +100,14 @@ pub enum Attempt {
     Limited,
 }
 
-/// Checks a sign-in (the form or the admin API's HTTP Basic) made from `client`. Failures are
-/// counted in the database per name and per address, so every process sees the same count.
+/// Checks a sign-in (the form or the admin API's HTTP Basic) made from `client`. Each attempt
+/// is counted in the database per name and per address before the password is checked (so a
+/// burst sent at once cannot get more tries than the limit, in any number of processes); a
+/// success takes its count back and clears the name's. A name that cannot be an account's
+/// counts against the address only, so made-up names store nothing new.
+///
+/// Anyone who knows an account's name can keep it locked with five tries every quarter of an
+/// hour: the price of the per-name limit, which is what stops a guesser with many addresses.
 pub async fn attempt(
     db: &Db,
     name: &str,
@@ -109,32 +115,39 @@ pub async fn attempt(
     client: IpAddr,
     now: NaiveDateTime,
 ) -> Result<Attempt> {
-    let (by_name, by_address) = (name_key(name), address_key(client));
+    let by_address = address_key(client);
+    let account = UserName::parse(name).ok();
+    let by_name = account.as_ref().map(|n| name_key(n.as_str()));
     let since = now - WINDOW;
-    let keys = [by_name.clone(), by_address.clone()];
-    let limited = db
-        .read(move |c| {
-            Ok(
-                SigninFailures::any_at_limit(c, &keys[..1], NAME_FAILURES, since)?
-                    || SigninFailures::any_at_limit(c, &keys[1..], ADDRESS_FAILURES, since)?,
-            )
-        })
+    let keys: Vec<String> = by_name
+        .iter()
+        .cloned()
+        .chain([by_address.clone()])
+        .collect();
+    let counts = db
+        .write(move |c| SigninFailures::reserve(c, &keys, now, since))
         .await?;
-    if limited {
+    let (name_count, address_count) = match counts.as_slice() {
+        [n, a] => (*n, *a),
+        [a] => (0, *a),
+        _ => (0, 0),
+    };
+    if name_count > NAME_FAILURES || address_count > ADDRESS_FAILURES {
         return Ok(Attempt::Limited);
     }
-    match check_password(db, name, password).await? {
+    let (Some(by_name), Some(account)) = (by_name, account) else {
+        return Ok(Attempt::Wrong);
+    };
+    match check_password(db, account.as_str(), password).await? {
         Some(user) => {
-            db.write(move |c| SigninFailures::clear(c, &by_name))
-                .await?;
+            db.write(move |c| {
+                SigninFailures::clear(c, &by_name)?;
+                SigninFailures::take_back(c, &by_address)
+            })
+            .await?;
             Ok(Attempt::Valid(user))
         }
-        None => {
-            let keys = [by_name, by_address];
-            db.write(move |c| SigninFailures::count(c, &keys, now, since))
-                .await?;
-            Ok(Attempt::Wrong)
-        }
+        None => Ok(Attempt::Wrong),
     }
 }
 

@@ -40,7 +40,7 @@ async fn admin(req: &HttpRequest, state: &AppState) -> Result<User> {
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.split_once(':').map(|(n, p)| (n.to_owned(), p.to_owned())))
         .ok_or_else(refused)?;
-    let client = super::client::of(req, state).addr;
+    let client = super::client::of(req, state);
     let user = match signin::attempt(&state.db, &name, &password, client, state.clock.now()).await?
     {
         signin::Attempt::Valid(user) => user,

@@ -120,7 +120,7 @@ pub async fn login(
         ));
     }
     let name = form.name.trim().to_ascii_lowercase();
-    let client = super::client::of(&req, &state).addr;
+    let client = super::client::of(&req, &state);
     let now = state.clock.now();
     let user = match signin::attempt(&state.db, &name, &form.password, client, now).await? {
         Attempt::Valid(user) => user,

@@ -197,7 +197,11 @@ mod tests {
                 .contains("run 1 panics")
         );
         tokio::time::sleep(Duration::from_secs(3)).await;
-        assert_eq!(runs.load(Ordering::SeqCst), 3, "the third run, at 6 s, succeeds");
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            3,
+            "the third run, at 6 s, succeeds"
+        );
         assert_eq!(liveness.report()[0].failures, 0, "recovered");
         shutdown.trigger();
         task.await.unwrap();

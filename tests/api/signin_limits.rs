@@ -103,3 +103,61 @@ async fn two_processes_on_one_database_share_the_count() {
     assert_eq!(Visitor::new(&second).sign_in("carol", RIGHT).await, 429);
     assert_eq!(basic(&first, "carol", RIGHT).await, 429);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_guesses_sent_at_once_gets_no_more_tries_than_the_limit() {
+    let app = spawn_app().await;
+    account(&app, "carol").await;
+    let guesses = (0..20).map(|n| basic(&app, "carol", if n == 0 { "guess" } else { "guess!" }));
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, refused), (5, 15), "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_written_forwarded_header_or_extra_line_is_not_believed() {
+    let app = spawn_app_with(|c| {
+        c.trusted_proxies = onair::proxies::TrustedProxies::parse_list("127.0.0.1").unwrap();
+    })
+    .await;
+    account(&app, "carol").await;
+    // nginx appends the address it saw to X-Forwarded-For and passes Forwarded through: a
+    // Forwarded header is the client's own words and changes nothing.
+    let guess = |n: u32, forwarded: String| {
+        app.client
+            .get(app.url("/api/v1/admin/blocks"))
+            .basic_auth(format!("user{n}"), Some("guess"))
+            .header("forwarded", forwarded)
+            .header("x-forwarded-for", "198.51.100.9")
+            .send()
+    };
+    for n in 0..20 {
+        assert_eq!(
+            guess(n, format!("for=203.0.113.{n}"))
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+    }
+    assert_eq!(
+        guess(99, "for=192.0.2.1".into()).await.unwrap().status(),
+        429
+    );
+    // A proxy that adds a line of its own: the last line is its, the first the client's.
+    let res = app
+        .client
+        .get(app.url("/api/v1/admin/blocks"))
+        .basic_auth("carol", Some(RIGHT))
+        .header("x-forwarded-for", "198.51.100.77")
+        .header("x-forwarded-for", "198.51.100.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        429,
+        "the proxy's line, not the client's, names the address"
+    );
+}

@@ -13,32 +13,16 @@ use crate::{
 pub struct SigninFailures;
 
 impl SigninFailures {
-    /// Whether any of `keys` has `limit` failures or more in the window that began after
-    /// `since`.
-    pub fn any_at_limit(
-        conn: &mut DbConn,
-        keys: &[String],
-        limit: i32,
-        since: NaiveDateTime,
-    ) -> Result<bool> {
-        use signin_failures::dsl as f;
-        let at_limit: i64 = f::signin_failures
-            .filter(f::key.eq_any(keys))
-            .filter(f::first_at.gt(since))
-            .filter(f::failures.ge(limit))
-            .count()
-            .get_result(conn)?;
-        Ok(at_limit > 0)
-    }
-
-    /// Counts one failure against each of `keys`; a key whose window began at or before
-    /// `since` starts a new one at `now`.
-    pub fn count(
+    /// Counts one attempt against each of `keys`, before its password is checked, and returns
+    /// each key's count in its window (a window that began at or before `since` starts over at
+    /// `now`). Counting first means a burst of guesses sent at once is refused as it arrives,
+    /// not after every one of them was checked.
+    pub fn reserve(
         conn: &mut DbConn,
         keys: &[String],
         now: NaiveDateTime,
         since: NaiveDateTime,
-    ) -> Result<()> {
+    ) -> Result<Vec<i32>> {
         use signin_failures::dsl as f;
         diesel::delete(
             f::signin_failures
@@ -46,17 +30,40 @@ impl SigninFailures {
                 .filter(f::first_at.le(since)),
         )
         .execute(conn)?;
+        let mut counts = Vec::with_capacity(keys.len());
         for key in keys {
             let row = (f::key.eq(key), f::failures.eq(1), f::first_at.eq(now));
             let add = f::failures.eq(f::failures + 1);
-            // Two processes may count a failure of one key at once: the increment is done by
-            // the statement, never read-then-written.
+            // Two processes may count one key at once: the increment is the statement's.
             let insert = diesel::insert_into(f::signin_failures).values(row);
-            match conn {
-                DbConn::Sqlite(c) => insert.on_conflict(f::key).do_update().set(add).execute(c)?,
-                DbConn::Pg(c) => insert.on_conflict(f::key).do_update().set(add).execute(c)?,
-            };
+            counts.push(match conn {
+                DbConn::Sqlite(c) => insert
+                    .on_conflict(f::key)
+                    .do_update()
+                    .set(add)
+                    .returning(f::failures)
+                    .get_result(c)?,
+                DbConn::Pg(c) => insert
+                    .on_conflict(f::key)
+                    .do_update()
+                    .set(add)
+                    .returning(f::failures)
+                    .get_result(c)?,
+            });
         }
+        Ok(counts)
+    }
+
+    /// Takes back an attempt counted against `key` (it was not a failure).
+    pub fn take_back(conn: &mut DbConn, key: &str) -> Result<()> {
+        use signin_failures::dsl as f;
+        diesel::update(
+            f::signin_failures
+                .filter(f::key.eq(key))
+                .filter(f::failures.gt(0)),
+        )
+        .set(f::failures.eq(f::failures - 1))
+        .execute(conn)?;
         Ok(())
     }
 
