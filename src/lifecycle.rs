@@ -23,14 +23,18 @@ pub enum Role {
     Leader,
     /// Another process holds it; this one waits to take over.
     Standby,
+    /// Takes turns, and whose turn it is is not known (not asked yet, or the asking failed).
+    Unknown,
 }
 
 impl Role {
+    /// How `/healthz` says it.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Everywhere => "runs here",
             Self::Leader => "runs here (leader)",
             Self::Standby => "standby (another process runs it)",
+            Self::Unknown => "turn unknown",
         }
     }
 }
@@ -65,6 +69,7 @@ pub struct Liveness {
 }
 
 impl Liveness {
+    /// Nothing watched yet; quiet times are measured on `clock`.
     pub fn new(clock: Clock) -> Self {
         Self {
             clock,
@@ -101,6 +106,15 @@ impl Liveness {
                 s.last_ok = now;
                 s.role = role;
                 s.failures = 0;
+            }
+        });
+    }
+
+    /// Whose turn `name` is could not be told.
+    pub fn turn_unknown(&self, name: &'static str) {
+        self.with(|p| {
+            if let Some(s) = p.get_mut(name) {
+                s.role = Role::Unknown;
             }
         });
     }
@@ -159,6 +173,7 @@ impl Shutdown {
         self.sender.send_replace(true);
     }
 
+    /// Whether [`Shutdown::trigger`] was called.
     pub fn is_triggered(&self) -> bool {
         *self.sender.borrow()
     }

@@ -42,8 +42,11 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!(port = app.port(), url = %state.config.url, "listening");
         app.run_until_stopped().await.context("HTTP server")?;
         tracing::info!("stopped");
-        Ok(())
-    })
+        Ok::<_, anyhow::Error>(())
+    })?;
+    // Blocking work still running (a database call that does not return) is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    Ok(())
 }
 
 /// What an operator would otherwise find out from people who cannot follow.

@@ -23,8 +23,11 @@ const CAPACITY: usize = 1024;
 /// What changed: the stream, its public status and its title, as a page shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamChange {
+    /// The local stream's id (0: see [`StreamChange::missed`]).
     pub stream_id: i64,
+    /// `live`, `ending` or `offline`.
     pub status: String,
+    /// The title now playing (empty when none).
     pub title: String,
 }
 

@@ -214,6 +214,11 @@ impl Db {
         tokio::task::spawn_blocking(move || turns.hold(key)).await?
     }
 
+    /// Gives up this process's turns (it is stopping), so another process takes them at once.
+    pub fn release_turns(&self) {
+        self.turns.release_all();
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -316,4 +316,38 @@ mod tests {
             .unwrap();
         assert_eq!(count, 198, "everything but the failed jobs committed");
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_committed_jobs_changes_reach_live_pages() {
+        use crate::db::changes::{StreamChange, stream_changed};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let changes = Changes::default();
+        let mut heard = changes.subscribe();
+        let writer = Writer::start(
+            sqlite(&path),
+            sqlite(&path),
+            std::sync::Arc::default(),
+            changes,
+        )
+        .unwrap();
+        let change = |id: i64| StreamChange {
+            stream_id: id,
+            status: "live".to_owned(),
+            title: format!("title {id}"),
+        };
+        let failed = writer.write(move |c| {
+            stream_changed(c, change(1))?;
+            Err::<(), _>(Error::Invalid("rolled back".to_owned()))
+        });
+        let panicked = writer.write(move |c| -> crate::error::Result<()> {
+            stream_changed(c, change(2))?;
+            panic!("rolled back too")
+        });
+        let committed = writer.write(move |c| stream_changed(c, change(3)));
+        let (failed, panicked, committed) = tokio::join!(failed, panicked, committed);
+        assert!(failed.is_err() && panicked.is_err() && committed.is_ok());
+        assert_eq!(heard.recv().await.unwrap().stream_id, 3);
+        assert!(heard.try_recv().is_err(), "nothing else was published");
+    }
 }

@@ -10,7 +10,10 @@ use actix_web::{HttpResponse, http::header, web};
 use futures_util::stream;
 use serde_json::json;
 use tokio::{
-    sync::broadcast::{self, error::RecvError},
+    sync::broadcast::{
+        self,
+        error::{RecvError, TryRecvError},
+    },
     time::Instant,
 };
 
@@ -70,8 +73,16 @@ impl Feed {
                 Ok(change) if !change.is_missed() => {
                     json!({ "status": change.status, "title": change.title })
                 }
-                // Changes may have been lost: read the stream as it is.
-                Ok(_) | Err(RecvError::Lagged(_)) => self.read().await?,
+                // Changes may have been lost: read the stream as it is, and drop what is older
+                // than that read.
+                Ok(_) | Err(RecvError::Lagged(_)) => {
+                    let now = self.read().await?;
+                    while !matches!(
+                        self.changes.try_recv(),
+                        Err(TryRecvError::Empty | TryRecvError::Closed)
+                    ) {}
+                    now
+                }
                 Err(RecvError::Closed) => return None,
             };
             if now != self.last {
@@ -98,6 +109,7 @@ impl Feed {
     }
 }
 
+/// The handler: the first event at once, then changes as they come.
 pub async fn events(state: web::Data<AppState>, handle: web::Path<String>) -> Result<HttpResponse> {
     // Subscribed before the first read, so a change committed in between is not missed.
     let (stream, _) = crate::streams::find(&state.db, &handle).await?;

@@ -1,6 +1,7 @@
 //! Builds the application: database, migrations, state, HTTP server and the background passes
-//! (`passes`: their supervision and turns).
+//! (`background`: which passes run where; `passes`: their supervision and turns).
 
+mod background;
 mod passes;
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
@@ -10,34 +11,22 @@ use actix_web::{App, HttpServer, dev::Server, middleware::ErrorHandlers, web};
 
 use crate::{
     blocks::Blocklist,
-    catalog::{origin::Origin, refresh::Refresher},
+    catalog::origin::Origin,
     clock::Clock,
     config::Config,
     db::{Db, migrations},
-    delivery::worker::{Limits, Worker},
     error::{Error, Result},
     federation::instance::InstanceActor,
     keys,
-    lifecycle::{HOUSEKEEPING, Liveness, Shutdown},
+    lifecycle::{Liveness, Shutdown},
     live::LiveFeed,
     metrics::Metrics,
     routes,
     state::AppState,
-    streams::Directory,
     urls::Urls,
 };
 
 pub use self::passes::{Pass, Runs, supervise};
-
-/// How often the reaper looks for broadcasts to end. One indexed query; the timing rules
-/// themselves come from the YP settings.
-const REAP_EVERY: Duration = Duration::from_secs(1);
-/// How often old inbound activity ids are forgotten.
-const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
-/// How often the catalog looks for entries that went quiet.
-const REFRESH_EVERY: Duration = Duration::from_secs(10);
-/// How often new streams are looked for to give them key pairs.
-const MAKE_KEYS_EVERY: Duration = Duration::from_secs(1);
 
 /// Knobs the binary never turns but tests do.
 #[derive(Debug, Clone)]
@@ -112,137 +101,43 @@ impl Application {
     /// SIGINT (Ctrl-C) stops at once.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let shutdown = self.state.shutdown.clone();
-        // actix stops serving on SIGTERM by itself; this tells everything else at the same time.
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            let shutdown = shutdown.clone();
-            tokio::spawn(async move {
-                term.recv().await;
-                tracing::info!("SIGTERM: stopping");
-                shutdown.trigger();
-            });
-        }
-        let (sender, passes) = if self.background {
-            let state = &self.state;
-            let sender = tokio::spawn(supervise_sender(state.clone()));
-            let passes: Vec<_> = passes(state)
-                .into_iter()
-                .map(|pass| {
-                    tokio::spawn(passes::supervise(
-                        pass,
-                        state.db.clone(),
-                        state.liveness.clone(),
-                        shutdown.clone(),
-                    ))
-                })
-                .collect();
-            (Some(sender), passes)
-        } else {
-            (None, Vec::new())
-        };
+        tokio::spawn(stop_on_signals(self.server.handle(), shutdown.clone()));
+        let work = self.background.then(|| background::start(&self.state));
         let result = self.server.await;
         let graceful = shutdown.is_triggered();
         shutdown.trigger();
-        if let Some(mut sender) = sender {
-            let delivery = &self.state.config.delivery;
-            let bound = Duration::from_secs(u64::from(delivery.timeout)) + SENDER_STOP_MARGIN;
-            if !graceful || tokio::time::timeout(bound, &mut sender).await.is_err() {
-                // Its leases run out and other processes (or the next start) send the rest.
-                sender.abort();
-            }
-        }
-        for pass in passes {
-            pass.abort();
+        if let Some(work) = work {
+            work.stop(&self.state, graceful).await;
         }
         result
     }
 }
 
-/// Beyond the delivery timeout, what the sender gets to record its last outcomes on SIGTERM.
-const SENDER_STOP_MARGIN: Duration = Duration::from_secs(5);
-
-/// The periodic passes. The reaper runs in every process: each of its ends is conditional on
-/// the broadcast still being idle past the cutoff, so two reapers end a broadcast once. The
-/// others take turns: two refreshers would ask every origin twice, two key makers would each
-/// spend seconds generating a key only one of them can store, and housekeeping's deletes are
-/// wasted work twice over.
-fn passes(state: &AppState) -> Vec<Pass> {
-    let reaper = {
-        let state = state.clone();
-        Pass::new("reaper", REAP_EVERY, Runs::Everywhere, move || {
-            let state = state.clone();
-            async move { Directory::new(&state).reap().await.map(drop) }
-        })
+/// SIGTERM: everything winds down together (HTTP drains, the sender finishes, event streams
+/// end); SIGINT: HTTP stops at once, and so does the rest. actix's own signal handling is off,
+/// so that nothing stops before `shutdown` is set.
+async fn stop_on_signals(server: actix_web::dev::ServerHandle, shutdown: Shutdown) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot watch for SIGTERM and SIGINT");
+        return;
     };
-    let refresher = {
-        let refresher = Refresher::new(state);
-        Pass::new(
-            "catalog refresher",
-            REFRESH_EVERY,
-            Runs::OneAtATime(TURN_REFRESHER),
-            move || {
-                let refresher = refresher.clone();
-                async move { refresher.pass().await.map(drop) }
-            },
-        )
-        // A pass asks up to 50 origins, each allowed 10 s.
-        .stale_after(Duration::from_secs(15 * 60))
-    };
-    let key_maker = {
-        let (db, clock) = (state.db.clone(), state.clock.clone());
-        Pass::new(
-            "key maker",
-            MAKE_KEYS_EVERY,
-            Runs::OneAtATime(TURN_KEY_MAKER),
-            move || {
-                let (db, clock) = (db.clone(), clock.clone());
-                async move { keys::fill_missing(&db, &clock).await.map(drop) }
-            },
-        )
-    };
-    let housekeeping = {
-        let state = state.clone();
-        Pass::new(
-            HOUSEKEEPING,
-            HOUSEKEEPING_EVERY,
-            Runs::OneAtATime(TURN_HOUSEKEEPING),
-            move || housekeeping(state.clone()),
-        )
-        .stale_after(Duration::from_secs(15 * 60))
-    };
-    vec![reaper, refresher, key_maker, housekeeping]
-}
-
-/// Advisory-lock keys of the passes that take turns ("onair" in ASCII, then a number).
-const TURN_REFRESHER: i64 = 0x6f6e_6169_7201;
-const TURN_KEY_MAKER: i64 = 0x6f6e_6169_7202;
-const TURN_HOUSEKEEPING: i64 = 0x6f6e_6169_7203;
-
-/// Runs the delivery sender until shutdown; a panic is logged, reported and followed by a
-/// fresh start (its leases run out and are claimed again).
-async fn supervise_sender(state: AppState) {
-    let worker = Worker::from_state(&state, Limits::from_config(&state.config.delivery))
-        .with_liveness(state.liveness.clone());
-    let mut wait = Duration::from_secs(1);
-    loop {
-        match tokio::spawn(worker.clone().run_until(state.shutdown.clone())).await {
-            Ok(()) => return,
-            Err(e) => {
-                tracing::error!(error = %e, "delivery sender panicked; starting again");
-                state.liveness.failed(Worker::PASS, e.to_string());
-            }
+    tokio::select! {
+        _ = term.recv() => {
+            tracing::info!("SIGTERM: stopping");
+            shutdown.trigger();
+            server.stop(true).await;
         }
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = state.shutdown.wait() => return,
+        _ = int.recv() => {
+            tracing::info!("SIGINT: stopping now");
+            server.stop(false).await;
         }
-        wait = (wait * 2).min(Duration::from_secs(60));
     }
 }
 
-/// The library's configuration: our domain, and the instance actor to sign fetches with. Private
-/// networks allowed means the library's debug mode, its only way to accept `localhost:port`.
 /// The state every handler (and a command that federates) works with, over a migrated database.
 pub async fn app_state(config: Config, db: Db, clock: Clock) -> Result<AppState> {
     let instance_keys = Arc::new(keys::instance_keys(&db, &clock).await?);
@@ -325,22 +220,9 @@ fn http_server(
     // Icecast keeps one connection per directory and touches every 30 s or more: keep it open.
     .keep_alive(Duration::from_secs(120))
     .shutdown_timeout(30)
+    .disable_signals()
     .listen(listener)
     .map_err(|e| Error::Config(format!("cannot listen: {e}")))?
     .run();
     Ok(server)
-}
-
-/// Forgets old inbound activity ids, finished deliveries past their retention and ended
-/// sign-in failure windows. Each part runs even if another failed; the pass reports the first
-/// failure.
-async fn housekeeping(state: AppState) -> Result<()> {
-    let now = state.clock.now();
-    let retention = state.config.delivery.retention_days;
-    let ids = crate::federation::inbox::forget_old_ids(&state.db, now).await;
-    let deliveries = crate::delivery::forget_finished(&state.db, now, retention).await;
-    let failures = crate::signin::forget_old_failures(&state.db, now).await;
-    ids.map(drop)?;
-    deliveries.map(drop)?;
-    failures.map(drop)
 }

@@ -33,15 +33,19 @@ pub enum Runs {
 /// A background pass.
 #[derive(Clone)]
 pub struct Pass {
+    /// As logs and `/healthz` name it.
     pub name: &'static str,
+    /// The time between runs.
     pub every: Duration,
     /// Stalled (as `/healthz` reports it) after this long without completing.
     pub stale_after: Duration,
+    /// Where it runs.
     pub runs: Runs,
     run: Run,
 }
 
 impl Pass {
+    /// A pass called `name` that runs `run` every `every`, `runs` where.
     pub fn new<F, Fut>(name: &'static str, every: Duration, runs: Runs, run: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
@@ -66,7 +70,7 @@ impl Pass {
     fn role(&self) -> Role {
         match self.runs {
             Runs::Everywhere => Role::Everywhere,
-            Runs::OneAtATime(_) => Role::Standby,
+            Runs::OneAtATime(_) => Role::Unknown,
         }
     }
 }
@@ -95,10 +99,12 @@ pub async fn supervise(pass: Pass, db: Db, liveness: Arc<Liveness>, shutdown: Sh
         }
         let now = match pass.runs {
             Runs::Everywhere => Ok(Role::Everywhere),
-            Runs::OneAtATime(key) => db
-                .hold_turn(key)
-                .await
-                .map(|held| if held { Role::Leader } else { Role::Standby }),
+            Runs::OneAtATime(key) => tokio::select! {
+                held = db.hold_turn(key) => held.map(|held| {
+                    if held { Role::Leader } else { Role::Standby }
+                }),
+                () = shutdown.wait() => return,
+            },
         };
         let now = match now {
             Ok(now) => now,
@@ -106,6 +112,8 @@ pub async fn supervise(pass: Pass, db: Db, liveness: Arc<Liveness>, shutdown: Sh
                 failures += 1;
                 tracing::error!(pass = pass.name, error = %e, "cannot tell whose turn the pass is");
                 liveness.failed(pass.name, e.to_string());
+                liveness.turn_unknown(pass.name);
+                role = Role::Unknown;
                 continue;
             }
         };

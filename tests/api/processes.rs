@@ -152,13 +152,25 @@ async fn sigterm_lets_deliveries_in_flight_finish_and_gives_back_the_rest() {
     let stopping = Instant::now();
     serve.terminate();
     let mut serve = serve;
-    let status = tokio::task::spawn_blocking(move || {
-        let status = serve.child.wait().unwrap();
+    let waited = tokio::task::spawn_blocking(move || {
+        // Polled, so that a process that never stops fails the test instead of hanging it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = serve.child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         drop(serve);
         status
-    })
-    .await
-    .unwrap();
+    });
+    let status = waited
+        .await
+        .unwrap()
+        .expect("onair stops within 30 s of SIGTERM");
     let took = stopping.elapsed();
     assert!(status.success(), "a clean stop: {status:?}");
     let arrived = held.arrived.load(Ordering::SeqCst);
