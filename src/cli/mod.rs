@@ -2,6 +2,7 @@
 //! same configuration as `serve` and works beside a running server on the same database.
 
 mod accounts;
+mod backup;
 mod block;
 mod follower;
 mod queue;
@@ -61,6 +62,11 @@ pub enum Command {
     /// The delivery queue.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
+    /// Copy the SQLite database to FILE while the server runs (on PostgreSQL, use pg_dump).
+    Backup {
+        /// Where to write the copy; it must not exist yet.
+        file: PathBuf,
+    },
 }
 
 /// Runs the parsed command line.
@@ -85,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Remote(cmd) => remote::run(cmd, open(&config)?, config),
         Command::Block(cmd) => block::run(cmd, &open(&config)?),
         Command::Relay(cmd) => remote::run_relay(cmd, open(&config)?, config),
+        Command::Backup { file } => backup::run(&config, &file),
     }
 }
 

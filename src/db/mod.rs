@@ -6,6 +6,7 @@
 //! pool with a pooled connection; writes go to SQLite's writer thread ([`writer`]) or, on
 //! PostgreSQL, to the blocking pool inside a transaction.
 
+pub mod backup;
 mod changes;
 mod listen;
 pub mod migrations;

@@ -5,14 +5,19 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-use crate::helpers::{TestApp, add_body, spawn_app};
+use crate::helpers::{TestApp, add_body, spawn_app, touch_body};
 
 pub fn onair(app: &TestApp, args: &[&str], stdin: &str) -> Output {
+    onair_on(&app.database_url, app, args, stdin)
+}
+
+/// [`onair`] on another database (a backup, say), with the app's public URL.
+pub fn onair_on(database_url: &str, app: &TestApp, args: &[&str], stdin: &str) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_onair"));
     clean_env(&mut cmd);
     let mut child = cmd
         .args(args)
-        .env("ONAIR_DATABASE_URL", &app.database_url)
+        .env("ONAIR_DATABASE_URL", database_url)
         .env("ONAIR_URL", app.url(""))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -350,4 +355,105 @@ fn stop(child: &std::process::Child) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// `onair backup` while the server serves and writes: the copy is a database onair opens, with
+/// the same accounts and streams; an existing file is never overwritten.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_taken_while_serving_opens_with_the_same_accounts_and_streams() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    let copy_arg = copy.to_str().unwrap();
+    if app.database_url.starts_with("postgres") {
+        let refused = stderr(&onair(&app, &["backup", copy_arg], ""));
+        assert!(
+            refused.contains(&format!("pg_dump --format=custom --file={copy_arg} ")),
+            "{refused}"
+        );
+        assert!(!copy.exists());
+        eprintln!("on PostgreSQL: only the refusal (the SQLite copy is tested on SQLite)");
+        return;
+    }
+    let alice = app.broadcaster("alice").await;
+    let sid = app.add(&alice, "Backup FM", "backup").await;
+    let bob = app.broadcaster("bob").await;
+    app.add(&bob, "Spare Room", "spare").await;
+    // Touches keep the writer busy while the copy is made.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let touches = tokio::spawn({
+        let (client, url, stop) = (
+            app.client.clone(),
+            app.url(&format!("/api/icecast/yp/{alice}")),
+            stop.clone(),
+        );
+        async move {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let res = client
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(touch_body(&sid, &format!("Track {n}"), n))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.headers()["YPResponse"], "1");
+            }
+            n
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let out = stdout(&onair(&app, &["backup", copy_arg], ""));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let touched = touches.await.unwrap();
+    assert!(touched > 1, "touches went on during the backup ({touched})");
+    let size = std::fs::metadata(&copy).unwrap().len();
+    assert!(
+        out.contains(&format!("to {copy_arg} ({size} bytes")),
+        "says what it wrote and its size: {out}"
+    );
+
+    for list in [&["user", "list"][..], &["stream", "list"]] {
+        let original = stdout(&onair(&app, list, ""));
+        let copied = stdout(&onair_on(copy_arg, &app, list, ""));
+        assert_eq!(original, copied, "{list:?} on the copy");
+        assert!(copied.contains("alice") || copied.contains("backup_fm"));
+    }
+    assert!(stdout(&onair_on(copy_arg, &app, &["stream", "list"], "")).contains("spare_room"));
+
+    let refused = stderr(&onair(&app, &["backup", copy_arg], ""));
+    assert!(refused.contains("already exists"), "{refused}");
+    assert_eq!(std::fs::metadata(&copy).unwrap().len(), size, "untouched");
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, "").unwrap();
+    assert!(
+        stderr(&onair(&app, &["backup", empty.to_str().unwrap()], "")).contains("already exists"),
+        "even an empty file, which SQLite itself would fill"
+    );
+}
+
+/// On PostgreSQL the command names the tool to use instead, without the password.
+#[test]
+fn a_backup_of_postgresql_names_pg_dump() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onair"));
+    clean_env(&mut cmd);
+    let out = cmd
+        .args(["backup", "/var/backups/onair.dump"])
+        .env(
+            "ONAIR_DATABASE_URL",
+            "postgres://onair:s3cret@db.invalid:5432/onair",
+        )
+        .output()
+        .unwrap();
+    let refused = stderr(&out);
+    assert!(
+        refused.contains(
+            "pg_dump --format=custom --file=/var/backups/onair.dump \
+             postgres://onair@db.invalid:5432/onair"
+        ),
+        "{refused}"
+    );
+    assert!(refused.contains("pg_restore"), "{refused}");
+    assert!(!refused.contains("s3cret"), "{refused}");
 }
