@@ -10,27 +10,35 @@ const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Applies every pending migration and returns the names of those it applied.
 ///
-/// Safe to call from several processes at start: on PostgreSQL an advisory lock serialises them,
-/// on SQLite the write lock does.
+/// Safe to call from several processes at once (several `serve` starting together after an
+/// upgrade, or a command beside a starting server): each takes a lock before it reads which
+/// migrations are pending and holds it until they are applied, so the others wait and then find
+/// nothing left to do. On PostgreSQL the lock is a session advisory lock; on SQLite it is the
+/// write lock, taken at once (`BEGIN IMMEDIATE`, which waits out the busy timeout) with every
+/// migration inside that one transaction.
 pub fn run_pending(db: &Db) -> Result<Vec<String>> {
-    db.read_blocking(|conn| {
-        let (set, lock) = match db.backend() {
-            Backend::Sqlite => (SQLITE, None),
-            // Any fixed key: it only has to be the same in every onair process.
-            Backend::Postgres => (POSTGRES, Some(0x006f_6e61_6972)),
-        };
-        if let Some(key) = lock {
-            advisory_lock(conn, key, true)?;
+    db.read_blocking(|conn| match conn {
+        DbConn::Sqlite(c) => c.immediate_transaction(|c| apply(c, SQLITE)),
+        DbConn::Pg(_) => {
+            advisory_lock(conn, LOCK, true)?;
+            let applied = apply(conn, POSTGRES);
+            // Unlocked whatever happened: the connection goes back to the pool.
+            advisory_lock(conn, LOCK, false)?;
+            applied
         }
-        let applied = conn
-            .run_pending_migrations(set)
-            .map(|v| v.iter().map(ToString::to_string).collect())
-            .map_err(Error::Migration);
-        if let Some(key) = lock {
-            advisory_lock(conn, key, false)?;
-        }
-        applied
     })
+}
+
+/// The advisory lock's key: any fixed number, the same in every onair process.
+const LOCK: i64 = 0x006f_6e61_6972;
+
+fn apply<C>(conn: &mut C, set: EmbeddedMigrations) -> Result<Vec<String>>
+where
+    C: MigrationHarness<C::Backend> + diesel::Connection,
+{
+    conn.run_pending_migrations(set)
+        .map(|v| v.iter().map(ToString::to_string).collect())
+        .map_err(Error::Migration)
 }
 
 fn advisory_lock(conn: &mut DbConn, key: i64, take: bool) -> Result<()> {

@@ -84,12 +84,13 @@ impl Backend {
 
 /// WAL lets readers run beside the writer; NORMAL syncs at checkpoints only (a power cut can lose
 /// the last commits, never corrupt the file). The busy timeout covers another process's write
-/// transaction (a CLI command beside the server); they are all short.
+/// transaction (a CLI command beside the server); they are all short. It comes first: switching
+/// a new file to WAL needs the lock a second process opening it at the same moment may hold.
 /// A WAL that grew during a burst is cut back to 64 MiB once a checkpoint resets it. Sorts
 /// (the delivery claim's ranking) stay in memory rather than in temporary files created and
 /// deleted for each statement.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-    PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864; \
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+    PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 67108864; \
     PRAGMA temp_store = MEMORY;";
 
 /// Sets the per-connection pragmas SQLite needs; nothing for PostgreSQL.

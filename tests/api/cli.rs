@@ -457,3 +457,42 @@ fn a_backup_of_postgresql_names_pg_dump() {
     assert!(refused.contains("pg_restore"), "{refused}");
     assert!(!refused.contains("s3cret"), "{refused}");
 }
+
+/// Several processes applying migrations at once, as several `onair serve` do when they start
+/// together after an upgrade: none fails, and each migration is applied by exactly one of them
+/// (PostgreSQL: the advisory lock; SQLite: the write lock taken before reading what is pending).
+#[test]
+fn migrations_started_at_once_are_each_applied_once() {
+    let db = crate::helpers::TestDb::new();
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_onair"));
+            clean_env(&mut cmd);
+            cmd.arg("migrate")
+                .env("ONAIR_DATABASE_URL", &db.url)
+                .current_dir(db.dir.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut applied = Vec::new();
+    for child in children {
+        let out = stdout(&child.wait_with_output().unwrap());
+        applied.extend(
+            out.lines()
+                .skip(1)
+                .map(|l| l.trim().to_owned())
+                .collect::<Vec<_>>(),
+        );
+    }
+    let backend = onair::db::Backend::from_url(&db.url).0;
+    let mut all: Vec<String> = onair::db::migrations::names(backend)
+        .iter()
+        .map(|n| n.replace('-', "").split('_').next().unwrap().to_owned())
+        .collect();
+    applied.sort();
+    all.sort();
+    assert_eq!(applied, all, "each migration once, by one of the processes");
+}
