@@ -6,6 +6,7 @@
 //!
 //! cargo bench --bench yp_bench                       # SQLite in a temporary directory
 //! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench yp_bench
+//!   (a database of the run's own on that server, dropped at the end)
 //! BENCH_CONNECTIONS=64 BENCH_SECONDS=10 BENCH_STREAMS=1000 tune the run; BENCH_ONAIR=path runs
 //! another build of onair against the same harness.
 
@@ -19,7 +20,7 @@ mod common;
 mod yp;
 
 use common::{cpu_seconds, peak_rss_kib};
-use yp::load::Icecast;
+use yp::{database::FreshPg, load::Icecast, machine};
 
 use std::{
     net::TcpListener,
@@ -69,12 +70,14 @@ fn main() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/yp"),
     );
     let dir = tempfile::tempdir().unwrap();
-    let db = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| dir.path().join("bench.db").display().to_string());
-    let backend = if db.starts_with("postgres") {
-        "PostgreSQL"
-    } else {
-        "SQLite"
+    let given = std::env::var("BENCH_DATABASE_URL").ok();
+    let fresh = given
+        .as_deref()
+        .filter(|u| u.starts_with("postgres"))
+        .map(FreshPg::create);
+    let db = match &fresh {
+        Some(pg) => pg.url.clone(),
+        None => dir.path().join("bench.db").display().to_string(),
     };
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -121,13 +124,14 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(run(&server, &path, backend, streams, connections, seconds));
+    let pg = fresh.as_ref().map(|pg| pg.url.as_str());
+    runtime.block_on(run(&server, &path, pg, streams, connections, seconds));
 }
 
 async fn run(
     server: &Server,
     path: &str,
-    backend: &str,
+    pg: Option<&str>,
     streams: usize,
     connections: usize,
     seconds: u64,
@@ -149,6 +153,7 @@ async fn run(
     let add_time = adds.elapsed();
 
     let (server_before, ours_before) = (cpu_seconds(server.child.id()), own_cpu());
+    let (busy_before, pg_before) = (machine::busy_seconds(), pg.map(machine::backends));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let tasks: Vec<_> = icecasts
@@ -170,9 +175,17 @@ async fn run(
     let wall = started.elapsed();
     let server_cpu = cpu_seconds(server.child.id()) - server_before;
     let our_cpu = own_cpu() - ours_before;
+    let busy = machine::busy_seconds() - busy_before;
+    let pg_cpu = pg.zip(pg_before).map_or(0.0, |(url, before)| {
+        machine::backends_used(&before, &machine::backends(url))
+    });
+    // Whatever else ran on the machine meanwhile (other builds, PostgreSQL's own background
+    // processes): it took cores from the run.
+    let others = (busy - server_cpu - our_cpu - pg_cpu).max(0.0);
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     let n = latencies.len();
+    let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
     println!(
         "yp_bench: {backend}, {streams} streams added in {:.2} s ({:.0} adds/s over {connections} connections)",
         add_time.as_secs_f64(),
@@ -195,6 +208,18 @@ async fn run(
         server_cpu * 1e6 / n as f64,
         our_cpu * 1e6 / n as f64,
         peak_rss_kib(server.child.id()) / 1024
+    );
+    let per_touch = |cpu: f64| cpu * 1e6 / n as f64;
+    if pg.is_some() {
+        println!(
+            "yp_bench: PostgreSQL backends {:.1} µs per touch",
+            per_touch(pg_cpu)
+        );
+    }
+    println!(
+        "yp_bench: the rest of the machine meanwhile: {:.2} cores busy ({:.1} µs per touch)",
+        others / wall.as_secs_f64(),
+        per_touch(others)
     );
     assert_eq!(refused, 0, "every touch must succeed");
 }
