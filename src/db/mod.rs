@@ -4,8 +4,10 @@
 //! and every query is written once against [`DbConn`], diesel's runtime-selected connection.
 //! Queries are blocking, so nothing here runs on the async executor: reads go to tokio's blocking
 //! pool with a pooled connection; writes go to SQLite's writer thread ([`writer`]) or, on
-//! PostgreSQL, to the blocking pool inside a transaction.
+//! PostgreSQL, to the blocking pool inside a transaction. Small writes of one kind that come in
+//! many at once (YP touches) can be run in batches, one transaction each ([`batch`]).
 
+mod batch;
 mod listen;
 pub mod migrations;
 pub mod models;
@@ -23,8 +25,8 @@ use diesel::{
 
 use tokio::sync::Notify;
 
-pub use self::listen::NOTIFY_DELIVERIES;
-use self::writer::Writer;
+pub use self::{batch::Batch, listen::NOTIFY_DELIVERIES};
+use self::{batch::Batches, writer::Writer};
 use crate::error::{Error, Result};
 
 thread_local! {
@@ -111,6 +113,8 @@ pub struct Db {
     queued: Arc<Notify>,
     /// The PostgreSQL URL, for the notification listener; `None` on SQLite.
     pg_url: Option<String>,
+    /// Jobs gathering for [`Db::batch`].
+    batches: Arc<Batches>,
 }
 
 impl std::fmt::Debug for Db {
@@ -152,6 +156,7 @@ impl Db {
             writer,
             queued,
             pg_url: (backend == Backend::Postgres).then_some(target),
+            batches: Arc::default(),
         })
     }
 

@@ -6,6 +6,7 @@ mod directory;
 pub mod handle;
 pub mod listen_url;
 pub mod settings;
+mod touch;
 pub mod yp_form;
 
 pub use directory::{Added, Directory, DirectorySettings, Reaped};
