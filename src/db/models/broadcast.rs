@@ -92,7 +92,7 @@ impl Broadcast {
     pub fn find_active(conn: &mut DbConn, stream_id: i64) -> Result<Option<Self>> {
         Ok(broadcasts::table
             .filter(broadcasts::stream_id.eq(stream_id))
-            .filter(broadcasts::state.ne(BroadcastState::Ended.as_str()))
+            .filter(on_air())
             .select(Self::as_select())
             .first(conn)
             .optional()?)
@@ -432,10 +432,11 @@ impl Broadcast {
     }
 }
 
-/// `state <> 'ended'` spelled as a literal, the predicate of the partial index
-/// `broadcasts_one_active`, so that the planner of either backend can read the on-air
-/// broadcasts through it (a bound parameter would not match the index). Broadcasts have no
-/// other index on their state: see the migration `touch_in_place`.
+/// `state <> 'ended'` spelled as a literal, the predicate of the partial indexes
+/// `broadcasts_on_air` (by id, for the reaper) and `broadcasts_one_active` (by stream), so that
+/// either backend's planner reads the on-air broadcasts through them (a bound parameter would
+/// not match a partial index), not the table with its history. Broadcasts have no other index on
+/// their state: see the migration `touch_in_place`.
 fn on_air() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
     diesel::dsl::sql("broadcasts.state <> 'ended'")
 }
