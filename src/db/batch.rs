@@ -1,17 +1,20 @@
 //! Many small writes of one kind, done together: each caller hands in one job and waits; the jobs
-//! that gathered while the previous batch ran go into the next, run by one function in one
-//! write transaction.
+//! that came in together are run by one call of their kind's function ([`Batch::run`]), in one
+//! write transaction, and each caller gets its own outcome after the commit.
 //!
 //! ```text
-//!  caller ──job──▶ waiting ◀── runner (one per kind and database, while there is work):
-//!     ▲                          take everything waiting → Db::write(B::run(jobs)) → answers
-//!     └──────── its outcome, after the commit ◀──┘
+//!  PostgreSQL: caller ──job──▶ waiting ◀── runner (one per kind, while there is work): take
+//!                ▲                         what waits → Db::write(B::run(jobs)) → answers
+//!                └──────── its outcome, after the commit ◀──┘
+//!  SQLite:     caller ──job──▶ the writer thread's queue: the jobs of a kind that queued up
+//!                              while the last transaction ran are joined into one → B::run
 //! ```
 //!
-//! This is SQLite's group commit (`writer.rs`) one level up, and for both backends: what a batch
-//! saves is per-transaction work (a commit and its fsync on PostgreSQL, a savepoint on SQLite)
-//! and, when the kind's function reads and writes with set-based statements, per-statement work
-//! (a network round trip each on PostgreSQL). A lone job runs at once, as a batch of one.
+//! This is SQLite's group commit (`writer.rs`) carried into the statements, for both backends:
+//! what a batch saves is per-transaction work (a commit and its fsync on PostgreSQL, a savepoint
+//! on SQLite) and, when the kind's function reads and writes with set-based statements,
+//! per-statement work (a network round trip each on PostgreSQL, a parse on SQLite: diesel keeps
+//! no UPDATE prepared). A lone job runs at once, as a batch of one.
 
 use std::{
     any::{Any, TypeId},
@@ -21,7 +24,9 @@ use std::{
 
 use tokio::sync::oneshot;
 
-use super::{Db, DbConn};
+use diesel::Connection;
+
+use super::{Db, DbConn, writer::Job};
 use crate::error::{Error, Result};
 
 /// Most jobs in one batch: bounds one transaction's length and its statements' arrays.
@@ -64,8 +69,23 @@ impl Db {
     /// Runs `job` in the next batch of its kind and returns its outcome once that batch has
     /// committed.
     pub async fn batch<B: Batch>(&self, job: B::Job) -> Result<B::Done> {
-        let gathering = self.batches.gathering::<B>();
         let (reply, outcome) = oneshot::channel();
+        match &self.writer {
+            // SQLite's writer thread gathers what queued up anyway; there the jobs of one kind
+            // are joined into one.
+            Some(writer) => writer.queue(Box::new(Joined::<B> {
+                jobs: vec![job],
+                replies: vec![reply],
+                outcomes: None,
+            }))?,
+            None => self.gather::<B>(job, reply),
+        }
+        outcome.await.map_err(|_| Error::WriterGone)?
+    }
+
+    /// Leaves `job` for the runner of its kind, starting one if none runs.
+    fn gather<B: Batch>(&self, job: B::Job, reply: oneshot::Sender<Result<B::Done>>) {
+        let gathering = self.batches.gathering::<B>();
         let start = {
             let mut waiting = gathering.lock();
             waiting.jobs.push((job, reply));
@@ -74,7 +94,6 @@ impl Db {
         if start {
             tokio::spawn(run_batches(self.clone(), gathering));
         }
-        outcome.await.map_err(|_| Error::WriterGone)?
     }
 }
 
@@ -112,22 +131,32 @@ async fn run_batches<B: Batch>(db: Db, gathering: Arc<Gathering<B>>) {
     };
     while let Some(jobs) = runner.next_batch() {
         let (jobs, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
-        let count = replies.len();
-        match db.write(move |conn| B::run(conn, jobs)).await {
-            Ok(outcomes) if outcomes.len() == count => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(outcome);
-                }
+        let outcomes = db.write(move |conn| B::run(conn, jobs)).await;
+        answer(replies, outcomes);
+    }
+}
+
+/// Hands each caller its outcome, or every caller the batch's error.
+fn answer<T>(replies: Vec<oneshot::Sender<Result<T>>>, outcomes: Result<Vec<Result<T>>>) {
+    match outcomes {
+        Ok(outcomes) if outcomes.len() == replies.len() => {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                // The caller may have gone away (request cancelled); the write stands.
+                let _ = reply.send(outcome);
             }
-            Ok(outcomes) => {
-                let e = format!("a batch of {count} gave {} outcomes", outcomes.len());
-                tracing::error!("{e}");
-                fail_all(replies, &Error::Commit(e));
-            }
-            Err(e) => {
-                tracing::error!(error = %e, jobs = count, "a write batch failed");
-                fail_all(replies, &e);
-            }
+        }
+        Ok(outcomes) => {
+            let e = format!(
+                "a batch of {} gave {} outcomes",
+                replies.len(),
+                outcomes.len()
+            );
+            tracing::error!("{e}");
+            fail_all(replies, &Error::Commit(e));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, jobs = replies.len(), "a write batch failed");
+            fail_all(replies, &e);
         }
     }
 }
@@ -177,5 +206,64 @@ impl<B: Batch> Drop for Runner<'_, B> {
             waiting.running = false;
             waiting.jobs.clear();
         }
+    }
+}
+
+/// Jobs of one kind for SQLite's writer thread, joined there into the first that queued.
+struct Joined<B: Batch> {
+    jobs: Vec<B::Job>,
+    replies: Vec<oneshot::Sender<Result<B::Done>>>,
+    outcomes: Option<Result<Vec<Result<B::Done>>>>,
+}
+
+impl<B: Batch> Job for Joined<B> {
+    fn run(&mut self, conn: &mut DbConn) {
+        // Callers gone (requests cancelled): their jobs are skipped, as the writer skips a lone
+        // job of a caller gone.
+        let (jobs, replies): (Vec<_>, Vec<_>) = std::mem::take(&mut self.jobs)
+            .into_iter()
+            .zip(std::mem::take(&mut self.replies))
+            .filter(|(_, reply)| !reply.is_closed())
+            .unzip();
+        self.replies = replies;
+        // In a savepoint, as every writer job; a panic must not take the writer thread with it.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            conn.transaction(|c| B::run(c, jobs))
+        }));
+        self.outcomes = Some(ran.unwrap_or_else(|_| {
+            Err(Error::Commit(
+                "a batch panicked and was rolled back".to_owned(),
+            ))
+        }));
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), String>) {
+        let outcomes = match (commit, self.outcomes) {
+            (Ok(()), Some(outcomes)) => outcomes,
+            (Err(e), _) => Err(Error::Commit(e)),
+            (Ok(()), None) => Err(Error::Commit("the batch never ran".to_owned())),
+        };
+        answer(self.replies, outcomes);
+    }
+
+    fn kind(&self) -> Option<TypeId> {
+        Some(TypeId::of::<B>())
+    }
+
+    fn callers(&self) -> usize {
+        self.replies.len()
+    }
+
+    fn join(&mut self, other: Box<dyn Job>) {
+        // Only a job of this kind is handed in; anything else would be dropped (its callers
+        // then get an error), never run under the wrong kind.
+        if let Ok(other) = other.into_any().downcast::<Self>() {
+            self.jobs.extend(other.jobs);
+            self.replies.extend(other.replies);
+        }
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
     }
 }

@@ -87,6 +87,20 @@ const RECORD_TOUCHES_PG: &str = "UPDATE broadcasts AS b SET title = t.title,
     WHERE b.id = t.id AND b.state = 'live' AND b.sid = t.sid
     RETURNING b.id";
 
+/// [`RECORD_TOUCHES_PG`] for SQLite, which has no arrays: the rows as one JSON array of arrays
+/// (one short statement, where a VALUES list would be a long one to parse for every batch:
+/// diesel keeps no UPDATE prepared).
+const RECORD_TOUCHES_SQLITE: &str = "UPDATE broadcasts SET title = t.title,
+        listeners = t.listeners,
+        max_listeners = coalesce(t.max_listeners, broadcasts.max_listeners),
+        last_touch_at = t.at
+    FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS sid,
+            json_extract(value, '$[2]') AS title, json_extract(value, '$[3]') AS listeners,
+            json_extract(value, '$[4]') AS max_listeners, json_extract(value, '$[5]') AS at
+        FROM json_each(?)) AS t
+    WHERE broadcasts.id = t.id AND broadcasts.state = 'live' AND broadcasts.sid = t.sid
+    RETURNING broadcasts.id";
+
 impl Broadcast {
     /// The stream's broadcast that is live or ending, if any (at most one, by a unique index).
     pub fn find_active(conn: &mut DbConn, stream_id: i64) -> Result<Option<Self>> {
@@ -120,10 +134,24 @@ impl Broadcast {
             .filter(streams::id.eq(broadcasts::stream_id))
             .select(streams::owner_id)
             .single_value();
-        let found: Vec<(Self, Option<i64>)> = broadcasts::table
-            .filter(broadcasts::sid.eq_any(sids))
-            .select((Self::as_select(), owner))
-            .load(conn)?;
+        let found: Vec<(Self, Option<i64>)> = match conn {
+            DbConn::Pg(_) => broadcasts::table
+                .filter(broadcasts::sid.eq_any(sids))
+                .select((Self::as_select(), owner))
+                .load(conn)?,
+            // The SIDs as one JSON array: an `IN (?, ?, …)` list is a statement per batch size,
+            // parsed anew each time (diesel does not keep it prepared).
+            DbConn::Sqlite(_) => broadcasts::table
+                .filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "broadcasts.sid IN (SELECT value FROM json_each(",
+                    )
+                    .bind::<diesel::sql_types::Text, _>(serde_json::json!(sids).to_string())
+                    .sql("))"),
+                )
+                .select((Self::as_select(), owner))
+                .load(conn)?,
+        };
         Ok(found
             .into_iter()
             .filter(|(b, _)| b.state == BroadcastState::Live)
@@ -226,30 +254,25 @@ impl Broadcast {
                 Ok(landed.into_iter().map(|l| l.id).collect())
             }
             DbConn::Sqlite(c) => {
-                // The rows as a VALUES list (no arrays in SQLite): a statement per batch size,
-                // parsed once per batch rather than one statement parsed per row (diesel keeps
-                // no UPDATE prepared).
-                let values = vec!["(?, ?, ?, ?, ?, ?)"; rows.len()].join(", ");
-                let sql = format!(
-                    "WITH t (id, sid, title, listeners, max_listeners, at) AS (VALUES {values})
-                    UPDATE broadcasts SET title = t.title, listeners = t.listeners,
-                        max_listeners = coalesce(t.max_listeners, broadcasts.max_listeners),
-                        last_touch_at = t.at
-                    FROM t WHERE broadcasts.id = t.id AND broadcasts.state = 'live'
-                        AND broadcasts.sid = t.sid
-                    RETURNING broadcasts.id"
-                );
-                let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
-                for r in rows {
-                    query = query
-                        .bind::<BigInt, _>(r.id)
-                        .bind::<Text, _>(r.sid)
-                        .bind::<Text, _>(r.touch.title)
-                        .bind::<Integer, _>(r.touch.listeners)
-                        .bind::<Nullable<Integer>, _>(r.touch.max_listeners)
-                        .bind::<Timestamp, _>(r.touch.last_touch_at);
-                }
-                let landed: Vec<Landed> = query.load(c)?;
+                let rows: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| {
+                        let t = &r.touch;
+                        serde_json::json!([
+                            r.id,
+                            r.sid,
+                            t.title,
+                            t.listeners,
+                            t.max_listeners,
+                            // As diesel writes a Timestamp to SQLite: TEXT that compares in
+                            // time order with the cutoffs it binds (the reaper's).
+                            t.last_touch_at.format("%F %T%.f").to_string(),
+                        ])
+                    })
+                    .collect();
+                let landed: Vec<Landed> = diesel::sql_query(RECORD_TOUCHES_SQLITE)
+                    .bind::<Text, _>(serde_json::Value::Array(rows).to_string())
+                    .load(c)?;
                 Ok(landed.into_iter().map(|l| l.id).collect())
             }
         }
