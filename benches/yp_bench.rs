@@ -1,9 +1,12 @@
-//! YP touch benchmark: starts the real `onair` binary, registers 1,000 streams through the YP
-//! endpoint, then sends touches over keep-alive connections (as Icecast does) and prints
-//! touches/s and latency percentiles.
+//! YP touch benchmark: starts the real `onair` binary and plays 64 Icecast 2.4.4 servers against
+//! it, each on one keep-alive connection: they add 1,000 mounts between them, then touch them in
+//! turn, every request byte for byte what Icecast sends (checked against the captures in
+//! tests/fixtures/yp at start). Prints touches/s, latency percentiles, and the CPU per touch of
+//! the server and of this generator, which share the machine's cores.
 //!
 //! cargo bench --bench yp_bench                       # SQLite in a temporary directory
 //! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench yp_bench
+//!   (a database of the run's own on that server, dropped at the end)
 //! BENCH_CONNECTIONS=64 BENCH_SECONDS=10 BENCH_STREAMS=1000 tune the run; BENCH_ONAIR=path runs
 //! another build of onair against the same harness.
 
@@ -14,18 +17,16 @@
 )]
 
 mod common;
+mod yp;
 
 use common::{cpu_seconds, peak_rss_kib};
+use yp::{database::FreshPg, load::Icecast, machine};
 
 use std::{
     net::TcpListener,
+    path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
-};
-
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
 };
 
 struct Server {
@@ -65,13 +66,18 @@ fn main() {
     let connections: usize = env_or("BENCH_CONNECTIONS", 64);
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
     let streams: usize = env_or("BENCH_STREAMS", 1000);
+    yp::icecast::check_against_captures(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/yp"),
+    );
     let dir = tempfile::tempdir().unwrap();
-    let db = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| dir.path().join("bench.db").display().to_string());
-    let backend = if db.starts_with("postgres") {
-        "PostgreSQL"
-    } else {
-        "SQLite"
+    let given = std::env::var("BENCH_DATABASE_URL").ok();
+    let fresh = given
+        .as_deref()
+        .filter(|u| u.starts_with("postgres"))
+        .map(FreshPg::create);
+    let db = match &fresh {
+        Some(pg) => pg.url.clone(),
+        None => dir.path().join("bench.db").display().to_string(),
     };
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -118,85 +124,75 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(run(&server, &path, backend, streams, connections, seconds));
+    let pg = fresh.as_ref().map(|pg| pg.url.as_str());
+    runtime.block_on(run(&server, &path, pg, streams, connections, seconds));
 }
 
 async fn run(
     server: &Server,
     path: &str,
-    backend: &str,
+    pg: Option<&str>,
     streams: usize,
     connections: usize,
     seconds: u64,
 ) {
-    let started = Instant::now();
-    let mut conn = loop {
-        match TcpStream::connect(("127.0.0.1", server.port)).await {
-            Ok(c) => break c,
-            Err(_) if started.elapsed() < Duration::from_secs(30) => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            Err(e) => panic!("onair did not start: {e}"),
-        }
-    };
-    let mut sids = Vec::with_capacity(streams);
+    wait_for(server.port).await;
+    // Mount i belongs to Icecast i % connections; each adds its own, one after the other.
     let adds = Instant::now();
-    for i in 0..streams {
-        let body = format!(
-            "action=add&sn=Bench%20{i}&genre=bench&cpswd=&desc=&url=&listenurl=http%3a%2f%2fradio{i}%2eexample%3a8000%2flive&type=audio%2fmpeg&stype=&b=128&\r\n"
-        );
-        let head = request(&mut conn, path, &body).await;
-        let sid = header(&head, "sid").unwrap_or_else(|| panic!("add refused: {head}"));
-        sids.push(sid.to_owned());
+    let starting: Vec<_> = (0..connections)
+        .map(|c| {
+            let (port, path) = (server.port, path.to_owned());
+            let mounts = (c..streams).step_by(connections).collect();
+            tokio::spawn(async move { Icecast::start(port, &path, mounts).await })
+        })
+        .collect();
+    let mut icecasts = Vec::with_capacity(connections);
+    for s in starting {
+        icecasts.push(s.await.unwrap());
     }
     let add_time = adds.elapsed();
 
-    let cpu_before = cpu_seconds(server.child.id());
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let port = server.port;
-    let tasks: Vec<_> = (0..connections)
-        .map(|c| {
-            let (path, sids) = (path.to_owned(), sids.clone());
+    let (server_before, ours_before) = (cpu_seconds(server.child.id()), own_cpu());
+    let (busy_before, pg_before) = (machine::busy_seconds(), pg.map(machine::backends));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let tasks: Vec<_> = icecasts
+        .into_iter()
+        .map(|mut icecast| {
             tokio::spawn(async move {
-                let mut conn = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-                let mut latencies = Vec::new();
-                let mut failures = 0u64;
-                let mut i = c;
-                while Instant::now() < deadline {
-                    let sid = &sids[i % sids.len()];
-                    let body = format!("action=touch&sid={sid}&st=Artist%20{}%20%2d%20Title&listeners={}&max_listeners=100&stype=\r\n", i % 7, i % 50);
-                    let t = Instant::now();
-                    let head = request(&mut conn, &path, &body).await;
-                    latencies.push(t.elapsed());
-                    if header(&head, "ypresponse") != Some("1") {
-                        failures += 1;
-                    }
-                    i += connections;
-                }
-                (latencies, failures)
+                let (latencies, refused) = icecast.touch_until(deadline).await;
+                (latencies, refused, icecast.conn.reconnects)
             })
         })
         .collect();
-    let wall = Instant::now();
-    let mut latencies = Vec::new();
-    let mut failures = 0;
+    let (mut latencies, mut refused, mut reconnects) = (Vec::new(), 0, 0);
     for t in tasks {
-        let (l, f) = t.await.unwrap();
+        let (l, f, r) = t.await.unwrap();
         latencies.extend(l);
-        failures += f;
+        refused += f;
+        reconnects += r;
     }
-    let wall = wall.elapsed();
-    let cpu = cpu_seconds(server.child.id()) - cpu_before;
+    let wall = started.elapsed();
+    let server_cpu = cpu_seconds(server.child.id()) - server_before;
+    let our_cpu = own_cpu() - ours_before;
+    let busy = machine::busy_seconds() - busy_before;
+    let pg_cpu = pg.zip(pg_before).map_or(0.0, |(url, before)| {
+        machine::backends_used(&before, &machine::backends(url))
+    });
+    // Whatever else ran on the machine meanwhile (other builds, PostgreSQL's own background
+    // processes): it took cores from the run.
+    let others = (busy - server_cpu - our_cpu - pg_cpu).max(0.0);
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     let n = latencies.len();
+    let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
     println!(
-        "yp_bench: {backend}, {streams} streams registered in {:.2} s ({:.0} adds/s, one connection)",
+        "yp_bench: {backend}, {streams} streams added in {:.2} s ({:.0} adds/s over {connections} connections)",
         add_time.as_secs_f64(),
         streams as f64 / add_time.as_secs_f64()
     );
     println!(
-        "yp_bench: {n} touches over {connections} keep-alive connections in {:.2} s: {:.0} touches/s, {failures} refused",
+        "yp_bench: {n} touches over {connections} keep-alive connections in {:.2} s: {:.0} touches/s, {refused} refused, {reconnects} reconnects",
         wall.as_secs_f64(),
         n as f64 / wall.as_secs_f64()
     );
@@ -208,49 +204,43 @@ async fn run(
         ms(latencies[n - 1])
     );
     println!(
-        "yp_bench: server CPU {:.1} µs per touch, peak RSS {} MiB",
-        cpu * 1e6 / n as f64,
+        "yp_bench: server CPU {:.1} µs per touch, generator CPU {:.1} µs per touch, server peak RSS {} MiB",
+        server_cpu * 1e6 / n as f64,
+        our_cpu * 1e6 / n as f64,
         peak_rss_kib(server.child.id()) / 1024
     );
-    assert_eq!(failures, 0, "every touch must succeed");
+    let per_touch = |cpu: f64| cpu * 1e6 / n as f64;
+    if pg.is_some() {
+        println!(
+            "yp_bench: PostgreSQL backends {:.1} µs per touch",
+            per_touch(pg_cpu)
+        );
+    }
+    println!(
+        "yp_bench: the rest of the machine meanwhile: {:.2} cores busy ({:.1} µs per touch)",
+        others / wall.as_secs_f64(),
+        per_touch(others)
+    );
+    assert_eq!(refused, 0, "every touch must succeed");
+}
+
+/// Waits until the server accepts connections.
+async fn wait_for(port: u16) {
+    let started = Instant::now();
+    while let Err(e) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "onair did not start: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// This process's CPU seconds so far: the generator's cost, on the same cores as the server.
+fn own_cpu() -> f64 {
+    cpu_seconds(std::process::id())
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-/// Sends one POST and reads the response head (and skips its body).
-async fn request(conn: &mut TcpStream, path: &str, body: &str) -> String {
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: Icecast 2.4.4\r\nAccept: */*\r\nContent-Length: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n{body}",
-        body.len()
-    );
-    conn.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::with_capacity(512);
-    let mut chunk = [0u8; 2048];
-    loop {
-        let n = conn.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "server closed the connection");
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let length: usize = header(&head, "content-length")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            while buf.len() < end + 4 + length {
-                let n = conn.read(&mut chunk).await.unwrap();
-                assert!(n > 0, "server closed the connection");
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return head;
-        }
-    }
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.split("\r\n").find_map(|l| {
-        l.split_once(": ")
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
 }

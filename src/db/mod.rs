@@ -4,9 +4,11 @@
 //! and every query is written once against [`DbConn`], diesel's runtime-selected connection.
 //! Queries are blocking, so nothing here runs on the async executor: reads go to tokio's blocking
 //! pool with a pooled connection; writes go to SQLite's writer thread ([`writer`]) or, on
-//! PostgreSQL, to the blocking pool inside a transaction.
+//! PostgreSQL, to the blocking pool inside a transaction. Small writes of one kind that come in
+//! many at once (YP touches) can be run in batches, one transaction each ([`batch`]).
 
 pub mod backup;
+mod batch;
 mod changes;
 mod listen;
 pub mod migrations;
@@ -26,11 +28,12 @@ use diesel::{
 
 use tokio::sync::Notify;
 
-use self::{changes::Changes, turns::Turns, writer::Writer};
 pub use self::{
+    batch::Batch,
     changes::{StreamChange, stream_changed},
     listen::NOTIFY_DELIVERIES,
 };
+use self::{batch::Batches, changes::Changes, turns::Turns, writer::Writer};
 use crate::error::{Error, Result};
 
 thread_local! {
@@ -124,6 +127,8 @@ pub struct Db {
     changes: Changes,
     /// Whether the PostgreSQL listener was started (once per process).
     listening: Arc<std::sync::OnceLock<()>>,
+    /// Jobs gathering for [`Db::batch`].
+    batches: Arc<Batches>,
 }
 
 impl std::fmt::Debug for Db {
@@ -172,6 +177,7 @@ impl Db {
                 (backend == Backend::Postgres).then(|| target.clone()),
             )),
             pg_url: (backend == Backend::Postgres).then_some(target),
+            batches: Arc::default(),
         })
     }
 

@@ -13,9 +13,14 @@
 //! the batch. Each job runs in its own savepoint, so one job's error rolls back only that job. A
 //! job's result is handed back only after the commit, so a caller never sees a write that was not
 //! committed (or, if the commit fails, every job of the batch gets the error). Committed means as
-//! durable as `synchronous = NORMAL` makes it: a power cut may lose the last commits.
+//! durable as `synchronous = NORMAL` makes it: a power cut may lose the last commits. Jobs of one
+//! batch kind ([`super::Batch`], YP touches) that queued up together are run as one job, by one
+//! call with set-based statements.
 
-use std::sync::{Arc, mpsc};
+use std::{
+    any::{Any, TypeId},
+    sync::{Arc, mpsc},
+};
 
 use diesel::{
     Connection,
@@ -36,12 +41,27 @@ const MAX_QUEUE: usize = 8192;
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-trait Job: Send {
+pub(super) trait Job: Send + 'static {
     /// Runs the job inside the open transaction (in its own savepoint). Skips it if its caller
     /// is gone: nobody would learn the outcome, and it was never acknowledged.
     fn run(&mut self, conn: &mut DbConn);
     /// Hands the result back once the transaction's fate is known.
     fn finish(self: Box<Self>, commit: Result<(), String>);
+    /// For a job of a batch kind ([`super::Batch`]), the kind: the jobs of one kind queued
+    /// together are joined into the first of them and run as one call.
+    fn kind(&self) -> Option<TypeId> {
+        None
+    }
+    /// Callers this job answers (more than one once others joined it).
+    fn callers(&self) -> usize {
+        1
+    }
+    /// Takes in `other`, a job of the same kind.
+    fn join(&mut self, other: Box<dyn Job>) {
+        debug_assert!(false, "only jobs of a batch kind join: {:?}", other.kind());
+    }
+    /// For [`Job::join`]'s downcast.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
 struct TypedJob<T, F> {
@@ -52,8 +72,8 @@ struct TypedJob<T, F> {
 
 impl<T, F> Job for TypedJob<T, F>
 where
-    T: Send,
-    F: FnOnce(&mut DbConn) -> Result<T> + Send,
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
 {
     fn run(&mut self, conn: &mut DbConn) {
         let Some(work) = self.work.take() else { return };
@@ -74,6 +94,10 @@ where
             changes::roll_back_to(mark);
         }
         self.result = Some(result);
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
     }
 
     fn finish(self: Box<Self>, commit: Result<(), String>) {
@@ -155,18 +179,22 @@ impl Writer {
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
         let (reply, result) = oneshot::channel();
-        let job = TypedJob {
+        self.queue(Box::new(TypedJob {
             work: Some(work),
             result: None,
             reply,
-        };
+        }))?;
+        Ok(result)
+    }
+
+    /// Queues a job as it is.
+    pub(super) fn queue(&self, job: Box<dyn Job>) -> Result<()> {
         // A full queue means writes are already far behind: refuse now (Icecast retries) rather
         // than queue past its 6 s timeout.
-        self.jobs.try_send(Box::new(job)).map_err(|e| match e {
+        self.jobs.try_send(job).map_err(|e| match e {
             mpsc::TrySendError::Full(_) => Error::Busy,
             mpsc::TrySendError::Disconnected(_) => Error::WriterGone,
-        })?;
-        Ok(result)
+        })
     }
 }
 
@@ -177,10 +205,14 @@ fn run(
     published: &Changes,
 ) {
     while let Ok(first) = queue.recv() {
+        let mut callers = first.callers();
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while callers < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => {
+                    callers += job.callers();
+                    add(&mut batch, job);
+                }
                 Err(_) => break,
             }
         }
@@ -203,6 +235,19 @@ fn run(
             job.finish(commit.clone());
         }
     }
+}
+
+/// Adds `job` to the batch, joined into the batch's first job of its kind if it has one. Jobs
+/// queued together are concurrent (none has been answered), so running a later one with an
+/// earlier one is an order they could have had anyway.
+fn add(batch: &mut Vec<Box<dyn Job>>, job: Box<dyn Job>) {
+    if let Some(kind) = job.kind()
+        && let Some(first) = batch.iter_mut().find(|j| j.kind() == Some(kind))
+    {
+        first.join(job);
+        return;
+    }
+    batch.push(job);
 }
 
 /// Every second, a PASSIVE checkpoint (it never waits for or blocks the writer), until the writer

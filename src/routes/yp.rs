@@ -3,7 +3,11 @@
 //! Icecast ignores the HTTP status and reads only headers (../shared/yp/PROTOCOL.md §2), so every
 //! answer is a 200 with `YPResponse: 1` or `YPResponse: 0` and a `YPMessage` for the broadcaster.
 
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{Method, header},
+    web,
+};
 use futures_util::StreamExt;
 
 use crate::{
@@ -52,15 +56,37 @@ impl YpReply {
     }
 }
 
-/// Icecast's YP request.
-#[tracing::instrument(skip_all)]
-pub async fn post_yp(
+/// Every request under `/api/icecast/yp`: `/{token}` is the YP URL (POSTed by Icecast; anything
+/// else is a person trying it, or a redirect); a YP URL pasted with something extra (a trailing
+/// slash, another segment) still gets an answer Icecast logs; the rest is not ours.
+pub async fn entry(
     state: web::Data<AppState>,
-    token: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let body = match read_body(&req, payload).await {
+    let path = req.match_info().unprocessed();
+    let Some(path) = path.strip_prefix('/') else {
+        return super::not_found().await;
+    };
+    match path.split_once('/') {
+        None if !path.is_empty() && req.method() == Method::POST => {
+            post_yp(&state, path, &req, payload).await
+        }
+        None if !path.is_empty() => not_post(),
+        Some((token, _)) if !token.is_empty() => malformed_url(),
+        _ => super::not_found().await,
+    }
+}
+
+/// Icecast's YP request.
+#[tracing::instrument(skip_all)]
+async fn post_yp(
+    state: &AppState,
+    token: &str,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let body = match read_body(req, payload).await {
         Ok(body) => body,
         Err(message) => {
             state.metrics.yp_request("invalid", "refused");
@@ -68,7 +94,7 @@ pub async fn post_yp(
         }
     };
     let reply = match YpRequest::parse(&body, state.config.allow_private_networks) {
-        Ok(request) => answer(&state, &token, request).await,
+        Ok(request) => answer(state, token, request).await,
         Err(e) => {
             state.metrics.yp_request("invalid", "refused");
             tracing::info!(error = %e, "YP request refused");
@@ -80,7 +106,7 @@ pub async fn post_yp(
 
 /// Anything but POST on the YP URL: a person trying it in a browser, or a redirect (http to
 /// https, say) that made Icecast's POST a GET.
-pub async fn not_post() -> HttpResponse {
+fn not_post() -> HttpResponse {
     YpReply::refused(
         "this YP URL takes POST requests from Icecast: put it in <yp-url> in icecast.xml exactly as \
          given (a redirect, e.g. http to https, turns the POST into a GET)",
@@ -89,7 +115,7 @@ pub async fn not_post() -> HttpResponse {
 }
 
 /// The YP URL with extra path segments.
-pub async fn malformed_url() -> HttpResponse {
+fn malformed_url() -> HttpResponse {
     YpReply::refused(
         "this is not a YP URL onair issued: copy <yp-url> exactly, with nothing after the token",
     )

@@ -1,10 +1,12 @@
-//! The YP directory's use cases: add, touch, remove and the reaper, each one write transaction.
+//! The YP directory's use cases: add, touch (in batches: `touch.rs`), remove and the reaper, each one
+//! write transaction.
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::Connection;
 
 use super::{
-    StreamStatus, handle,
+    StreamStatus, handle, tell_pages,
+    touch::{Touch, Touches},
     yp_form::{AddRequest, Sid, TouchRequest},
 };
 use crate::{
@@ -13,7 +15,7 @@ use crate::{
     config::Config,
     db::{
         Db, DbConn,
-        models::{Broadcast, BroadcastState, NewStream, Stream, TokenOwner, TouchUpdate, YpToken},
+        models::{Broadcast, BroadcastState, NewStream, Stream},
     },
     error::{Error, Result},
     federation::announce,
@@ -137,7 +139,7 @@ impl<'a> Directory<'a> {
         let (now, settings, urls) = (self.clock.now(), self.settings.clone(), self.urls.clone());
         self.db
             .write(move |conn| {
-                let owner = owner_of(conn, &hash, now)?;
+                let owner = accounts::token_owner(conn, &hash, now)?;
                 let (stream, changed) =
                     find_or_create_stream(conn, owner.user_id, &req, &settings, now)?;
                 if changed {
@@ -182,41 +184,17 @@ impl<'a> Directory<'a> {
             .await
     }
 
-    /// Icecast says the stream is still on air and what plays now.
+    /// Icecast says the stream is still on air and what plays now: recorded in the next batch
+    /// of touches (see [`super::touch`]).
     pub async fn touch(&self, token: &str, req: TouchRequest) -> Result<()> {
-        let (hash, now) = (accounts::token_hash(token), self.clock.now());
-        let (urls, interval) = (self.urls.clone(), self.settings.update_interval);
-        self.db
-            .write(move |conn| {
-                let owner = owner_of(conn, &hash, now)?;
-                let broadcast = Broadcast::find_live_by_sid(conn, req.sid.as_str(), owner.user_id)?
-                    .ok_or(Error::UnknownSid)?;
-                // Followers hear of a new title; the stream is read only then, off the hot path.
-                let untold = broadcast.announced_title.as_deref() != Some(req.title.as_str());
-                if untold && broadcast.announced_at.is_none_or(|t| now - t >= interval) {
-                    let stream =
-                        Stream::find(conn, broadcast.stream_id)?.ok_or(Error::UnknownSid)?;
-                    let current = Broadcast {
-                        title: req.title.clone(),
-                        ..broadcast.clone()
-                    };
-                    announce::touched(conn, &stream, &current, interval, &urls, now)?;
-                }
-                let touch = TouchUpdate {
-                    title: &req.title,
-                    listeners: req.listeners,
-                    max_listeners: req.max_listeners,
-                    last_touch_at: now,
-                };
-                if !broadcast.record_touch(conn, &touch)? {
-                    return Err(Error::UnknownSid);
-                }
-                if broadcast.title != req.title {
-                    tell_pages(conn, broadcast.stream_id, StreamStatus::Live, &req.title)?;
-                }
-                Ok(())
-            })
-            .await
+        let touch = Touch {
+            hash: accounts::token_hash(token),
+            req,
+            now: self.clock.now(),
+            interval: self.settings.update_interval,
+            urls: self.urls.clone(),
+        };
+        self.db.batch::<Touches>(touch).await
     }
 
     /// The source stopped: the broadcast waits out the grace period before it ends.
@@ -226,7 +204,7 @@ impl<'a> Directory<'a> {
         let id = self
             .db
             .write(move |conn| {
-                let owner = owner_of(conn, &hash, now)?;
+                let owner = accounts::token_owner(conn, &hash, now)?;
                 let broadcast = Broadcast::find_live_by_sid(conn, sid.as_str(), owner.user_id)?
                     .ok_or(Error::UnknownSid)?;
                 if !broadcast.begin_ending(conn, now)? {
@@ -279,25 +257,6 @@ impl<'a> Directory<'a> {
             })
             .await
     }
-}
-
-/// Tells open live pages (after the commit, in every process) what the stream shows now.
-fn tell_pages(conn: &mut DbConn, stream_id: i64, status: StreamStatus, title: &str) -> Result<()> {
-    crate::db::stream_changed(
-        conn,
-        crate::db::StreamChange {
-            stream_id,
-            status: status.as_str().to_owned(),
-            title: title.to_owned(),
-        },
-    )
-}
-
-/// The account a token speaks for; also notes the token's use.
-fn owner_of(conn: &mut DbConn, hash: &str, now: NaiveDateTime) -> Result<TokenOwner> {
-    let owner = YpToken::find_owner(conn, hash)?.ok_or(Error::UnknownToken)?;
-    YpToken::touch_last_used(conn, &owner, now)?;
-    Ok(owner)
 }
 
 /// Whether an add continues `b` rather than starting a new broadcast: it is live and still being

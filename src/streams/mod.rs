@@ -6,6 +6,7 @@ mod directory;
 pub mod handle;
 pub mod listen_url;
 pub mod settings;
+mod touch;
 pub mod yp_form;
 
 pub use directory::{Added, Directory, DirectorySettings, Reaped};
@@ -67,5 +68,22 @@ impl StreamStatus {
 pub fn icecast_directory_block(yp_url: &url::Url) -> String {
     format!(
         "<directory>\n    <yp-url-timeout>10</yp-url-timeout>\n    <yp-url>{yp_url}</yp-url>\n</directory>"
+    )
+}
+
+/// Tells open live pages (after the commit, in every process) what the stream shows now.
+fn tell_pages(
+    conn: &mut crate::db::DbConn,
+    stream_id: i64,
+    status: StreamStatus,
+    title: &str,
+) -> crate::error::Result<()> {
+    crate::db::stream_changed(
+        conn,
+        crate::db::StreamChange {
+            stream_id,
+            status: status.as_str().to_owned(),
+            title: title.to_owned(),
+        },
     )
 }

@@ -53,9 +53,8 @@ type LiveUnchanged = diesel::dsl::Filter<
     >,
 >;
 
-/// What a touch records.
-#[derive(Debug, Clone, AsChangeset)]
-#[diesel(table_name = broadcasts)]
+/// What a touch records (a missing `max_listeners` keeps the one recorded before).
+#[derive(Debug, Clone)]
 pub struct TouchUpdate<'a> {
     pub title: &'a str,
     pub listeners: i32,
@@ -63,12 +62,51 @@ pub struct TouchUpdate<'a> {
     pub last_touch_at: NaiveDateTime,
 }
 
+/// One touch of a batch: the broadcast as it was read (its id and SID) and what to record.
+#[derive(Debug, Clone)]
+pub struct TouchRow<'a> {
+    pub id: i64,
+    pub sid: &'a str,
+    pub touch: TouchUpdate<'a>,
+}
+
+/// A broadcast id a set-based statement returned.
+#[derive(QueryableByName)]
+struct Landed {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// Every touch of a batch in one statement: the rows are passed as arrays and unnested, and only
+/// those still live under the SID that was read are written (as in [`Broadcast::record_touch`]).
+const RECORD_TOUCHES_PG: &str = "UPDATE broadcasts AS b SET title = t.title,
+        listeners = t.listeners, max_listeners = COALESCE(t.max_listeners, b.max_listeners),
+        last_touch_at = t.at
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::integer[],
+        $6::timestamp[]) AS t (id, sid, title, listeners, max_listeners, at)
+    WHERE b.id = t.id AND b.state = 'live' AND b.sid = t.sid
+    RETURNING b.id";
+
+/// [`RECORD_TOUCHES_PG`] for SQLite, which has no arrays: the rows as one JSON array of arrays
+/// (one short statement, where a VALUES list would be a long one to parse for every batch:
+/// diesel keeps no UPDATE prepared).
+const RECORD_TOUCHES_SQLITE: &str = "UPDATE broadcasts SET title = t.title,
+        listeners = t.listeners,
+        max_listeners = coalesce(t.max_listeners, broadcasts.max_listeners),
+        last_touch_at = t.at
+    FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS sid,
+            json_extract(value, '$[2]') AS title, json_extract(value, '$[3]') AS listeners,
+            json_extract(value, '$[4]') AS max_listeners, json_extract(value, '$[5]') AS at
+        FROM json_each(?)) AS t
+    WHERE broadcasts.id = t.id AND broadcasts.state = 'live' AND broadcasts.sid = t.sid
+    RETURNING broadcasts.id";
+
 impl Broadcast {
     /// The stream's broadcast that is live or ending, if any (at most one, by a unique index).
     pub fn find_active(conn: &mut DbConn, stream_id: i64) -> Result<Option<Self>> {
         Ok(broadcasts::table
             .filter(broadcasts::stream_id.eq(stream_id))
-            .filter(broadcasts::state.ne(BroadcastState::Ended.as_str()))
+            .filter(on_air())
             .select(Self::as_select())
             .first(conn)
             .optional()?)
@@ -84,6 +122,41 @@ impl Broadcast {
             .select(Self::as_select())
             .first(conn)
             .optional()?)
+    }
+
+    /// The live broadcasts holding any of `sids`, each with its stream's owner. Found by SID
+    /// alone (the unique index, whatever the planner knows of the table), checked for being
+    /// live here.
+    pub fn find_live_by_sids(conn: &mut DbConn, sids: &[&str]) -> Result<Vec<(Self, i64)>> {
+        // The owner as a subquery per row rather than a join: a join let PostgreSQL's planner,
+        // knowing nothing of the tables yet, hash all of streams for each batch.
+        let owner = streams::table
+            .filter(streams::id.eq(broadcasts::stream_id))
+            .select(streams::owner_id)
+            .single_value();
+        let found: Vec<(Self, Option<i64>)> = match conn {
+            DbConn::Pg(_) => broadcasts::table
+                .filter(broadcasts::sid.eq_any(sids))
+                .select((Self::as_select(), owner))
+                .load(conn)?,
+            // The SIDs as one JSON array: an `IN (?, ?, …)` list is a statement per batch size,
+            // parsed anew each time (diesel does not keep it prepared).
+            DbConn::Sqlite(_) => broadcasts::table
+                .filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "broadcasts.sid IN (SELECT value FROM json_each(",
+                    )
+                    .bind::<diesel::sql_types::Text, _>(serde_json::json!(sids).to_string())
+                    .sql("))"),
+                )
+                .select((Self::as_select(), owner))
+                .load(conn)?,
+        };
+        Ok(found
+            .into_iter()
+            .filter(|(b, _)| b.state == BroadcastState::Live)
+            .filter_map(|(b, owner)| Some((b, owner?)))
+            .collect())
     }
 
     /// Starts a new broadcast of a stream under a fresh SID.
@@ -139,10 +212,70 @@ impl Broadcast {
     /// Records a touch. False if the broadcast is no longer live under this SID (a reaper or a
     /// re-add in another process got there first).
     pub fn record_touch(&self, conn: &mut DbConn, touch: &TouchUpdate<'_>) -> Result<bool> {
-        let changed = diesel::update(self.live_unchanged())
-            .set(touch)
-            .execute(conn)?;
-        Ok(changed == 1)
+        let Some(sid) = self.sid.as_deref() else {
+            return Ok(false);
+        };
+        let row = TouchRow {
+            id: self.id,
+            sid,
+            touch: touch.clone(),
+        };
+        Ok(Self::record_touches(conn, &[row])? == [self.id])
+    }
+
+    /// Records a batch of touches (one row per broadcast), each only if its broadcast is still
+    /// live under the SID that was read; returns the ids of those that landed. One statement for
+    /// the batch.
+    pub fn record_touches(conn: &mut DbConn, rows: &[TouchRow<'_>]) -> Result<Vec<i64>> {
+        use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        match conn {
+            DbConn::Pg(c) => {
+                let landed: Vec<Landed> = diesel::sql_query(RECORD_TOUCHES_PG)
+                    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                    .bind::<Array<Text>, _>(rows.iter().map(|r| r.sid).collect::<Vec<_>>())
+                    .bind::<Array<Text>, _>(rows.iter().map(|r| r.touch.title).collect::<Vec<_>>())
+                    .bind::<Array<Integer>, _>(
+                        rows.iter().map(|r| r.touch.listeners).collect::<Vec<_>>(),
+                    )
+                    .bind::<Array<Nullable<Integer>>, _>(
+                        rows.iter()
+                            .map(|r| r.touch.max_listeners)
+                            .collect::<Vec<_>>(),
+                    )
+                    .bind::<Array<Timestamp>, _>(
+                        rows.iter()
+                            .map(|r| r.touch.last_touch_at)
+                            .collect::<Vec<_>>(),
+                    )
+                    .load(c)?;
+                Ok(landed.into_iter().map(|l| l.id).collect())
+            }
+            DbConn::Sqlite(c) => {
+                let rows: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| {
+                        let t = &r.touch;
+                        serde_json::json!([
+                            r.id,
+                            r.sid,
+                            t.title,
+                            t.listeners,
+                            t.max_listeners,
+                            // As diesel writes a Timestamp to SQLite: TEXT that compares in
+                            // time order with the cutoffs it binds (the reaper's).
+                            t.last_touch_at.format("%F %T%.f").to_string(),
+                        ])
+                    })
+                    .collect();
+                let landed: Vec<Landed> = diesel::sql_query(RECORD_TOUCHES_SQLITE)
+                    .bind::<Text, _>(serde_json::Value::Array(rows).to_string())
+                    .load(c)?;
+                Ok(landed.into_iter().map(|l| l.id).collect())
+            }
+        }
     }
 
     /// Icecast removed the stream: the broadcast waits out its grace period, and its SID is
@@ -176,6 +309,7 @@ impl Broadcast {
         limit: i64,
     ) -> Result<Vec<Self>> {
         Ok(broadcasts::table
+            .filter(on_air())
             .filter(broadcasts::state.eq(BroadcastState::Live.as_str()))
             .filter(broadcasts::last_touch_at.lt(cutoff))
             .order(broadcasts::id)
@@ -191,6 +325,7 @@ impl Broadcast {
         limit: i64,
     ) -> Result<Vec<Self>> {
         Ok(broadcasts::table
+            .filter(on_air())
             .filter(broadcasts::state.eq(BroadcastState::Ending.as_str()))
             .filter(broadcasts::ending_since.lt(cutoff))
             .order(broadcasts::id)
@@ -313,10 +448,20 @@ impl Broadcast {
     /// Broadcasts on air right now (for the metrics gauge).
     pub fn count_live(conn: &mut DbConn) -> Result<i64> {
         Ok(broadcasts::table
+            .filter(on_air())
             .filter(broadcasts::state.eq(BroadcastState::Live.as_str()))
             .count()
             .get_result(conn)?)
     }
+}
+
+/// `state <> 'ended'` spelled as a literal, the predicate of the partial indexes
+/// `broadcasts_on_air` (by id, for the reaper) and `broadcasts_one_active` (by stream), so that
+/// either backend's planner reads the on-air broadcasts through them (a bound parameter would
+/// not match a partial index), not the table with its history. Broadcasts have no other index on
+/// their state: see the migration `touch_in_place`.
+fn on_air() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("broadcasts.state <> 'ended'")
 }
 
 type Published = diesel::dsl::Or<

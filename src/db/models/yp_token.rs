@@ -9,7 +9,8 @@ use crate::{
     error::{Error, Result},
 };
 
-/// A revocable secret in a broadcaster's YP URL. Only its hash is stored, and never selected.
+/// A revocable secret in a broadcaster's YP URL. Only its hash is stored, and never loaded into
+/// a row (only matched, or handed back to the caller who looked it up).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = yp_tokens)]
 pub struct YpToken {
@@ -71,6 +72,34 @@ impl YpToken {
             user_id,
             last_used_at,
         }))
+    }
+
+    /// The owners of those of `hashes` that are working tokens (as [`YpToken::find_owner`]), each
+    /// with the hash it was found by.
+    pub fn find_owners(conn: &mut DbConn, hashes: &[&str]) -> Result<Vec<(String, TokenOwner)>> {
+        let found = yp_tokens::table
+            .inner_join(users::table)
+            .filter(yp_tokens::token_hash.eq_any(hashes))
+            .filter(yp_tokens::revoked_at.is_null())
+            .filter(users::disabled_at.is_null())
+            .select((
+                yp_tokens::token_hash,
+                yp_tokens::id,
+                yp_tokens::user_id,
+                yp_tokens::last_used_at,
+            ))
+            .load::<(String, i64, i64, Option<NaiveDateTime>)>(conn)?;
+        Ok(found
+            .into_iter()
+            .map(|(hash, token_id, user_id, last_used_at)| {
+                let owner = TokenOwner {
+                    token_id,
+                    user_id,
+                    last_used_at,
+                };
+                (hash, owner)
+            })
+            .collect())
     }
 
     /// Notes that a token was used, unless that was noted less than a minute ago (no write then).

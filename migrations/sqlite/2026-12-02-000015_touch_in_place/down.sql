@@ -1,0 +1,2 @@
+DROP INDEX broadcasts_on_air;
+CREATE INDEX broadcasts_reaper ON broadcasts (state, last_touch_at);
