@@ -227,14 +227,20 @@ impl<B: Batch> Job for Joined<B> {
             .unzip();
         self.replies = replies;
         // In a savepoint, as every writer job; a panic must not take the writer thread with it.
+        // Live pages hear only of what stays: changes noted by a batch rolled back are dropped.
+        let mark = super::changes::mark();
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             conn.transaction(|c| B::run(c, jobs))
         }));
-        self.outcomes = Some(ran.unwrap_or_else(|_| {
+        let outcomes = ran.unwrap_or_else(|_| {
             Err(Error::Commit(
                 "a batch panicked and was rolled back".to_owned(),
             ))
-        }));
+        });
+        if outcomes.is_err() {
+            super::changes::roll_back_to(mark);
+        }
+        self.outcomes = Some(outcomes);
     }
 
     fn finish(self: Box<Self>, commit: Result<(), String>) {
