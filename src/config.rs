@@ -54,6 +54,57 @@ pub struct Config {
     pub catalog: CatalogConfig,
     /// Sending activities to other servers.
     pub delivery: DeliveryConfig,
+    /// What one connection or one client may hold and ask for.
+    pub limits: LimitsConfig,
+}
+
+/// Timeouts and caps that keep hostile or careless clients from taking the server down.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Seconds a client has to send a request's head (`ONAIR_LIMITS_HEADER_TIMEOUT`).
+    pub header_timeout: u32,
+    /// Seconds a client has to send a request's whole body (`ONAIR_LIMITS_BODY_TIMEOUT`).
+    pub body_timeout: u32,
+    /// Seconds an idle keep-alive connection stays open (`ONAIR_LIMITS_KEEP_ALIVE`): above
+    /// Icecast's 30 s touch interval, so its directory connection is reused.
+    pub keep_alive: u32,
+    /// Seconds a handler may take to answer (`ONAIR_LIMITS_HANDLER_TIMEOUT`).
+    pub handler_timeout: u32,
+    /// Connections held at once by this process; 0: what the descriptor limit leaves room
+    /// for (`ONAIR_LIMITS_MAX_CONNECTIONS`).
+    pub max_connections: u32,
+    /// Open live-title event streams, in total (`ONAIR_LIMITS_EVENT_STREAMS`; never more than
+    /// half the connections) and per client (`ONAIR_LIMITS_EVENT_STREAMS_PER_CLIENT`).
+    pub event_streams: u32,
+    pub event_streams_per_client: u32,
+    /// Requests a second per client, after a burst, on the public routes that cost work: pages,
+    /// the JSON API, WebFinger and NodeInfo, event streams (`ONAIR_LIMITS_PUBLIC_RATE`,
+    /// `ONAIR_LIMITS_PUBLIC_BURST`; a rate of 0 turns the limit off).
+    pub public_rate: u32,
+    pub public_burst: u32,
+    /// The same for inbox posts, counted before their signature is checked
+    /// (`ONAIR_LIMITS_INBOX_RATE`, `ONAIR_LIMITS_INBOX_BURST`).
+    pub inbox_rate: u32,
+    pub inbox_burst: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout: 5,
+            body_timeout: 10,
+            keep_alive: 120,
+            handler_timeout: 30,
+            max_connections: 0,
+            event_streams: 10_000,
+            event_streams_per_client: 8,
+            public_rate: 20,
+            public_burst: 200,
+            inbox_rate: 100,
+            inbox_burst: 1000,
+        }
+    }
 }
 
 /// How activities are sent to followers' inboxes.
@@ -119,6 +170,7 @@ impl Default for Config {
             yp: YpConfig::default(),
             catalog: CatalogConfig::default(),
             delivery: DeliveryConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -180,6 +232,7 @@ impl std::fmt::Debug for Config {
             .field("yp", &self.yp)
             .field("catalog", &self.catalog)
             .field("delivery", &self.delivery)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -246,6 +299,19 @@ impl Config {
             "ONAIR_DELIVERY_TIMEOUT" => self.delivery.timeout = parse(key, value)?,
             "ONAIR_DELIVERY_CONNECT_TIMEOUT" => self.delivery.connect_timeout = parse(key, value)?,
             "ONAIR_DELIVERY_RETENTION_DAYS" => self.delivery.retention_days = parse(key, value)?,
+            "ONAIR_LIMITS_HEADER_TIMEOUT" => self.limits.header_timeout = parse(key, value)?,
+            "ONAIR_LIMITS_BODY_TIMEOUT" => self.limits.body_timeout = parse(key, value)?,
+            "ONAIR_LIMITS_KEEP_ALIVE" => self.limits.keep_alive = parse(key, value)?,
+            "ONAIR_LIMITS_HANDLER_TIMEOUT" => self.limits.handler_timeout = parse(key, value)?,
+            "ONAIR_LIMITS_MAX_CONNECTIONS" => self.limits.max_connections = parse(key, value)?,
+            "ONAIR_LIMITS_EVENT_STREAMS" => self.limits.event_streams = parse(key, value)?,
+            "ONAIR_LIMITS_EVENT_STREAMS_PER_CLIENT" => {
+                self.limits.event_streams_per_client = parse(key, value)?;
+            }
+            "ONAIR_LIMITS_PUBLIC_RATE" => self.limits.public_rate = parse(key, value)?,
+            "ONAIR_LIMITS_PUBLIC_BURST" => self.limits.public_burst = parse(key, value)?,
+            "ONAIR_LIMITS_INBOX_RATE" => self.limits.inbox_rate = parse(key, value)?,
+            "ONAIR_LIMITS_INBOX_BURST" => self.limits.inbox_burst = parse(key, value)?,
             "ONAIR_CATALOG_ALLOWED_DOMAINS" => {
                 self.catalog.allowed_domains = value
                     .split(',')
@@ -277,6 +343,24 @@ impl Config {
             // Urls joins paths onto this base; a missing slash would drop the last segment.
             let path = format!("{}/", self.url.path());
             self.url.set_path(&path);
+        }
+        let limits = &self.limits;
+        if [
+            limits.header_timeout,
+            limits.body_timeout,
+            limits.keep_alive,
+            limits.handler_timeout,
+        ]
+        .iter()
+        .any(|s| !(1..=3600).contains(s))
+            || limits.event_streams == 0
+            || limits.event_streams_per_client == 0
+        {
+            return Err(Error::Config(
+                "limits: the timeouts must be 1-3600 s, event_streams and \
+                 event_streams_per_client at least 1"
+                    .to_owned(),
+            ));
         }
         let yp = &self.yp;
         if !(1..=86_400).contains(&yp.touch_freq)

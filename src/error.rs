@@ -1,6 +1,9 @@
 //! The crate's one error type. Its HTTP status comes from the single match in `status_code`.
 
-use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
 
 /// Every failure the library reports.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,16 @@ pub enum Error {
     /// A per-account limit was reached; the message says which.
     #[error("{0}")]
     LimitReached(String),
+    /// A client over its request rate on a route that costs work.
+    #[error("too many requests from your address; try again in {retry_after} s")]
+    Throttled { retry_after: u64 },
+    /// The process holds as much of something as it allows, or could not answer in time; the
+    /// message says what. Retrying later helps.
+    #[error("{0}")]
+    Overloaded(String),
+    /// The client did not send its request in time; the message says which part.
+    #[error("{0}")]
+    TooSlow(String),
     /// Configuration that cannot be used; the message names the setting.
     #[error("configuration: {0}")]
     Config(String),
@@ -136,7 +149,9 @@ impl ResponseError for Error {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::UnknownSid | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::LimitReached(_) | Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Pool(_) | Self::WriterGone | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Config(_)
             | Self::Database(_)
@@ -153,8 +168,20 @@ impl ResponseError for Error {
         if self.is_internal() {
             tracing::error!(error = %self, "request failed");
         }
-        let mut res = HttpResponse::build(self.status_code())
-            .json(serde_json::json!({ "error": self.public_message() }));
+        let mut builder = HttpResponse::build(self.status_code());
+        match self {
+            Self::Throttled { retry_after } => {
+                builder.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            Self::Overloaded(_) => {
+                builder.insert_header((header::RETRY_AFTER, "10"));
+            }
+            Self::TooSlow(_) => {
+                builder.insert_header((header::CONNECTION, "close"));
+            }
+            _ => {}
+        }
+        let mut res = builder.json(serde_json::json!({ "error": self.public_message() }));
         // Kept for `routes::html_errors`, which shows browsers a page instead of JSON.
         res.extensions_mut()
             .insert(PublicMessage(self.public_message()));

@@ -22,6 +22,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("urls", 0),
     ("metrics", 0),
     ("proxies", 0),
+    ("guard", 0),
     // Storage, then what sits right on it.
     ("db", 2),
     ("accounts", 3),

@@ -14,6 +14,7 @@ pub mod db;
 pub mod delivery;
 pub mod error;
 pub mod federation;
+pub mod guard;
 pub mod httpsig;
 pub mod keys;
 #[cfg(test)]

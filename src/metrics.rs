@@ -33,6 +33,13 @@ pub struct OutcomeLabels {
     pub outcome: &'static str,
 }
 
+/// Labels of a request refused by a limit: `public_rate`, `inbox_rate`, `event_streams`
+/// (the process is full), `event_streams_per_client`, `body_timeout`, `handler_timeout`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    pub limit: &'static str,
+}
+
 /// Labels of the queue depth: the deliveries' state.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabels {
@@ -63,6 +70,8 @@ pub struct Metrics {
     delivery_latency: Histogram,
     queue: Family<StateLabels, Gauge>,
     breakers_open: Gauge,
+    refused: Family<LimitLabels, Counter>,
+    event_streams: Gauge,
 }
 
 impl Default for Metrics {
@@ -113,6 +122,18 @@ impl Default for Metrics {
             "Hosts whose circuit breaker is open (the database's; served by one process)",
             breakers_open.clone(),
         );
+        let refused = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "refused_requests",
+            "Requests this process refused by a limit (rate, event-stream cap, timeout)",
+            refused.clone(),
+        );
+        let event_streams = Gauge::default();
+        registry.register(
+            "event_streams",
+            "Live-title event streams this process holds open",
+            event_streams.clone(),
+        );
         Self {
             registry,
             shared,
@@ -123,6 +144,8 @@ impl Default for Metrics {
             delivery_latency,
             queue,
             breakers_open,
+            refused,
+            event_streams,
         }
     }
 }
@@ -140,6 +163,17 @@ impl Metrics {
         self.inbox_requests
             .get_or_create(&InboxLabels { result })
             .inc();
+    }
+
+    /// Counts one request refused by `limit`.
+    pub fn refused(&self, limit: &'static str) {
+        self.refused.get_or_create(&LimitLabels { limit }).inc();
+    }
+
+    /// The event streams open now (set at scrape time).
+    pub fn set_event_streams(&self, open: usize) {
+        self.event_streams
+            .set(i64::try_from(open).unwrap_or(i64::MAX));
     }
 
     /// Counts one delivery attempt's outcome.

@@ -9,6 +9,7 @@ use crate::{
     clock::Clock,
     config::Config,
     db::{Db, models::InstanceKeys},
+    guard::Guards,
     httpsig::Verifier,
     lifecycle::{Liveness, Shutdown},
     live::LiveFeed,
@@ -40,4 +41,6 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Committed stream changes by stream, for open live pages.
     pub live: Arc<LiveFeed>,
+    /// Per-client rates and the event-stream caps.
+    pub guards: Arc<Guards>,
 }

@@ -2,11 +2,13 @@
 //! new title, or that the stream went on or off air, without reloading. Nothing polls: each
 //! connection waits on the live feed (changes committed by any process), reads the database only
 //! when changes may have been missed, and sends a comment when it has been quiet for a while so
-//! that proxies keep the connection open and a gone client is noticed.
+//! that proxies keep the connection open and a gone client is noticed. A client that closes
+//! its side ends its stream at once (the server does not allow half-closed connections); each
+//! open stream holds a place, capped in total and per client (`limits.event_streams*`).
 
 use std::{sync::Arc, time::Duration};
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use futures_util::stream;
 use serde_json::json;
 use tokio::{
@@ -19,7 +21,8 @@ use tokio::{
 
 use crate::{
     db::{StreamChange, models::Broadcast},
-    error::Result,
+    error::{Error, Result},
+    guard::streams::{Refusal, Ticket},
     state::AppState,
     streams::StreamStatus,
 };
@@ -45,6 +48,8 @@ fn event(now: &serde_json::Value) -> web::Bytes {
 /// One open page's connection.
 struct Feed {
     state: web::Data<AppState>,
+    /// This stream's place among the open ones, freed when the connection ends.
+    _ticket: Ticket,
     handle: String,
     changes: broadcast::Receiver<Arc<StreamChange>>,
     last: serde_json::Value,
@@ -110,7 +115,31 @@ impl Feed {
 }
 
 /// The handler: the first event at once, then changes as they come.
-pub async fn events(state: web::Data<AppState>, handle: web::Path<String>) -> Result<HttpResponse> {
+pub async fn events(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    handle: web::Path<String>,
+) -> Result<HttpResponse> {
+    let client = crate::guard::client_key(super::client::of(&req, &state));
+    let ticket = state
+        .guards
+        .event_streams
+        .open(client)
+        .map_err(|refusal| match refusal {
+            Refusal::Client => {
+                state.metrics.refused("event_streams_per_client");
+                Error::LimitReached(
+                    "too many live pages open from your address; close some and reload".to_owned(),
+                )
+            }
+            Refusal::Full => {
+                state.metrics.refused("event_streams");
+                Error::Overloaded(
+                    "this server has as many live pages open as it can hold; reload later"
+                        .to_owned(),
+                )
+            }
+        })?;
     // Subscribed before the first read, so a change committed in between is not missed.
     let (stream, _) = crate::streams::find(&state.db, &handle).await?;
     let changes = state.live.subscribe(stream.id);
@@ -120,6 +149,7 @@ pub async fn events(state: web::Data<AppState>, handle: web::Path<String>) -> Re
     let now = Instant::now();
     let feed = Feed {
         state,
+        _ticket: ticket,
         handle: stream.handle,
         changes,
         last: first,

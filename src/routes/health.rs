@@ -56,6 +56,9 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 /// The database's gauges come only from the process that runs housekeeping (any process when
 /// nobody knows yet), so summing a metric over processes never counts the database twice.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state
+        .metrics
+        .set_event_streams(state.guards.event_streams.count());
     let standby = state.liveness.role(HOUSEKEEPING) == Some(Role::Standby);
     if standby {
         return HttpResponse::Ok()

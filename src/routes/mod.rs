@@ -10,6 +10,7 @@ mod dashboard;
 mod events;
 mod exports;
 mod filters;
+pub mod guard;
 mod health;
 pub mod html_errors;
 mod inbox;
@@ -18,7 +19,7 @@ mod session;
 mod well_known;
 mod yp;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, middleware::from_fn, web};
 
 use crate::error::Error;
 
@@ -53,7 +54,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(admin::remove_block)),
                 ),
         )
-        .route("/", web::get().to(pages::home))
         .route("/login", web::get().to(session::login_form))
         .route("/login", web::post().to(session::login))
         .route("/logout", web::post().to(session::logout))
@@ -95,6 +95,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/assets/style.css", web::get().to(assets::style))
         .route("/assets/app.js", web::get().to(assets::script))
+        .service(
+            web::resource(["/inbox", "/streams/{handle}/inbox"])
+                .app_data(web::PayloadConfig::new(inbox::MAX_BODY))
+                .wrap(from_fn(guard::inbox))
+                .route(web::post().to(inbox::post_inbox)),
+        )
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(health::metrics))
+        .service(public_routes())
+        .default_service(web::to(not_found));
+}
+
+/// The public routes that cost work, under the per-client rate (`limits.public_rate`). An empty
+/// scope matches every path, so it comes last: what it does not route gets the 404.
+fn public_routes() -> impl actix_web::dev::HttpServiceFactory {
+    web::scope("")
+        .wrap(from_fn(guard::public))
+        .route("/", web::get().to(pages::home))
         .route("/yp.xml", web::get().to(exports::yp_xml))
         .route(
             "/streams/{handle:[a-z0-9_]+}.{ext:m3u|xspf}",
@@ -114,11 +132,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/actor", web::get().to(actor::instance_actor))
         .route("/broadcasts/{id}", web::get().to(actor::show_broadcast))
         .route("/activities/{id}", web::get().to(actor::show_activity))
-        .service(
-            web::resource(["/inbox", "/streams/{handle}/inbox"])
-                .app_data(web::PayloadConfig::new(inbox::MAX_BODY))
-                .route(web::post().to(inbox::post_inbox)),
-        )
         .route(
             "/.well-known/webfinger",
             web::get().to(well_known::webfinger),
@@ -132,9 +145,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(well_known::nodeinfo_links),
         )
         .route("/nodeinfo/2.1", web::get().to(well_known::nodeinfo))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/metrics", web::get().to(health::metrics))
-        .default_service(web::to(not_found));
 }
 
 async fn not_found() -> HttpResponse {

@@ -7,7 +7,12 @@ mod passes;
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
-use actix_web::{App, HttpServer, dev::Server, middleware::ErrorHandlers, web};
+use actix_web::{
+    App, HttpServer,
+    dev::Server,
+    middleware::{ErrorHandlers, from_fn},
+    web,
+};
 
 use crate::{
     blocks::Blocklist,
@@ -17,6 +22,7 @@ use crate::{
     db::{Db, migrations},
     error::{Error, Result},
     federation::instance::InstanceActor,
+    guard::{self, Guards, rate::Limiter, streams::EventStreams},
     keys,
     lifecycle::{Liveness, Shutdown},
     live::LiveFeed,
@@ -57,6 +63,14 @@ pub struct Application {
 impl Application {
     /// Connects to the database, applies migrations and binds the listener (port 0 picks one).
     pub async fn build(config: Config, options: Options) -> Result<Self> {
+        let fds = guard::fds::raise();
+        tracing::info!(
+            soft_before = fds.soft_before,
+            soft = fds.soft,
+            hard = fds.hard,
+            connections = connection_cap(&config),
+            "file descriptor limit"
+        );
         let db = Db::connect(&config.database_url, config.database_pool_size)?;
         let db_for_migrations = db.clone();
         tokio::task::spawn_blocking(move || migrations::run_pending(&db_for_migrations)).await??;
@@ -144,7 +158,18 @@ pub async fn app_state(config: Config, db: Db, clock: Clock) -> Result<AppState>
     let tls_roots = crate::net::load_roots(config.tls_ca_file.as_deref())
         .map_err(|e| Error::Config(format!("tls_ca_file: {e}")))?;
     let liveness = Arc::new(Liveness::new(clock.clone()));
+    let limits = &config.limits;
+    let guards = Arc::new(Guards {
+        public: Limiter::new(limits.public_rate, limits.public_burst),
+        inbox: Limiter::new(limits.inbox_rate, limits.inbox_burst),
+        // Every event stream holds a connection: never more than half of them.
+        event_streams: EventStreams::new(
+            (limits.event_streams as usize).min(connection_cap(&config) / 2),
+            limits.event_streams_per_client,
+        ),
+    });
     Ok(AppState {
+        guards,
         urls: Urls::new(config.url.clone()),
         clock,
         metrics: Arc::new(Metrics::default()),
@@ -187,6 +212,21 @@ pub async fn federation_config(state: &AppState) -> Result<FederationConfig<AppS
         .map_err(|e| Error::Config(format!("federation: {e}")))
 }
 
+/// Connections the HTTP server holds at once: `limits.max_connections`, or what the descriptor
+/// limit leaves after the reserve and the delivery sender's requests.
+fn connection_cap(config: &Config) -> usize {
+    let limits = &config.limits;
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(1 << 20);
+    let budget = guard::fds::connection_budget(soft, config.delivery.concurrency as u64);
+    let cap = match limits.max_connections {
+        0 => budget,
+        n => u64::from(n).min(budget),
+    };
+    usize::try_from(cap).unwrap_or(usize::MAX)
+}
+
 fn http_server(
     state: AppState,
     federation: FederationConfig<AppState>,
@@ -196,8 +236,12 @@ fn http_server(
         0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
         n => n,
     };
+    let limits = state.config.limits.clone();
+    // actix counts connections per worker thread.
+    let per_worker = connection_cap(&state.config).div_ceil(workers).max(1);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(routes::guard::deadlines))
             .wrap(FederationMiddleware::new(federation.clone()))
             .wrap(ErrorHandlers::new().default_handler(routes::html_errors::render))
             .app_data(web::Data::new(state.clone()))
@@ -217,8 +261,15 @@ fn http_server(
             .configure(routes::configure)
     })
     .workers(workers)
+    .max_connections(per_worker)
     // Icecast keeps one connection per directory and touches every 30 s or more: keep it open.
-    .keep_alive(Duration::from_secs(120))
+    .keep_alive(Duration::from_secs(limits.keep_alive.into()))
+    // The whole head of each request, from its first byte (slow headers end here).
+    .client_request_timeout(Duration::from_secs(limits.header_timeout.into()))
+    .client_disconnect_timeout(Duration::from_secs(2))
+    // A client that closes its side has gone (a closed tab): stop its event stream at once
+    // rather than at the next write. HTTP/1.1 clients that half-close and wait are rare.
+    .h1_allow_half_closed(false)
     .shutdown_timeout(30)
     .disable_signals()
     .listen(listener)

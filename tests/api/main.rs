@@ -10,6 +10,7 @@
 mod admin;
 mod announce;
 mod api;
+mod attacks;
 mod browser;
 mod catalog;
 mod cli;
