@@ -229,14 +229,14 @@ async fn open_events(target: &Target) -> (TcpStream, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn event_streams_opened_and_dropped_beyond_the_descriptor_limit() {
     let _heavy = heavy().await;
-    // 512 descriptors; 4,000 event streams opened and dropped, 32 at a time (a dropped one is
+    // 1,024 descriptors; 4,000 event streams opened and dropped, 32 at a time (a dropped one is
     // freed a moment after it is dropped: the cap leaves room for that).
     let target = Arc::new(
         Target::start(
-            512,
+            1024,
             // As if from many addresses: no rate limit, a share as large as the total.
             &[
-                ("ONAIR_LIMITS_EVENT_STREAMS_PER_CLIENT", "64"),
+                ("ONAIR_LIMITS_EVENT_STREAMS_PER_CLIENT", "128"),
                 ("ONAIR_LIMITS_PUBLIC_RATE", "0"),
             ],
         )
@@ -280,7 +280,7 @@ async fn event_streams_opened_and_dropped_beyond_the_descriptor_limit() {
 
     // Beyond the per-client cap: a clear 429, and the server keeps serving.
     let mut held = Vec::new();
-    for _ in 0..64 {
+    for _ in 0..128 {
         let (conn, head) = open_events(&target).await;
         assert!(head.starts_with("HTTP/1.1 200"), "{head}");
         held.push(conn);
@@ -298,4 +298,261 @@ async fn event_streams_opened_and_dropped_beyond_the_descriptor_limit() {
         (target.metric("onair_event_streams ").await == 0.0).then_some(())
     })
     .await;
+}
+
+/// Reads until the server answers or closes; what it said (empty: closed without a word).
+async fn answer_or_close(conn: &mut TcpStream, within: Duration) -> String {
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 2048];
+    let ended = tokio::time::timeout(within, async {
+        loop {
+            match conn.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+            }
+            if got.windows(4).any(|w| w == b"\r\n\r\n") && got.ends_with(b"}") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the server neither answered nor closed within {within:?}"
+    );
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_silent_and_slow_header_connections() {
+    let _heavy = heavy().await;
+    // This process holds the attacker's ends too.
+    onair::guard::fds::raise();
+    let target = Arc::new(
+        Target::start(
+            4096,
+            &[
+                ("ONAIR_LIMITS_HEADER_TIMEOUT", "2"),
+                ("ONAIR_LIMITS_PUBLIC_RATE", "0"),
+            ],
+        )
+        .await,
+    );
+    let attacker = target.clone();
+    under_attack(
+        &target,
+        "1,000 idle keep-alive, 300 silent, 100 slow-header connections",
+        async move {
+            // A thousand keep-alive connections that asked once and stay idle.
+            let mut idle = Vec::new();
+            for _ in 0..1000 {
+                let mut conn = RawConn::connect(attacker.addr()).await;
+                let head = conn
+                    .send(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                    .await
+                    .head;
+                assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+                idle.push(conn);
+            }
+            // Connections that never say a word, and heads sent a line every half second.
+            let mut silent = Vec::new();
+            for _ in 0..300 {
+                silent.push(TcpStream::connect(attacker.addr()).await.unwrap());
+            }
+            let mut slow = tokio::task::JoinSet::new();
+            for _ in 0..100 {
+                let addr = attacker.addr();
+                slow.spawn(async move {
+                    let mut conn = TcpStream::connect(addr).await.unwrap();
+                    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                        .await
+                        .unwrap();
+                    let started = Instant::now();
+                    for i in 0..20 {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        let line = format!("X-Slow-{i}: still coming\r\n");
+                        if conn.write_all(line.as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                    let said = answer_or_close(&mut conn, Duration::from_secs(5)).await;
+                    (started.elapsed(), said)
+                });
+            }
+            // The server ends the silent ones after the head timeout.
+            for mut conn in silent {
+                let said = answer_or_close(&mut conn, Duration::from_secs(5)).await;
+                assert!(
+                    said.is_empty() || said.starts_with("HTTP/1.1 408"),
+                    "a silent connection got: {said}"
+                );
+            }
+            while let Some(done) = slow.join_next().await {
+                let (took, said) = done.unwrap();
+                assert!(
+                    !said.starts_with("HTTP/1.1 200"),
+                    "a head sent over 10 s was served: {said}"
+                );
+                assert!(
+                    took < Duration::from_secs(8),
+                    "a slow head was held {took:?}"
+                );
+            }
+            // The idle ones are still open and usable.
+            let mut conn = idle.pop().unwrap();
+            let head = conn
+                .send(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                .await
+                .head;
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trickled_and_stopped_bodies_are_cut_off() {
+    let _heavy = heavy().await;
+    let target = Arc::new(Target::start(1024, &[("ONAIR_LIMITS_BODY_TIMEOUT", "3")]).await);
+    let attacker = target.clone();
+    under_attack(&target, "50 trickled and 50 stopped bodies", async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..100 {
+            let target = attacker.clone();
+            tasks.spawn(async move {
+                let mut conn = TcpStream::connect(target.addr()).await.unwrap();
+                let trickle = i % 2 == 0;
+                let (path, length) = if trickle {
+                    (format!("/api/icecast/yp/{}", target.token), 100)
+                } else {
+                    ("/inbox".to_owned(), 1000)
+                };
+                let head = format!(
+                    "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \
+                     application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n\r\n"
+                );
+                conn.write_all(head.as_bytes()).await.unwrap();
+                let started = Instant::now();
+                if trickle {
+                    // A byte every 200 ms: the whole body would take 20 s.
+                    let (mut read, mut write) = conn.into_split();
+                    let writer = tokio::spawn(async move {
+                        for _ in 0..100 {
+                            if write.write_all(b"a").await.is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    });
+                    let mut got = Vec::new();
+                    let mut chunk = [0u8; 2048];
+                    let _ = tokio::time::timeout(Duration::from_secs(6), async {
+                        loop {
+                            match read.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => got.extend_from_slice(&chunk[..n]),
+                            }
+                            if got.ends_with(b"\n") && got.windows(4).any(|w| w == b"\r\n\r\n") {
+                                return;
+                            }
+                        }
+                    })
+                    .await;
+                    writer.abort();
+                    (
+                        trickle,
+                        started.elapsed(),
+                        String::from_utf8_lossy(&got).into_owned(),
+                    )
+                } else {
+                    conn.write_all(b"0123456789").await.unwrap();
+                    let said = answer_or_close(&mut conn, Duration::from_secs(6)).await;
+                    (trickle, started.elapsed(), said)
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let (trickle, took, said) = done.unwrap();
+            assert!(
+                took < Duration::from_secs(5),
+                "a body was waited for {took:?}"
+            );
+            if trickle {
+                // Icecast reads the headers: a refusal that says why.
+                assert!(
+                    said.to_ascii_lowercase().contains("ypresponse: 0"),
+                    "{said}"
+                );
+                assert!(said.contains("did not arrive within 3 s"), "{said}");
+            } else {
+                assert!(said.starts_with("HTTP/1.1 408"), "{said}");
+                assert!(said.contains("did not arrive within 3 s"), "{said}");
+            }
+        }
+    })
+    .await;
+    assert!(
+        target
+            .metric("onair_refused_requests_total{limit=\"body_timeout\"}")
+            .await
+            >= 50.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_lookups_from_one_client_is_throttled() {
+    let _heavy = heavy().await;
+    let target = Arc::new(Target::start(1024, &[]).await);
+    let attacker = target.clone();
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = refused.clone();
+    under_attack(
+        &target,
+        "3,000 WebFinger lookups from one client",
+        async move {
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..8 {
+                let target = attacker.clone();
+                let refused = counted.clone();
+                tasks.spawn(async move {
+                    let mut conn = RawConn::connect(target.addr()).await;
+                    for _ in 0..375 {
+                        // A forwarded-for header from a peer that is no trusted proxy changes nothing.
+                        let request = format!(
+                            "GET /.well-known/webfinger?resource=acct:{}@localhost:{} HTTP/1.1\r\n\
+                         Host: 127.0.0.1\r\nX-Forwarded-For: 198.51.100.{}\r\n\r\n",
+                            target.handle,
+                            target.port,
+                            rand_octet()
+                        );
+                        let answer = conn.send(request.as_bytes()).await;
+                        if answer.head.starts_with("HTTP/1.1 429") {
+                            assert!(answer.header("retry-after").is_some(), "{}", answer.head);
+                            refused.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            assert!(answer.head.starts_with("HTTP/1.1 200"), "{}", answer.head);
+                        }
+                    }
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.unwrap();
+            }
+        },
+    )
+    .await;
+    let refused = refused.load(Ordering::Relaxed);
+    // A burst of 200, then 20 a second: most of 3,000 in a few seconds are refused.
+    assert!(refused > 2000, "only {refused} of 3,000 refused");
+    assert!(
+        target
+            .metric("onair_refused_requests_total{limit=\"public_rate\"}")
+            .await
+            >= refused as f64
+    );
+}
+
+fn rand_octet() -> u8 {
+    use std::hash::{BuildHasher, RandomState};
+    (RandomState::new().hash_one(Instant::now()) % 250) as u8
 }
