@@ -62,7 +62,8 @@ fn warn_about_reach(config: &Config) {
     if config.url.scheme() == "https" && config.trusted_proxies.is_empty() {
         tracing::warn!(
             "the public URL is https (a TLS proxy in front) but trusted_proxies is empty: every \
-             client looks like the proxy to sign-in limits and logs; list the proxy's address"
+             client looks like the proxy to sign-in limits, request rates and logs (all of them \
+             share one address's limits); list the proxy's address"
         );
     }
 }

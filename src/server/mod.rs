@@ -2,13 +2,15 @@
 //! (`background`: which passes run where; `passes`: their supervision and turns).
 
 mod background;
+mod conn;
 mod passes;
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
+use actix_service::ServiceFactoryExt as _;
 use actix_web::{
-    App, HttpServer,
+    App,
     dev::Server,
     middleware::{ErrorHandlers, from_fn},
     web,
@@ -239,7 +241,15 @@ fn http_server(
     let limits = state.config.limits.clone();
     // actix counts connections per worker thread.
     let per_worker = connection_cap(&state.config).div_ceil(workers).max(1);
-    let server = HttpServer::new(move || {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let seconds = |s: u32| Duration::from_secs(s.into());
+    // The longest an honest request can take from its first byte to its answer's first byte.
+    let request_limit =
+        seconds(limits.header_timeout + limits.body_timeout + limits.handler_timeout);
+    let shutdown = state.shutdown.clone();
+    let app = move || {
         App::new()
             .wrap(from_fn(routes::guard::deadlines))
             .wrap(FederationMiddleware::new(federation.clone()))
@@ -259,21 +269,48 @@ fn http_server(
                     .error_handler(|e, _| Error::Invalid(e.to_string()).into()),
             )
             .configure(routes::configure)
-    })
-    .workers(workers)
-    .max_connections(per_worker)
-    // Icecast keeps one connection per directory and touches every 30 s or more: keep it open.
-    .keep_alive(Duration::from_secs(limits.keep_alive.into()))
-    // The whole head of each request, from its first byte (slow headers end here).
-    .client_request_timeout(Duration::from_secs(limits.header_timeout.into()))
-    .client_disconnect_timeout(Duration::from_secs(2))
-    // A client that closes its side has gone (a closed tab): stop its event stream at once
-    // rather than at the next write. HTTP/1.1 clients that half-close and wait are rare.
-    .h1_allow_half_closed(false)
-    .shutdown_timeout(30)
-    .disable_signals()
-    .listen(listener)
-    .map_err(|e| Error::Config(format!("cannot listen: {e}")))?
-    .run();
+    };
+    // What `HttpServer::listen` builds, with each connection wrapped in `conn::Watched`.
+    let server = actix_server::Server::build()
+        .workers(workers)
+        .max_concurrent_connections(per_worker)
+        .shutdown_timeout(30)
+        .disable_signals()
+        .listen("onair", listener, move || {
+            let shutdown = shutdown.clone();
+            let http = actix_http::HttpService::build()
+                // SIGTERM: idle keep-alive connections close at once instead of holding the
+                // graceful stop (what HttpServer wires; hidden in actix-http's docs, kept stable
+                // by actix-web's use of it).
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.wait().await }
+                })
+                // Icecast keeps one connection per directory and touches every 30 s or more.
+                .keep_alive(seconds(limits.keep_alive))
+                // The whole head of a connection's first request (later ones: conn::Watched).
+                .client_request_timeout(seconds(limits.header_timeout))
+                .client_disconnect_timeout(Duration::from_secs(2))
+                // A client that closes its side has gone (a closed tab): stop its event stream
+                // at once rather than at the next write. Clients that half-close and wait are
+                // rare.
+                .h1_allow_half_closed(false)
+                .local_addr(addr)
+                .finish(actix_service::map_config(app(), |()| {
+                    actix_web::dev::AppConfig::default()
+                }));
+            actix_service::fn_service(move |io: tokio::net::TcpStream| async move {
+                let _ = io.set_nodelay(true);
+                let peer = io.peer_addr().ok();
+                Ok::<_, actix_http::error::DispatchError>((
+                    conn::Watched::new(io, request_limit),
+                    actix_http::Protocol::Http1,
+                    peer,
+                ))
+            })
+            .and_then(http)
+        })
+        .map_err(|e| Error::Config(format!("cannot listen: {e}")))?
+        .run();
     Ok(server)
 }

@@ -300,6 +300,21 @@ async fn event_streams_opened_and_dropped_beyond_the_descriptor_limit() {
     .await;
 }
 
+/// Reads one answer whose body is small enough to come with its head.
+async fn answer_until_blank(conn: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = conn.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed before answering");
+        got.extend_from_slice(&chunk[..n]);
+    }
+    // The body (a few lines of /healthz) arrives with or right after the head.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = tokio::time::timeout(Duration::from_millis(10), conn.read(&mut chunk)).await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 /// Reads until the server answers or closes; what it said (empty: closed without a word).
 async fn answer_or_close(conn: &mut TcpStream, within: Duration) -> String {
     let mut got = Vec::new();
@@ -332,7 +347,10 @@ async fn idle_silent_and_slow_header_connections() {
         Target::start(
             4096,
             &[
+                // A later head is cut off when head, body and handler time are all up: 4 s.
                 ("ONAIR_LIMITS_HEADER_TIMEOUT", "2"),
+                ("ONAIR_LIMITS_BODY_TIMEOUT", "1"),
+                ("ONAIR_LIMITS_HANDLER_TIMEOUT", "1"),
                 ("ONAIR_LIMITS_PUBLIC_RATE", "0"),
             ],
         )
@@ -341,7 +359,7 @@ async fn idle_silent_and_slow_header_connections() {
     let attacker = target.clone();
     under_attack(
         &target,
-        "1,000 idle keep-alive, 300 silent, 100 slow-header connections",
+        "1,000 idle keep-alive, 300 silent, 100 slow-header connections (50 after a request)",
         async move {
             // A thousand keep-alive connections that asked once and stay idle.
             let mut idle = Vec::new();
@@ -360,15 +378,24 @@ async fn idle_silent_and_slow_header_connections() {
                 silent.push(TcpStream::connect(attacker.addr()).await.unwrap());
             }
             let mut slow = tokio::task::JoinSet::new();
-            for _ in 0..100 {
+            for i in 0..100 {
                 let addr = attacker.addr();
                 slow.spawn(async move {
                     let mut conn = TcpStream::connect(addr).await.unwrap();
+                    if i % 2 == 0 {
+                        // Half of them ask one honest question first: the slow head is the
+                        // connection's second (actix times only the first by itself).
+                        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                            .await
+                            .unwrap();
+                        let said = answer_until_blank(&mut conn).await;
+                        assert!(said.starts_with("HTTP/1.1 200"), "{said}");
+                    }
                     conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
                         .await
                         .unwrap();
                     let started = Instant::now();
-                    for i in 0..20 {
+                    for i in 0..40 {
                         tokio::time::sleep(Duration::from_millis(500)).await;
                         let line = format!("X-Slow-{i}: still coming\r\n");
                         if conn.write_all(line.as_bytes()).await.is_err() {
