@@ -13,6 +13,11 @@ use crate::{
     urls::Urls,
 };
 
+/// Discovery documents are public and carry no session: any web page may read them (RFC 7033
+/// §5 asks for this on WebFinger).
+const ANYONE: (actix_web::http::header::HeaderName, &str) =
+    (actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+
 /// `?resource=` as sent.
 #[derive(Debug, Deserialize)]
 pub struct WebfingerQuery {
@@ -51,6 +56,7 @@ pub async fn webfinger(
     });
     Ok(HttpResponse::Ok()
         .content_type("application/jrd+json; charset=utf-8")
+        .insert_header(ANYONE)
         .json(body))
 }
 
@@ -80,10 +86,15 @@ fn parse_resource(resource: &str, urls: &Urls) -> Result<Target> {
             Target::Stream(name)
         });
     }
-    let url = Url::parse(resource)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(malformed)?;
+    let url = Url::parse(resource).map_err(|_| malformed())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        // A URI of another kind (mailto:, xmpp:…) is a fine question with no answer here:
+        // RFC 7033 §4.2 wants 404 for it, not 400.
+        return Err(Error::NotFound(format!(
+            "{} resources are not kept here",
+            url.scheme()
+        )));
+    }
     if url == urls.instance_actor() {
         return Ok(Target::Instance);
     }
@@ -96,7 +107,7 @@ fn parse_resource(resource: &str, urls: &Urls) -> Result<Target> {
 pub async fn host_meta(state: web::Data<AppState>) -> HttpResponse {
     let template =
         html_escape::encode_double_quoted_attribute(&state.urls.webfinger_template()).into_owned();
-    HttpResponse::Ok().content_type("application/xrd+xml; charset=utf-8").body(format!(
+    HttpResponse::Ok().content_type("application/xrd+xml; charset=utf-8").insert_header(ANYONE).body(format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
          <Link rel=\"lrdd\" type=\"application/jrd+json\" template=\"{template}\"/>\n</XRD>\n"
     ))
@@ -104,7 +115,7 @@ pub async fn host_meta(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /.well-known/nodeinfo`
 pub async fn nodeinfo_links(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
+    HttpResponse::Ok().insert_header(ANYONE).json(json!({
         "links": [{ "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": state.urls.nodeinfo() }]
     }))
 }
@@ -126,6 +137,7 @@ pub async fn nodeinfo(state: web::Data<AppState>) -> Result<HttpResponse> {
         })
         .await?;
     Ok(HttpResponse::Ok()
+        .insert_header(ANYONE)
         .content_type(r#"application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"; charset=utf-8"#)
         .json(json!({
             "version": "2.1",
@@ -178,6 +190,8 @@ mod tests {
             ("acct:jazz@elsewhere.example", 404),
             ("http://elsewhere.example/streams/jazz", 404),
             ("http://localhost:8080/streams/jazz/inbox", 404),
+            ("mailto:jazz@localhost:8080", 404),
+            ("xmpp:jazz@localhost", 404),
         ] {
             let err = parse_resource(bad, &urls).unwrap_err();
             assert_eq!(

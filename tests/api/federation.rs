@@ -202,6 +202,8 @@ async fn webfinger_finds_streams_and_the_instance_actor() {
         .unwrap();
         let res = app.client.get(url).send().await.unwrap();
         assert_eq!(res.status(), 200, "{resource}");
+        // Readable from any web page (RFC 7033 §5).
+        assert_eq!(res.headers()["access-control-allow-origin"], "*");
         assert!(
             res.headers()["content-type"]
                 .to_str()
@@ -236,6 +238,8 @@ async fn webfinger_finds_streams_and_the_instance_actor() {
         ("?resource=nonsense", 400),
         ("?resource=acct:nobody@localhost:8080", 404),
         ("?resource=acct:night_jazz_soul@elsewhere.example", 404),
+        // Another URI scheme: nothing here, not a malformed question (RFC 7033 §4.2).
+        ("?resource=mailto:someone@localhost", 404),
     ] {
         let (got, body) = app
             .get_json(&format!("/.well-known/webfinger{query}"))
