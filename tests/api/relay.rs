@@ -66,6 +66,29 @@ async fn a_relay_round_trip_verified_at_the_origin() {
         .unwrap();
     assert_eq!(subs[0].state, "accepted");
 
+    // A LitePub relay follows the instance actor back, and later takes that back: both are
+    // taken (2xx), the Undo too (a 404 would count against X in the relay's breaker).
+    let instance = format!("http://localhost:{x_port}/actor");
+    let follow_back = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#follows/1", relay.actor),
+        "type": "Follow", "actor": relay.actor, "object": instance,
+    });
+    assert_eq!(relay.send(&x_inbox, &follow_back).await, 202);
+    let undo_back = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#undos/1", relay.actor),
+        "type": "Undo", "actor": relay.actor, "object": follow_back,
+    });
+    assert_eq!(relay.send(&x_inbox, &undo_back).await, 202);
+    // The follow-back's Accept went out; nothing else changed.
+    x.deliver_due().await;
+    relay
+        .received
+        .lock()
+        .unwrap()
+        .retain(|a| a["type"] != "Accept");
+
     // A local stream of X goes on air: its Create reaches the relay's inbox.
     let token = x.broadcaster("xena").await;
     x.add(&token, "Local Live", "local").await;

@@ -59,8 +59,14 @@ pub(super) async fn receive(follow: Follow, data: &Data<AppState>) -> Result<()>
     Ok(())
 }
 
-/// Undo of a Follow of one of our streams: the follower goes.
+/// Undo of a Follow of one of our streams: the follower goes. Undo of a Follow of the instance
+/// actor is a relay taking back its follow-back: nothing of it was stored (its Follow was only
+/// answered), so it is taken as said; a 404 would count against us in the relay's breaker.
 pub(super) async fn undo(follow: Follow, data: &Data<AppState>) -> Result<()> {
+    if follow.object == data.urls.instance_actor() {
+        tracing::info!(actor = %follow.actor.inner(), "follow of the instance actor undone");
+        return Ok(());
+    }
     let stream = local_stream(data, &follow.object).await?;
     let who = follow.actor.inner().to_string();
     data.db
