@@ -39,6 +39,9 @@ pub struct Config {
     /// Followers get at most one title `Update` per broadcast in this many seconds
     /// (`ONAIR_UPDATE_INTERVAL`).
     pub update_interval: u32,
+    /// The language of posts (BCP 47, `contentMap`) for streams whose broadcaster chose none
+    /// (`ONAIR_LANGUAGE`).
+    pub language: String,
     /// Reverse proxies (addresses or CIDR networks) whose forwarding header is believed
     /// (`ONAIR_TRUSTED_PROXIES`, comma-separated). Empty: every request's client is its peer.
     pub trusted_proxies: TrustedProxies,
@@ -163,7 +166,9 @@ impl Default for Config {
             allow_private_networks: false,
             max_streams_per_user: 20,
             workers: 0,
-            update_interval: 60,
+            // Each edit of a post notifies everyone on Mastodon who boosted it.
+            update_interval: 600,
+            language: "en".to_owned(),
             trusted_proxies: TrustedProxies::default(),
             forwarded_header: ForwardedHeader::default(),
             tls_ca_file: None,
@@ -226,6 +231,7 @@ impl std::fmt::Debug for Config {
             .field("max_streams_per_user", &self.max_streams_per_user)
             .field("workers", &self.workers)
             .field("update_interval", &self.update_interval)
+            .field("language", &self.language)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("forwarded_header", &self.forwarded_header)
             .field("tls_ca_file", &self.tls_ca_file)
@@ -276,6 +282,7 @@ impl Config {
             "ONAIR_MAX_STREAMS_PER_USER" => self.max_streams_per_user = parse(key, value)?,
             "ONAIR_WORKERS" => self.workers = parse(key, value)?,
             "ONAIR_UPDATE_INTERVAL" => self.update_interval = parse(key, value)?,
+            "ONAIR_LANGUAGE" => value.clone_into(&mut self.language),
             "ONAIR_TRUSTED_PROXIES" => {
                 self.trusted_proxies = TrustedProxies::parse_list(value)
                     .map_err(|e| Error::Config(format!("{key}: {e}")))?;
@@ -344,6 +351,12 @@ impl Config {
             let path = format!("{}/", self.url.path());
             self.url.set_path(&path);
         }
+        self.language = crate::text::language(&self.language).ok_or_else(|| {
+            Error::Config(format!(
+                "language must be a BCP 47 tag such as en or pt-BR, got {:?}",
+                self.language
+            ))
+        })?;
         let limits = &self.limits;
         if [
             limits.header_timeout,

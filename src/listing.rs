@@ -73,6 +73,10 @@ impl Cursor {
 
 /// A listed stream, local or from the catalog.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a page holds at most 200, built once and moved: boxing buys nothing"
+)]
 pub enum Listed {
     Local(Stream, Option<Broadcast>),
     Remote(RemoteStream, Option<RemoteBroadcast>),

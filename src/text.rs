@@ -68,6 +68,25 @@ pub fn http_url(input: &str) -> Option<String> {
     (matches!(url.scheme(), "http" | "https") && url.host_str().is_some()).then(|| url.into())
 }
 
+/// A language tag as BCP 47 spells one (`en`, `pt-BR`, `zh-Hant`): a primary language of two or
+/// three letters, then subtags of one to eight letters or digits; the primary in lower case.
+/// Anything else is `None`.
+pub fn language(input: &str) -> Option<String> {
+    let input = input.trim();
+    let mut parts = input.split('-');
+    let primary = parts.next()?;
+    let subtags_ok =
+        parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    let ok = (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && subtags_ok
+        && input.len() <= 35;
+    ok.then(|| match input.split_once('-') {
+        Some((p, rest)) => format!("{}-{rest}", p.to_ascii_lowercase()),
+        None => input.to_ascii_lowercase(),
+    })
+}
+
 /// Genres as plain text, empty ones and duplicates dropped, comma-joined (commas inside a genre
 /// would split it, so they become spaces).
 pub fn genres<'a>(input: impl IntoIterator<Item = &'a str>) -> String {
@@ -109,6 +128,25 @@ fn clamp(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_tags_are_bcp47_shaped() {
+        assert_eq!(language(" EN ").as_deref(), Some("en"));
+        assert_eq!(language("pt-BR").as_deref(), Some("pt-BR"));
+        assert_eq!(language("zh-Hant-TW").as_deref(), Some("zh-Hant-TW"));
+        for bad in [
+            "",
+            "e",
+            "english",
+            "en_US",
+            "en-",
+            "en-toolongsubtag",
+            "1a",
+            "en-ü",
+        ] {
+            assert_eq!(language(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn html_keeps_the_allowed_and_drops_the_rest() {

@@ -95,6 +95,31 @@ impl Urls {
         self.join(&format!("streams/{handle}/followers"))
     }
 
+    /// A stream's player alone, for other sites' frames.
+    pub fn stream_embed(&self, handle: &str) -> Url {
+        self.join(&format!("streams/{handle}/embed"))
+    }
+
+    /// The oEmbed description of one of our pages (`url`), as a stream page advertises it.
+    pub fn oembed(&self, page: &Url) -> Url {
+        let mut url = self.join("oembed");
+        url.query_pairs_mut()
+            .append_pair("url", page.as_str())
+            .append_pair("format", "json");
+        url
+    }
+
+    /// Where someone of this instance follows a remote account (`{uri}`: its address): the
+    /// subscribe template our WebFinger advertises (OStatus's rel, which Mastodon reads too).
+    pub fn subscribe_template(&self) -> String {
+        format!("{}?uri={{uri}}", self.authorize_interaction())
+    }
+
+    /// The page behind [`Urls::subscribe_template`].
+    pub fn authorize_interaction(&self) -> Url {
+        self.join("authorize_interaction")
+    }
+
     /// A broadcast's Note.
     pub fn broadcast(&self, id: i64) -> Url {
         self.join(&format!("broadcasts/{id}"))
@@ -199,6 +224,16 @@ impl Urls {
     /// The stylesheet every page loads.
     pub fn style(&self) -> Url {
         self.join("assets/style.css")
+    }
+
+    /// A stream's picture when its broadcaster set none (square).
+    pub fn default_icon(&self) -> Url {
+        self.join("assets/icon.png")
+    }
+
+    /// The preview card's image when a stream has no picture (1200 × 630).
+    pub fn card_image(&self) -> Url {
+        self.join("assets/card.png")
     }
 
     /// The script every page loads.

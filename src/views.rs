@@ -177,12 +177,69 @@ pub struct Home {
     pub next: Option<String>,
 }
 
+/// What a link to a stream page previews as elsewhere: OpenGraph and the player card
+/// (Mastodon reads `og:*`, and `twitter:player` for an embedded player; oEmbed for others).
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub title: String,
+    pub description: String,
+    /// The stream's picture, else our default card image (with its size).
+    pub image: String,
+    pub image_size: Option<(u32, u32)>,
+    pub url: String,
+    /// The player alone, for frames.
+    pub embed: String,
+    pub oembed: String,
+    /// The embed's frame size.
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Preview {
+    /// The size of the embed's frame.
+    pub const PLAYER: (u32, u32) = (480, 160);
+
+    pub fn of(stream: &Stream, card: &Card, urls: &Urls) -> Self {
+        let page = urls.stream(&stream.handle);
+        let description = match (&card.title, card.live) {
+            (Some(t), true) => format!("On air now: {t}"),
+            (None, true) => "On air now.".to_owned(),
+            _ => stream.shown_description().to_owned(),
+        };
+        let (image, image_size) = match &stream.icon_url {
+            Some(icon) => (icon.clone(), None),
+            None => (urls.card_image().into(), Some((1200, 630))),
+        };
+        Self {
+            title: card.name.clone(),
+            description,
+            image,
+            image_size,
+            embed: urls.stream_embed(&stream.handle).into(),
+            oembed: urls.oembed(&page).into(),
+            url: page.into(),
+            width: Self::PLAYER.0,
+            height: Self::PLAYER.1,
+        }
+    }
+}
+
+/// `GET /streams/{handle}/embed`: the player alone, for other sites' frames.
+#[derive(Template)]
+#[template(path = "embed.html")]
+pub struct EmbedPage {
+    pub layout: Layout,
+    pub card: Card,
+    pub events: String,
+}
+
 /// The HTML side of `GET /streams/{handle}`.
 #[derive(Template)]
 #[template(path = "stream.html")]
 pub struct StreamPage {
     pub layout: Layout,
     pub card: Card,
+    pub preview: Preview,
     pub description: String,
     /// Where the page listens for title changes (Server-Sent Events).
     pub events: String,
@@ -227,6 +284,14 @@ pub struct StreamPanel {
     pub display_name: String,
     pub display_description: String,
     pub icon_url: String,
+    pub header_url: String,
+    /// Title changes edit the go-live post.
+    pub title_edits: bool,
+    /// The stream's language, or empty; and the instance's, shown as the placeholder.
+    pub language: String,
+    pub default_language: String,
+    pub post_template: String,
+    pub content_warning: String,
 }
 
 /// One YP URL on the dashboard (its secret is never shown again).
@@ -261,6 +326,8 @@ pub struct Admin {
     pub csrf: String,
     /// What the last action did (a new account's password, shown once).
     pub note: Option<String>,
+    /// The remote stream the follow form is filled with, or empty.
+    pub follow: String,
     /// (name, role, since, disabled)
     pub users: Vec<(String, &'static str, String, bool)>,
     /// (actor, state) of followed remote streams.

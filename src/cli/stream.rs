@@ -28,6 +28,30 @@ pub enum StreamCommand {
     /// What followers are told when a broadcast ends: `delete` removes the post (default),
     /// `update` keeps it and marks it as over.
     OnEnd { handle: String, behaviour: EndArg },
+    /// How the stream's posts read; each option left out stays as it is.
+    Posts {
+        handle: String,
+        /// Whether title changes edit the go-live post (`on`: Mastodon notifies everyone who
+        /// boosted it of each edit).
+        #[arg(long)]
+        title_edits: Option<Switch>,
+        /// The posts' language (BCP 47, e.g. de); empty for the instance's.
+        #[arg(long)]
+        language: Option<String>,
+        /// The go-live text with {name}, {title} and {link}; empty for the built-in one.
+        #[arg(long)]
+        template: Option<String>,
+        /// A content warning shown before the post; empty for none.
+        #[arg(long)]
+        content_warning: Option<String>,
+    },
+}
+
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 /// `delete` or `update`.
@@ -98,6 +122,43 @@ pub fn run(cmd: StreamCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
             println!(
                 "broadcasts of {handle} that end from now on: {}",
                 on_end.as_str()
+            );
+        }
+        StreamCommand::Posts {
+            handle,
+            title_edits,
+            language,
+            template,
+            content_warning,
+        } => {
+            let handle = streams::typed_handle(&handle);
+            let found = db.read_blocking(|c| Stream::find_with_broadcast(c, &handle))?;
+            let mut stream = found.with_context(|| format!("no stream {handle}"))?.0;
+            let posts = settings::Posts {
+                title_edits: title_edits.map_or(stream.title_edits, |s| matches!(s, Switch::On)),
+                language: language.unwrap_or_else(|| stream.language.clone()),
+                template: template.unwrap_or_else(|| stream.post_template.clone()),
+                content_warning: content_warning.unwrap_or_else(|| stream.content_warning.clone()),
+            };
+            let changes = settings::Changes {
+                posts: Some(posts),
+                ..Default::default()
+            };
+            let (config2, urls) = (config.clone(), Urls::new(config.url.clone()));
+            let now = Clock::System.now();
+            let stream = db.write_blocking(move |c| {
+                changes.apply(c, &mut stream, &config2, &urls, now)?;
+                Ok(stream)
+            })?;
+            println!(
+                "posts of {handle}: title edits {}, language {}, text {:?}, content warning {:?}",
+                if stream.title_edits { "on" } else { "off" },
+                match stream.language.as_str() {
+                    "" => format!("{} (the instance's)", config.language),
+                    own => own.to_owned(),
+                },
+                stream.post_template,
+                stream.content_warning
             );
         }
     }

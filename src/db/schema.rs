@@ -46,6 +46,11 @@ diesel::table! {
         display_name -> Text,
         display_description -> Text,
         icon_url -> Nullable<Text>,
+        title_edits -> Bool,
+        language -> Text,
+        post_template -> Text,
+        content_warning -> Text,
+        header_url -> Nullable<Text>,
     }
 }
 

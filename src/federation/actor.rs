@@ -76,8 +76,10 @@ pub struct Service {
     indexable: bool,
     published: DateTime<Utc>,
     attachment: Vec<PropertyValue>,
+    icon: Icon,
+    /// The header image, when the broadcaster set one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    icon: Option<Icon>,
+    image: Option<Icon>,
 }
 
 impl Service {
@@ -90,7 +92,15 @@ impl Service {
             preferred_username: stream.handle.clone(),
             name: stream.shown_name().to_owned(),
             summary: paragraph(stream.shown_description()),
-            icon: stream.icon_url.as_ref().map(|url| Icon {
+            // The broadcaster's picture, else ours: a stream is never a blank avatar.
+            icon: Icon {
+                kind: "Image",
+                url: stream
+                    .icon_url
+                    .clone()
+                    .unwrap_or_else(|| urls.default_icon().into()),
+            },
+            image: stream.header_url.as_ref().map(|url| Icon {
                 kind: "Image",
                 url: url.clone(),
             }),

@@ -16,16 +16,18 @@ use crate::{
     urls::Urls,
 };
 
-/// Go on air: `Create` of the broadcast's Note.
+/// Go on air: `Create` of the broadcast's Note (`language`: the instance's, for streams that
+/// chose none).
 pub fn started(
     conn: &mut DbConn,
     stream: &Stream,
     broadcast: &Broadcast,
     urls: &Urls,
+    language: &str,
     now: NaiveDateTime,
 ) -> Result<()> {
     Broadcast::set_announced(conn, broadcast.id, &broadcast.title, now)?;
-    let object = note::note(stream, broadcast, urls);
+    let object = note::note(stream, broadcast, urls, language);
     send(
         conn,
         stream,
@@ -34,25 +36,30 @@ pub fn started(
     )
 }
 
-/// A new title: `Update` of the Note, unless followers were told less than `interval` ago (the
-/// next touch after that sends the latest title, so a burst of titles becomes one Update).
+/// A new title: `Update` of the Note, unless the stream's titles do not edit its post, or
+/// followers were told less than `interval` ago (the next touch after that sends the latest
+/// title, so a burst of titles becomes one Update).
 pub fn touched(
     conn: &mut DbConn,
     stream: &Stream,
     broadcast: &Broadcast,
     interval: chrono::TimeDelta,
     urls: &Urls,
+    language: &str,
     now: NaiveDateTime,
 ) -> Result<bool> {
     let told = broadcast.announced_title.as_deref() == Some(broadcast.title.as_str());
-    let recently = broadcast.announced_at.is_some_and(|t| now - t < interval);
-    if told || recently {
+    // `announced_at` may be a second ahead (see `note::edited_at`): an interval of 0 is no limit.
+    let recently =
+        !interval.is_zero() && broadcast.announced_at.is_some_and(|t| now - t < interval);
+    if !stream.title_edits || told || recently {
         return Ok(false);
     }
-    Broadcast::set_announced(conn, broadcast.id, &broadcast.title, now)?;
+    let edited = note::edited_at(broadcast, now);
+    Broadcast::set_announced(conn, broadcast.id, &broadcast.title, edited)?;
     let mut updated = broadcast.clone();
-    updated.announced_at = Some(now);
-    let object = note::note(stream, &updated, urls);
+    updated.announced_at = Some(edited);
+    let object = note::note(stream, &updated, urls, language);
     send(
         conn,
         stream,
@@ -69,6 +76,7 @@ pub fn ended(
     stream: &Stream,
     broadcast: &Broadcast,
     urls: &Urls,
+    language: &str,
     now: NaiveDateTime,
 ) -> Result<()> {
     match stream.on_end {
@@ -80,14 +88,17 @@ pub fn ended(
         ),
         OnEnd::Update => {
             Broadcast::set_kept(conn, broadcast.id)?;
+            // Strictly after the last title Update, even one in this same second.
+            let edited = note::edited_at(broadcast, now);
+            Broadcast::set_announced(conn, broadcast.id, &broadcast.title, edited)?;
             let over = Broadcast {
                 state: BroadcastState::Ended,
                 ended_at: Some(now),
-                announced_at: Some(now),
+                announced_at: Some(edited),
                 kept: true,
                 ..broadcast.clone()
             };
-            let object = note::note(stream, &over, urls);
+            let object = note::note(stream, &over, urls, language);
             let update = Activity::update_ended(stream, broadcast.id, object, urls);
             send(conn, stream, &update, now)
         }

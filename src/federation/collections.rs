@@ -74,12 +74,13 @@ impl OrderedCollectionPage {
         before: Option<i64>,
         broadcasts: &[Broadcast],
         urls: &Urls,
+        language: &str,
     ) -> Self {
         let handle = &stream.handle;
         let ordered_items = broadcasts
             .iter()
             .map(|b| {
-                let object = note::note(stream, b, urls);
+                let object = note::note(stream, b, urls, language);
                 Activity::create_with_id(urls.broadcast_create(b.id), stream, b.id, object, urls)
             })
             .collect();

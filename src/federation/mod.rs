@@ -9,6 +9,7 @@ pub mod collections;
 pub mod follows;
 pub mod inbox;
 pub mod instance;
+pub mod interact;
 pub mod note;
 pub mod relays;
 pub mod remote_actor;

@@ -140,6 +140,28 @@ pub async fn follow_back(
         .await
 }
 
+/// A relay took back its follow of the instance actor. For a LitePub relay that follow is its
+/// half of the subscription, so the subscription ends (rejected: nothing more is sent to it,
+/// and the admin page says so); a Mastodon-kind relay's follow-back was never part of it.
+pub async fn follow_back_undone(data: &Data<AppState>, actor: &Url) -> Result<()> {
+    let (id, now) = (actor.to_string(), data.clock.now());
+    let ended = data
+        .db
+        .write(move |c| {
+            let Some(sub) = Subscription::find(c, &id)? else {
+                return Ok(false);
+            };
+            if sub.kind != SubscriptionKind::LitePubRelay {
+                return Ok(false);
+            }
+            Subscription::set_state(c, sub.id, SubscriptionState::Rejected, now)?;
+            Ok(true)
+        })
+        .await?;
+    tracing::info!(%actor, ended, "follow of the instance actor undone");
+    Ok(())
+}
+
 /// A relay as an admin names it (its inbox or actor URL), parsed the same for every front end.
 pub fn parse_url(input: &str) -> Result<Url> {
     let input = input.trim();

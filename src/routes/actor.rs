@@ -92,7 +92,8 @@ pub async fn outbox(
         .db
         .read(move |c| Broadcast::list_published(c, id, before, OUTBOX_PAGE))
         .await?;
-    let page = OrderedCollectionPage::outbox(&stream, before, &broadcasts, urls);
+    let page =
+        OrderedCollectionPage::outbox(&stream, before, &broadcasts, urls, &state.config.language);
     Ok(activity_json(&page))
 }
 
@@ -145,7 +146,12 @@ pub async fn show_broadcast(
             .insert_header((header::LOCATION, page))
             .finish());
     }
-    Ok(activity_json(&note::note(&stream, &broadcast, &state.urls)))
+    Ok(activity_json(&note::note(
+        &stream,
+        &broadcast,
+        &state.urls,
+        &state.config.language,
+    )))
 }
 
 /// `GET /activities/{id}`: an activity we sent, as we sent it, when it was public (a Create,

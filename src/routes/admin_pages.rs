@@ -34,17 +34,66 @@ async fn admin_session(req: &HttpRequest, state: &AppState, csrf: &str) -> Resul
 }
 
 /// `GET /admin`
-pub async fn page(req: HttpRequest, data: Data<AppState>) -> Result<HttpResponse> {
+pub async fn page(
+    req: HttpRequest,
+    data: Data<AppState>,
+    query: actix_web::web::Query<Prefill>,
+) -> Result<HttpResponse> {
     let Some((session, user)) = session(&req, &data).await? else {
         return Ok(see_other(data.urls.login()));
     };
     if !user.is_admin {
         return Err(Error::Forbidden(format!("{} is not an admin", user.name)));
     }
-    render(&data, session.csrf, None).await
+    let follow = query
+        .into_inner()
+        .follow
+        .map(|f| crate::text::text(&f, 300));
+    render_with(&data, session.csrf, None, follow.unwrap_or_default()).await
+}
+
+/// `?follow=`: the remote stream the follow form is filled with (from
+/// `/authorize_interaction`, the subscribe template our WebFinger advertises).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Prefill {
+    follow: Option<String>,
+}
+
+/// `GET /authorize_interaction?uri=…`: someone of this instance wants to follow a remote stream
+/// (a "follow from your server" button elsewhere sent them): the admin page, its follow form
+/// filled in, for an admin to confirm. Nothing is followed without that POST.
+pub async fn authorize_interaction(
+    data: Data<AppState>,
+    query: actix_web::web::Query<Interaction>,
+) -> Result<HttpResponse> {
+    let uri = crate::text::text(&query.into_inner().uri, 300);
+    if uri.is_empty() {
+        return Err(Error::Invalid(
+            "uri must name the account to follow (@handle@host or its URL)".to_owned(),
+        ));
+    }
+    let mut target = data.urls.admin();
+    target.query_pairs_mut().append_pair("follow", &uri);
+    Ok(see_other(target))
+}
+
+/// `?uri=` of `/authorize_interaction`.
+#[derive(Debug, serde::Deserialize)]
+pub struct Interaction {
+    #[serde(default)]
+    uri: String,
 }
 
 async fn render(state: &AppState, csrf: String, note: Option<String>) -> Result<HttpResponse> {
+    render_with(state, csrf, note, String::new()).await
+}
+
+async fn render_with(
+    state: &AppState,
+    csrf: String,
+    note: Option<String>,
+    follow: String,
+) -> Result<HttpResponse> {
     let now = state.clock.now();
     let (users, blocks, queue, breakers) = state
         .db
@@ -63,6 +112,7 @@ async fn render(state: &AppState, csrf: String, note: Option<String>) -> Result<
         layout: layout(state),
         csrf,
         note,
+        follow,
         users: users
             .into_iter()
             .map(|u| {

@@ -128,12 +128,23 @@ pub async fn list_streams(
     let streams: Vec<StreamItem> = page
         .items
         .into_iter()
-        .map(|row| match row {
-            Listed::Local(s, b) => StreamItem::new(s, b, &state.urls),
-            Listed::Remote(s, b) => StreamItem::remote(s, b),
-        })
+        .map(|row| item(row, &state.urls))
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "streams": streams, "next": next })))
+}
+
+/// `GET /tags/{tag}` as JSON: `{"tag", "streams"}`, live first, items as the list gives them.
+pub fn tag_json(tag: &str, items: Vec<Listed>, urls: &Urls) -> HttpResponse {
+    let mut streams: Vec<StreamItem> = items.into_iter().map(|row| item(row, urls)).collect();
+    streams.sort_by_key(|s| s.status == "offline");
+    HttpResponse::Ok().json(serde_json::json!({ "tag": tag, "streams": streams }))
+}
+
+fn item(row: Listed, urls: &Urls) -> StreamItem {
+    match row {
+        Listed::Local(s, b) => StreamItem::new(s, b, urls),
+        Listed::Remote(s, b) => StreamItem::remote(s, b),
+    }
 }
 
 /// `GET /api/v1/streams/{handle}`

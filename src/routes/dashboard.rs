@@ -18,7 +18,7 @@ use crate::{
     state::AppState,
     streams::{
         self, icecast_directory_block,
-        settings::{Changes, Profile},
+        settings::{Changes, Posts, Profile},
     },
     views::{Card, Dashboard, NewToken, StreamPanel, TokenRow},
 };
@@ -75,6 +75,12 @@ async fn render(
                 display_name: stream.display_name.clone(),
                 display_description: stream.display_description.clone(),
                 icon_url: stream.icon_url.clone().unwrap_or_default(),
+                header_url: stream.header_url.clone().unwrap_or_default(),
+                title_edits: stream.title_edits,
+                language: stream.language.clone(),
+                default_language: state.config.language.clone(),
+                post_template: stream.post_template.clone(),
+                content_warning: stream.content_warning.clone(),
             }
         })
         .collect();
@@ -183,6 +189,17 @@ pub struct SettingsForm {
     display_description: String,
     #[serde(default)]
     icon_url: String,
+    #[serde(default)]
+    header_url: String,
+    /// `on` or `off` (absent: off).
+    #[serde(default)]
+    title_edits: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    post_template: String,
+    #[serde(default)]
+    content_warning: String,
 }
 
 /// The form, parsed: every setting it shows, as one change.
@@ -208,7 +225,23 @@ impl TryFrom<&SettingsForm> for Changes {
                 )));
             }
         };
+        let title_edits = match form.title_edits.as_str() {
+            "on" => true,
+            "off" | "" => false,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "title_edits is on or off, not {other:?}"
+                )));
+            }
+        };
         Ok(Changes {
+            posts: Some(Posts {
+                title_edits,
+                language: form.language.clone(),
+                template: form.post_template.clone(),
+                content_warning: form.content_warning.clone(),
+            }),
+            header: Some(form.header_url.clone()),
             profile: Some(Profile {
                 name: form.display_name.clone(),
                 description: form.display_description.clone(),

@@ -6,7 +6,9 @@ mod admin_pages;
 mod api;
 mod assets;
 mod client;
+mod cors;
 mod dashboard;
+mod embed;
 mod events;
 mod exports;
 mod filters;
@@ -72,6 +74,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(dashboard::decide_follower),
         )
         .route("/admin", web::get().to(admin_pages::page))
+        .route(
+            "/authorize_interaction",
+            web::get().to(admin_pages::authorize_interaction),
+        )
         .route("/admin/users", web::post().to(admin_pages::create_user))
         .route(
             "/admin/users/disable",
@@ -95,6 +101,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/assets/style.css", web::get().to(assets::style))
         .route("/assets/app.js", web::get().to(assets::script))
+        .route("/assets/icon.png", web::get().to(assets::icon))
+        .route("/assets/card.png", web::get().to(assets::card))
         .service(
             web::resource(["/inbox", "/streams/{handle}/inbox"])
                 .app_data(web::PayloadConfig::new(inbox::MAX_BODY))
@@ -112,6 +120,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn public_routes() -> impl actix_web::dev::HttpServiceFactory {
     web::scope("")
         .wrap(from_fn(guard::public))
+        .wrap(from_fn(cors::anyone_may_read))
         .route("/", web::get().to(pages::home))
         .route("/yp.xml", web::get().to(exports::yp_xml))
         .route(
@@ -120,6 +129,8 @@ fn public_routes() -> impl actix_web::dev::HttpServiceFactory {
         )
         .route("/streams/{handle}/events", web::get().to(events::events))
         .route("/streams/{handle}/follow", web::get().to(pages::follow))
+        .route("/streams/{handle}/embed", web::get().to(embed::embed))
+        .route("/oembed", web::get().to(embed::oembed))
         .route("/tags/{tag}", web::get().to(pages::tag))
         .route("/api/v1/streams", web::get().to(api::list_streams))
         .route("/api/v1/streams/{handle}", web::get().to(api::show_stream))

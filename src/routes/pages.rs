@@ -9,10 +9,11 @@ use super::filters::{ListQuery, Listing};
 use crate::{
     db::models::{Broadcast, Stream},
     error::{Error, Result},
+    federation::interact::{self, Visitor},
     listing::{self, Origin},
     state::AppState,
     streams::codec::Codec,
-    views::{Card, Filters, Home, Layout, StreamPage, path_and_query},
+    views::{Card, Filters, Home, Layout, Preview, StreamPage, path_and_query},
 };
 
 /// Streams per page of the home page.
@@ -86,7 +87,11 @@ pub async fn home(
 
 /// `GET /tags/{tag}`: the streams of one genre, here and elsewhere, live first (what a Note's
 /// hashtag links to).
-pub async fn tag(state: web::Data<AppState>, tag: web::Path<String>) -> Result<HttpResponse> {
+pub async fn tag(
+    state: web::Data<AppState>,
+    tag: web::Path<String>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse> {
     let query = ListQuery {
         genre: Some(tag.into_inner()),
         status: Some("all".to_owned()),
@@ -96,6 +101,9 @@ pub async fn tag(state: web::Data<AppState>, tag: web::Path<String>) -> Result<H
     let Listing { filter, origin, .. } = Listing::try_from(query)?;
     let genre = filter.genre.clone().unwrap_or_default();
     let page = listing::list(&state.db, filter, origin, None).await?;
+    if wants_json(&req) {
+        return Ok(super::api::tag_json(&genre, page.items, &state.urls));
+    }
     let mut cards: Vec<Card> = page
         .items
         .iter()
@@ -110,6 +118,16 @@ pub async fn tag(state: web::Data<AppState>, tag: web::Path<String>) -> Result<H
         ..Filters::default()
     };
     listing_page(&state, format!("#{genre}"), filters, cards, None)
+}
+
+/// A client that asks for JSON over HTML (`Accept: application/json`).
+fn wants_json(req: &actix_web::HttpRequest) -> bool {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept.contains("json") && !accept.contains("text/html")
 }
 
 /// The home page's template, for the home page and a genre's.
@@ -142,9 +160,11 @@ pub fn stream_page(
     active: Option<&Broadcast>,
 ) -> Result<HttpResponse> {
     let urls = &state.urls;
+    let card = Card::local(stream, active, urls);
     html(&StreamPage {
         layout: layout(state),
-        card: Card::local(stream, active, urls),
+        preview: Preview::of(stream, &card, urls),
+        card,
         description: stream.shown_description().to_owned(),
         events: urls.stream_events(&stream.handle).path().to_owned(),
         follow_action: urls.stream_follow(&stream.handle).path().to_owned(),
@@ -165,44 +185,18 @@ pub struct FollowQuery {
     instance: String,
 }
 
-/// `GET /streams/{handle}/follow?instance=mastodon.social`: on to the visitor's own server, which
-/// asks them to confirm the follow (Mastodon's `authorize_interaction`, understood widely).
+/// `GET /streams/{handle}/follow?instance=mastodon.social` (or `alice@misskey.example`): on to
+/// the visitor's own server's follow page, found by asking it (`federation::interact`).
 pub async fn follow(
     state: web::Data<AppState>,
     handle: web::Path<String>,
     query: web::Query<FollowQuery>,
 ) -> Result<HttpResponse> {
     let (stream, _) = crate::streams::find(&state.db, &handle).await?;
-    let instance = query
-        .instance
-        .trim()
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_start_matches('@')
-        .trim_end_matches('/');
-    // `alice@mastodon.social` names the server too.
-    let host = instance
-        .rsplit('@')
-        .next()
-        .unwrap_or(instance)
-        .to_ascii_lowercase();
-    let valid = !host.is_empty()
-        && host.len() <= 253
-        && host.contains('.')
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
-    if !valid {
-        return Err(Error::Invalid(format!(
-            "{:?} is not a server name; give it as mastodon.social",
-            query.instance
-        )));
-    }
-    let mut target = url::Url::parse(&format!("https://{host}/authorize_interaction"))
-        .map_err(|e| Error::Invalid(format!("{host}: {e}")))?;
-    target
-        .query_pairs_mut()
-        .append_pair("uri", &state.urls.acct(&stream.handle));
+    let visitor = Visitor::parse(&query.instance, state.config.allow_private_networks)?;
+    let ours = state.urls.mention(&stream.handle);
+    let target =
+        interact::follow_page(&state.origin_client, &visitor, ours.trim_start_matches('@')).await;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, target.to_string()))
         .finish())

@@ -13,11 +13,6 @@ use crate::{
     urls::Urls,
 };
 
-/// Discovery documents are public and carry no session: any web page may read them (RFC 7033
-/// §5 asks for this on WebFinger).
-const ANYONE: (actix_web::http::header::HeaderName, &str) =
-    (actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
-
 /// `?resource=` as sent.
 #[derive(Debug, Deserialize)]
 pub struct WebfingerQuery {
@@ -52,11 +47,12 @@ pub async fn webfinger(
         "links": [
             { "rel": "self", "type": "application/activity+json", "href": actor },
             { "rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor },
+            // The reverse of "follow from your server": someone here following a remote stream.
+            { "rel": "http://ostatus.org/schema/1.0/subscribe", "template": urls.subscribe_template() },
         ],
     });
     Ok(HttpResponse::Ok()
         .content_type("application/jrd+json; charset=utf-8")
-        .insert_header(ANYONE)
         .json(body))
 }
 
@@ -107,7 +103,7 @@ fn parse_resource(resource: &str, urls: &Urls) -> Result<Target> {
 pub async fn host_meta(state: web::Data<AppState>) -> HttpResponse {
     let template =
         html_escape::encode_double_quoted_attribute(&state.urls.webfinger_template()).into_owned();
-    HttpResponse::Ok().content_type("application/xrd+xml; charset=utf-8").insert_header(ANYONE).body(format!(
+    HttpResponse::Ok().content_type("application/xrd+xml; charset=utf-8").body(format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
          <Link rel=\"lrdd\" type=\"application/jrd+json\" template=\"{template}\"/>\n</XRD>\n"
     ))
@@ -115,7 +111,7 @@ pub async fn host_meta(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /.well-known/nodeinfo`
 pub async fn nodeinfo_links(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().insert_header(ANYONE).json(json!({
+    HttpResponse::Ok().json(json!({
         "links": [{ "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": state.urls.nodeinfo() }]
     }))
 }
@@ -137,7 +133,6 @@ pub async fn nodeinfo(state: web::Data<AppState>) -> Result<HttpResponse> {
         })
         .await?;
     Ok(HttpResponse::Ok()
-        .insert_header(ANYONE)
         .content_type(r#"application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"; charset=utf-8"#)
         .json(json!({
             "version": "2.1",

@@ -36,6 +36,8 @@ pub struct DirectorySettings {
     pub max_streams_per_user: i64,
     /// At most one title Update per broadcast in this span.
     pub update_interval: TimeDelta,
+    /// The posts' language for streams whose broadcaster chose none.
+    pub language: String,
 }
 
 impl DirectorySettings {
@@ -49,6 +51,7 @@ impl DirectorySettings {
             ),
             end_grace: TimeDelta::seconds(i64::from(yp.end_grace)),
             update_interval: TimeDelta::seconds(i64::from(config.update_interval)),
+            language: config.language.clone(),
             max_streams_per_user: i64::from(config.max_streams_per_user),
         }
     }
@@ -166,10 +169,10 @@ impl<'a> Directory<'a> {
                         if let Some(b) = stale
                             && b.end_if_idle(conn, settings.idle_cutoff(b.state, now), now)?
                         {
-                            announce::ended(conn, &stream, &b, &urls, now)?;
+                            announce::ended(conn, &stream, &b, &urls, &settings.language, now)?;
                         }
                         let started = Broadcast::insert_live(conn, stream.id, sid.as_str(), now)?;
-                        announce::started(conn, &stream, &started, &urls, now)?;
+                        announce::started(conn, &stream, &started, &urls, &settings.language, now)?;
                         tell_pages(conn, stream.id, StreamStatus::Live, &started.title)?;
                         (started.id, true)
                     }
@@ -193,6 +196,7 @@ impl<'a> Directory<'a> {
             now: self.clock.now(),
             interval: self.settings.update_interval,
             urls: self.urls.clone(),
+            language: self.settings.language.clone(),
         };
         self.db.batch::<Touches>(touch).await
     }
@@ -233,7 +237,7 @@ impl<'a> Directory<'a> {
                 let mut reaped = Reaped::default();
                 let ended = |conn: &mut DbConn, b: &Broadcast| -> Result<()> {
                     if let Some(stream) = Stream::find(conn, b.stream_id)? {
-                        announce::ended(conn, &stream, b, &urls, now)?;
+                        announce::ended(conn, &stream, b, &urls, &settings.language, now)?;
                     }
                     tell_pages(conn, b.stream_id, StreamStatus::Offline, "")
                 };

@@ -36,6 +36,8 @@ pub(super) struct Touch {
     /// At most one title Update per broadcast in this span.
     pub interval: TimeDelta,
     pub urls: Urls,
+    /// The posts' language for streams whose broadcaster chose none.
+    pub language: String,
 }
 
 impl Touch {
@@ -167,7 +169,15 @@ fn touch_alone(conn: &mut DbConn, touch: &Touch) -> Result<()> {
             title: req.title.clone(),
             ..broadcast.clone()
         };
-        announce::touched(conn, &stream, &current, touch.interval, &touch.urls, now)?;
+        announce::touched(
+            conn,
+            &stream,
+            &current,
+            touch.interval,
+            &touch.urls,
+            &touch.language,
+            now,
+        )?;
     }
     if !broadcast.record_touch(conn, &touch.update())? {
         return Err(Error::UnknownSid);
@@ -182,5 +192,5 @@ fn touch_alone(conn: &mut DbConn, touch: &Touch) -> Result<()> {
 /// `interval` (so that a burst of titles becomes one Update, with the latest).
 fn must_announce(b: &Broadcast, title: &str, now: NaiveDateTime, interval: TimeDelta) -> bool {
     b.announced_title.as_deref() != Some(title)
-        && b.announced_at.is_none_or(|t| now - t >= interval)
+        && (interval.is_zero() || b.announced_at.is_none_or(|t| now - t >= interval))
 }

@@ -126,8 +126,9 @@ async fn an_instance_follows_a_stream_of_another_and_lists_what_it_broadcasts() 
         "B has no local stream"
     );
 
-    // A title change reaches B.
-    a.advance(61);
+    // A title change reaches B (on a stream whose titles edit its post).
+    a.edit_titles("night_jazz").await;
+    a.advance(601);
     a.yp(&token, &touch_body(&sid, "Miles Davis \u{2013} So What", 3))
         .await;
     assert_eq!(a_worker.deliver_due().await.unwrap().delivered, 1, "Update");

@@ -580,7 +580,8 @@ async fn fedify_receives_create_update_and_delete_of_a_broadcast() {
     let create = poll("Create verified", async || peer.verified("Create").await).await;
     assert!(create.to_string().contains("/broadcasts/2"), "{create}");
 
-    app.advance(61);
+    app.edit_titles(handle).await;
+    app.advance(601);
     app.yp(
         &token,
         &crate::helpers::touch_body(&sid, "Artist - New Title", 2),

@@ -235,6 +235,34 @@ impl TestApp {
         self.worker().deliver_due().await.unwrap()
     }
 
+    /// Turns title edits on for a stream (off by default): its title changes then send Updates.
+    pub async fn edit_titles(&self, handle: &str) {
+        let (config, urls, now) = (
+            (*self.state.config).clone(),
+            self.state.urls.clone(),
+            self.state.clock.now(),
+        );
+        let handle = handle.to_owned();
+        self.state
+            .db
+            .write(move |c| {
+                let mut stream = onair::db::models::Stream::find_with_broadcast(c, &handle)?
+                    .unwrap()
+                    .0;
+                let posts = onair::streams::settings::Posts {
+                    title_edits: true,
+                    ..Default::default()
+                };
+                let changes = onair::streams::settings::Changes {
+                    posts: Some(posts),
+                    ..Default::default()
+                };
+                changes.apply(c, &mut stream, &config, &urls, now)
+            })
+            .await
+            .unwrap();
+    }
+
     /// Moves the app's (manual) clock on by `seconds`.
     pub fn advance(&self, seconds: i64) {
         self.state.clock.advance(TimeDelta::seconds(seconds));

@@ -24,6 +24,7 @@ mod icecast;
 mod live_pages;
 mod pages;
 mod pasture;
+mod posts;
 mod processes;
 mod production;
 mod relay;

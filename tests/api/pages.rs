@@ -87,7 +87,7 @@ async fn the_follow_form_sends_the_visitor_to_their_own_server() {
     assert_eq!(res.status(), 303);
     assert_eq!(
         res.headers()["location"],
-        "https://mastodon.social/authorize_interaction?uri=acct%3Anight_jazz%40localhost%3A8080"
+        "https://mastodon.social/authorize_interaction?uri=night_jazz%40localhost%3A8080"
     );
     let bad = client
         .get(app.url("/streams/night_jazz/follow?instance=%3Cscript%3E"))
@@ -314,6 +314,12 @@ async fn every_url_we_mint_is_served() {
         ("broadcast", urls.broadcast(1)),
         ("broadcast_create", urls.broadcast_create(1)),
         ("tag", urls.tag("Jazz")),
+        ("stream_embed", urls.stream_embed(h)),
+        ("oembed", urls.oembed(&urls.stream(h))),
+        ("authorize_interaction", urls.authorize_interaction()),
+        ("subscribe_template", urls.authorize_interaction()),
+        ("default_icon", urls.default_icon()),
+        ("card_image", urls.card_image()),
         ("instance_actor", urls.instance_actor()),
         ("instance_key", urls.instance_key()),
         ("nodeinfo", urls.nodeinfo()),

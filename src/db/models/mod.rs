@@ -35,7 +35,7 @@ pub use remote_stream::{RemoteStream, RemoteStreamProfile};
 pub use session::Session;
 pub use signin_failure::SigninFailures;
 use stored_text::stored_text;
-pub use stream::{NewStream, OnEnd, Stream, StreamProfile};
+pub use stream::{NewStream, OnEnd, PostStyle, Stream, StreamProfile};
 pub use stream_filter::StreamFilter;
 pub use stream_keys::StreamKeys;
 pub use subscription::{Subscription, SubscriptionKind, SubscriptionState};

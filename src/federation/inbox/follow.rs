@@ -60,12 +60,11 @@ pub(super) async fn receive(follow: Follow, data: &Data<AppState>) -> Result<()>
 }
 
 /// Undo of a Follow of one of our streams: the follower goes. Undo of a Follow of the instance
-/// actor is a relay taking back its follow-back: nothing of it was stored (its Follow was only
-/// answered), so it is taken as said; a 404 would count against us in the relay's breaker.
+/// actor is a relay taking back its follow-back (never a 404: that would count against us in
+/// the relay's breaker): a LitePub relay's subscription ends with it.
 pub(super) async fn undo(follow: Follow, data: &Data<AppState>) -> Result<()> {
     if follow.object == data.urls.instance_actor() {
-        tracing::info!(actor = %follow.actor.inner(), "follow of the instance actor undone");
-        return Ok(());
+        return relays::follow_back_undone(data, follow.actor.inner()).await;
     }
     let stream = local_stream(data, &follow.object).await?;
     let who = follow.actor.inner().to_string();

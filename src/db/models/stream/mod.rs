@@ -45,6 +45,16 @@ pub struct Stream {
     pub display_description: String,
     /// The stream's picture (https).
     pub icon_url: Option<String>,
+    /// Title changes edit the go-live post (an `Update` at most every `update_interval`).
+    pub title_edits: bool,
+    /// The posts' language (BCP 47), empty for the instance's.
+    pub language: String,
+    /// The go-live text with `{name}`, `{title}` and `{link}`, empty for the built-in one.
+    pub post_template: String,
+    /// A content warning: the posts are `sensitive` with it as `summary` (empty: none).
+    pub content_warning: String,
+    /// The actor's header image (https).
+    pub header_url: Option<String>,
 }
 
 stored_text! {
@@ -74,6 +84,16 @@ pub struct StreamProfile {
     pub bitrate: Option<i32>,
     pub samplerate: Option<i32>,
     pub channels: Option<i32>,
+}
+
+/// How a stream's posts read: the broadcaster's choices, written together.
+#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
+#[diesel(table_name = streams)]
+pub struct PostStyle {
+    pub title_edits: bool,
+    pub language: String,
+    pub post_template: String,
+    pub content_warning: String,
 }
 
 /// A stream about to be created.
@@ -154,6 +174,32 @@ impl Stream {
             .select(Self::as_select())
             .first(conn)
             .optional()?)
+    }
+
+    /// Sets how the stream's posts read.
+    pub fn set_post_style(&self, conn: &mut DbConn, style: &PostStyle) -> Result<()> {
+        diesel::update(streams::table.find(self.id))
+            .set(style)
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Sets or clears the header image.
+    pub fn set_header_url(&self, conn: &mut DbConn, url: Option<&str>) -> Result<()> {
+        diesel::update(streams::table.find(self.id))
+            .set(streams::header_url.eq(url))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// How the stream's posts read, as stored.
+    pub fn post_style(&self) -> PostStyle {
+        PostStyle {
+            title_edits: self.title_edits,
+            language: self.language.clone(),
+            post_template: self.post_template.clone(),
+            content_warning: self.content_warning.clone(),
+        }
     }
 
     /// Turns follower approval on or off.

@@ -1,0 +1,59 @@
+//! `Access-Control-Allow-Origin: *` on what the public scope answers in JSON (the stream API,
+//! actor documents, WebFinger, NodeInfo, oEmbed, tag lists) and on host-meta: another site's
+//! page may read them. Only this scope gets it, and nothing in it reads a session, so no answer
+//! that depends on who is signed in is ever opened to other origins (nor could a `*` answer be
+//! read with credentials).
+
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, HeaderValue},
+    middleware::Next,
+};
+
+/// Media types other sites may read.
+fn readable(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.ends_with("/json") || essence.ends_with("+json") || essence == "application/xrd+xml"
+}
+
+/// The middleware.
+pub async fn anyone_may_read(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let open = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(readable);
+    if open {
+        res.headers_mut()
+            .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_kinds_are_readable_and_pages_are_not() {
+        for open in [
+            "application/json",
+            "application/activity+json",
+            "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+            "application/jrd+json; charset=utf-8",
+            "application/xrd+xml; charset=utf-8",
+        ] {
+            assert!(super::readable(open), "{open}");
+        }
+        for closed in [
+            "text/html; charset=utf-8",
+            "text/event-stream",
+            "audio/x-mpegurl",
+        ] {
+            assert!(!super::readable(closed), "{closed}");
+        }
+    }
+}

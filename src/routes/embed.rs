@@ -1,0 +1,90 @@
+//! A stream's player on other sites: `/streams/{handle}/embed` (a page any site may frame) and
+//! `/oembed` (what a site's embed tool reads to build the frame).
+
+use actix_web::{HttpResponse, http::header, web};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{
+    error::{Error, Result},
+    state::AppState,
+    views::{Card, EmbedPage, Layout, Preview},
+};
+
+/// The pages' policy, but any site may frame this one and it posts no forms.
+const EMBED_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+    connect-src 'self'; img-src 'self' https: data:; media-src http: https:; \
+    form-action 'none'; frame-ancestors *; base-uri 'none'";
+
+/// `GET /streams/{handle}/embed`
+pub async fn embed(state: web::Data<AppState>, handle: web::Path<String>) -> Result<HttpResponse> {
+    let (stream, active) = crate::streams::find(&state.db, &handle).await?;
+    let urls = &state.urls;
+    let page = EmbedPage {
+        layout: Layout::new(urls),
+        card: Card::local(&stream, active.as_ref(), urls),
+        events: urls.stream_events(&stream.handle).path().to_owned(),
+    };
+    let body = page.render().map_err(|e| Error::Render(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, EMBED_CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .body(body))
+}
+
+/// `?url=…&format=json&maxwidth=…`, as oEmbed asks.
+#[derive(Debug, Deserialize)]
+pub struct OEmbedQuery {
+    #[serde(default)]
+    url: String,
+    format: Option<String>,
+    maxwidth: Option<u32>,
+}
+
+/// `GET /oembed?url=<a stream page>`: a `rich` embed of the player (oEmbed 1.0). 404 for a URL
+/// that is not one of our streams, 501 for a format other than JSON (as the spec says).
+pub async fn oembed(
+    state: web::Data<AppState>,
+    query: web::Query<OEmbedQuery>,
+) -> Result<HttpResponse> {
+    let query = query.into_inner();
+    if query.format.as_deref().is_some_and(|f| f != "json") {
+        return Ok(
+            HttpResponse::NotImplemented().json(json!({ "error": "only format=json is served" }))
+        );
+    }
+    let url = url::Url::parse(query.url.trim())
+        .map_err(|_| Error::Invalid("url must be the address of a stream page here".to_owned()))?;
+    let urls = &state.urls;
+    let handle = urls
+        .handle_of(&url)
+        .ok_or_else(|| Error::NotFound(format!("{url} is not a stream here")))?;
+    let (stream, active) = crate::streams::find(&state.db, &handle).await?;
+    let card = Card::local(&stream, active.as_ref(), urls);
+    let preview = Preview::of(&stream, &card, urls);
+    let width = query
+        .maxwidth
+        .map_or(preview.width, |w| w.clamp(200, preview.width));
+    let height = preview.height;
+    let src = html_escape::encode_double_quoted_attribute(&preview.embed);
+    let title = html_escape::encode_double_quoted_attribute(&preview.title);
+    Ok(HttpResponse::Ok().json(json!({
+        "version": "1.0",
+        "type": "rich",
+        "provider_name": format!("onair · {}", urls.authority()),
+        "provider_url": urls.home(),
+        "title": preview.title,
+        "author_name": preview.title,
+        "author_url": preview.url,
+        "thumbnail_url": preview.image,
+        "width": width,
+        "height": height,
+        "html": format!(
+            "<iframe src=\"{src}\" width=\"{width}\" height=\"{height}\" title=\"{title}\" \
+             style=\"border:0\" allow=\"autoplay\" loading=\"lazy\"></iframe>"
+        ),
+    })))
+}
