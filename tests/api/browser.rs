@@ -4,7 +4,9 @@
 //! a reload; the broadcaster signs in, makes a YP URL whose snippet works, revokes it (Icecast's
 //! next add is refused); a form without its CSRF token is refused; a second broadcaster sees and
 //! changes nothing of the first one's. Screenshots of the home page, a stream page and the
-//! dashboard at desktop and phone widths go to `target/screenshots/`.
+//! dashboard at desktop and phone widths go to `target/screenshots/`. `tests/peers/embeds.mjs`:
+//! the embed player framed by a page on another origin (live title), the stream page refused in
+//! a frame, and the page's OpenGraph tags rendered as a link card.
 
 use std::{path::PathBuf, process::Command};
 
@@ -124,4 +126,112 @@ async fn listeners_and_broadcasters_in_chromium() {
     assert_eq!(seen["otherSeesStream"], false, "{seen}");
     assert_eq!(seen["otherSeesToken"], false, "{seen}");
     assert_eq!(seen["otherChangesSettings"], 404, "{seen}");
+}
+
+/// A station's own page on another origin frames the player: it renders there with the live
+/// title, which follows a YP touch without a reload; the stream page itself cannot be framed.
+/// The page's OpenGraph tags, rendered as a link card, carry its name, title and image.
+/// Screenshots: `card-preview.png`, `embed-parent-{desktop,phone}.png`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embed_plays_in_another_sites_page_and_the_link_previews_as_a_card() {
+    let Some((node, dir)) = browser() else { return };
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/embeds.mjs"),
+        dir.join("embeds.mjs"),
+    )
+    .unwrap();
+    let _turn = heavy().await;
+    let (app, _) = public_app().await;
+    let token = app.broadcaster("alice").await;
+    let sid = app.add(&token, "Night Jazz", "jazz").await;
+    app.yp(&token, &touch_body(&sid, "Miles Davis \u{2013} So What", 7))
+        .await;
+    // The station's site: another origin (127.0.0.1 and another port, where onair is localhost).
+    let parent = format!(
+        "<!doctype html><meta charset=\"utf-8\"><title>Station</title>\
+         <body style=\"font:16px system-ui;margin:16px\"><h1>Our station</h1>\
+         <iframe id=\"player\" src=\"{}\" width=\"480\" height=\"160\" style=\"border:0;max-width:100%\"></iframe>\
+         <iframe id=\"page\" src=\"{}\" width=\"480\" height=\"120\"></iframe></body>",
+        app.url("/streams/night_jazz/embed"),
+        app.url("/streams/night_jazz"),
+    );
+    let server = actix_web::HttpServer::new(move || {
+        let parent = parent.clone();
+        actix_web::App::new().default_service(actix_web::web::to(move || {
+            let parent = parent.clone();
+            async move {
+                actix_web::HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .body(parent)
+            }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let parent_url = format!("http://127.0.0.1:{}/station.html", server.addrs()[0].port());
+    tokio::spawn(server.run());
+
+    let shots = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let new_title = "John Coltrane \u{2013} Naima";
+    let args = [
+        dir.join("embeds.mjs").display().to_string(),
+        app.url(""),
+        "night_jazz".to_owned(),
+        parent_url,
+        shots.display().to_string(),
+        app.url(&format!("/api/icecast/yp/{token}")),
+        touch_body(&sid, new_title, 8),
+        new_title.to_owned(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(node)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let og = &seen["og"];
+    assert_eq!(og["og:title"], "Night Jazz", "{seen}");
+    assert_eq!(
+        og["og:description"],
+        "On air now: Miles Davis \u{2013} So What"
+    );
+    assert_eq!(og["og:image"], app.url("/assets/card.png"));
+    assert_eq!(og["twitter:player"], app.url("/streams/night_jazz/embed"));
+    assert_eq!(
+        seen["cardImageWidth"], 1200,
+        "the card's image loaded: {seen}"
+    );
+    // The phone's parent page opens after the touch: it shows the new title from the start.
+    for (size, title) in [
+        ("desktop", "Miles Davis \u{2013} So What"),
+        ("phone", new_title),
+    ] {
+        assert_eq!(seen[format!("{size}EmbedTitle")], title, "{seen}");
+        assert_eq!(seen[format!("{size}EmbedAudio")], 1, "{seen}");
+        assert_ne!(
+            seen[format!("{size}EmbedOrigin")].as_str().unwrap(),
+            app.url(""),
+            "the parent is another origin"
+        );
+        assert_eq!(
+            seen[format!("{size}PageFramed")],
+            false,
+            "the stream page must not render in a frame: {seen}"
+        );
+    }
+    assert_eq!(seen["touchAnswer"], "1", "{seen}");
+    assert_eq!(seen["embedTitleUpdated"], true, "{seen}");
+    assert_eq!(seen["screenshots"].as_array().unwrap().len(), 3);
 }
