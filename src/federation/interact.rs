@@ -25,8 +25,8 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// What the visitor typed: their server, or their whole address on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visitor {
-    /// `https://host[:port]`: where their server is asked (http only when typed so and private
-    /// networks are allowed: tests and home setups).
+    /// `https://host`: where their server is asked (http, a port or a local address only when
+    /// private networks are allowed: tests and home setups).
     pub base: Url,
     /// `user@host`, when they gave it.
     pub account: Option<String>,
@@ -34,8 +34,11 @@ pub struct Visitor {
 
 impl Visitor {
     /// `mastodon.social`, `https://mastodon.social/`, `@alice@mastodon.social` or
-    /// `alice@mastodon.social`; anything else is refused with what to type.
-    pub fn parse(raw: &str, allow_http: bool) -> Result<Self> {
+    /// `alice@mastodon.social`; anything else is refused with what to type. Unless
+    /// `allow_private`, the server must be a public name on the default port: an address
+    /// (`127.0.0.1`, `169.254.169.254`) never reaches the resolver that refuses private ones.
+    pub fn parse(raw: &str, allow_private: bool) -> Result<Self> {
+        let allow_http = allow_private;
         let refuse = || {
             Error::Invalid(format!(
                 "{raw:?} is not a server name; give it as mastodon.social or alice@mastodon.social"
@@ -70,6 +73,12 @@ impl Visitor {
             return Err(refuse());
         }
         let base = Url::parse(&format!("{scheme}://{host}/")).map_err(|_| refuse())?;
+        let public_name = matches!(base.host(), Some(url::Host::Domain(_)))
+            && base.port().is_none()
+            && !net::is_local(&base);
+        if !allow_private && !public_name {
+            return Err(refuse());
+        }
         Ok(Self {
             base,
             account: user.map(|u| format!("{u}@{host}")),
@@ -141,7 +150,9 @@ async fn from_webfinger(
 }
 
 /// A template with `{uri}` (OStatus) or `{object}` (FEP-3b86) filled with ours, kept only when
-/// it is a web page of the visitor's scheme.
+/// it is a web page of the visitor's server: its scheme, no credentials, and its host or one
+/// within the same domain (`example.com` answering for `social.example.com`, or the reverse).
+/// Anything else would make our follow link a redirect to wherever a WebFinger answer says.
 fn fill(template: &str, ours: &str, visitor: &Visitor) -> Option<Url> {
     let encoded: String = url::form_urlencoded::byte_serialize(ours.as_bytes()).collect();
     let filled = template
@@ -149,7 +160,12 @@ fn fill(template: &str, ours: &str, visitor: &Visitor) -> Option<Url> {
         .replace("{object}", &encoded);
     let url = Url::parse(&filled).ok()?;
     let scheme_ok = url.scheme() == "https" || url.scheme() == visitor.base.scheme();
-    (scheme_ok && url.host_str().is_some()).then_some(url)
+    let (host, theirs) = (url.host_str()?, visitor.base.host_str()?);
+    let related = host == theirs
+        || host.ends_with(&format!(".{theirs}"))
+        || theirs.ends_with(&format!(".{host}"));
+    let plain = url.username().is_empty() && url.password().is_none();
+    (scheme_ok && related && plain).then_some(url)
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,8 +201,9 @@ async fn from_nodeinfo(client: &reqwest::Client, visitor: &Visitor, ours: &str) 
         })
         .find_map(|l| l.href.as_deref())?;
     let href = Url::parse(href).ok()?;
-    // Only the server the visitor named is asked, whatever its document points at.
-    if href.host_str() != visitor.base.host_str() {
+    // Only the server the visitor named is asked (scheme, host and port), whatever its
+    // document points at.
+    if href.origin() != visitor.base.origin() {
         return None;
     }
     let info: NodeInfo = get_json(client, href, "application/json").await?;
@@ -247,6 +264,13 @@ mod tests {
             "ftp://x.example",
             "a b.example",
             "al/ce@x.example",
+            "127.0.0.1",
+            "alice@169.254.169.254",
+            "0x7f.1",
+            "x@0177.0.0.1",
+            "[::1]",
+            "social.example:8443",
+            "printer.local",
         ] {
             assert!(Visitor::parse(bad, false).is_err(), "{bad:?}");
         }
@@ -268,15 +292,26 @@ mod tests {
             "https://misskey.example/authorize-follow?acct=jazz%40onair.example"
         );
         let intent = fill(
-            "https://x.example/follow?object={object}",
+            "https://misskey.example/follow?object={object}",
             "a@b.example",
             &v,
         );
         assert_eq!(
             intent.unwrap().as_str(),
-            "https://x.example/follow?object=a%40b.example"
+            "https://misskey.example/follow?object=a%40b.example"
         );
         assert!(fill("javascript:alert({uri})", "a@b.example", &v).is_none());
+        assert!(fill("https://evil.example/?u={uri}", "a@b.example", &v).is_none());
+        assert!(fill("https://u:p@misskey.example/?u={uri}", "a@b.example", &v).is_none());
+        let split = Visitor::parse("alice@example.com", false).unwrap();
+        assert!(
+            fill(
+                "https://social.example.com/a?u={uri}",
+                "a@b.example",
+                &split
+            )
+            .is_some()
+        );
         assert!(fill("http://x.example/?u={uri}", "a@b.example", &v).is_none());
     }
 }

@@ -137,7 +137,9 @@ pub async fn list_streams(
 pub fn tag_json(tag: &str, items: Vec<Listed>, urls: &Urls) -> HttpResponse {
     let mut streams: Vec<StreamItem> = items.into_iter().map(|row| item(row, urls)).collect();
     streams.sort_by_key(|s| s.status == "offline");
-    HttpResponse::Ok().json(serde_json::json!({ "tag": tag, "streams": streams }))
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::VARY, "Accept"))
+        .json(serde_json::json!({ "tag": tag, "streams": streams }))
 }
 
 fn item(row: Listed, urls: &Urls) -> StreamItem {

@@ -5,9 +5,17 @@
 //! read with credentials).
 
 use actix_web::{
-    body::MessageBody,
+    HttpResponse,
+    body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
-    http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, HeaderValue},
+    http::{
+        Method,
+        header::{
+            ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+            ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD,
+            CONTENT_TYPE, HeaderValue,
+        },
+    },
     middleware::Next,
 };
 
@@ -17,12 +25,23 @@ fn readable(content_type: &str) -> bool {
     essence.ends_with("/json") || essence.ends_with("+json") || essence == "application/xrd+xml"
 }
 
-/// The middleware.
+/// The middleware; it also answers browsers' preflights (an `Accept` such as
+/// `application/ld+json; profile="…"` is not a "simple" header, so a page asks first).
 pub async fn anyone_may_read(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let mut res = next.call(req).await?;
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if req.method() == Method::OPTIONS && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        let res = HttpResponse::NoContent()
+            .insert_header((ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+            .insert_header((ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD"))
+            .insert_header((ACCESS_CONTROL_ALLOW_HEADERS, "Accept"))
+            .insert_header((ACCESS_CONTROL_MAX_AGE, "86400"))
+            .finish();
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    let mut res = next.call(req).await?.map_into_left_body();
     let open = res
         .headers()
         .get(CONTENT_TYPE)

@@ -41,7 +41,9 @@ pub struct OEmbedQuery {
     #[serde(default)]
     url: String,
     format: Option<String>,
-    maxwidth: Option<u32>,
+    /// Read leniently: a value that is not a number is no limit.
+    maxwidth: Option<String>,
+    maxheight: Option<String>,
 }
 
 /// `GET /oembed?url=<a stream page>`: a `rich` embed of the player (oEmbed 1.0). 404 for a URL
@@ -65,13 +67,19 @@ pub async fn oembed(
     let (stream, active) = crate::streams::find(&state.db, &handle).await?;
     let card = Card::local(&stream, active.as_ref(), urls);
     let preview = Preview::of(&stream, &card, urls);
-    let width = query
-        .maxwidth
-        .map_or(preview.width, |w| w.clamp(200, preview.width));
-    let height = preview.height;
+    // The frame fits the consumer's box: never wider or taller than asked (the player shrinks
+    // with it), never larger than its own size.
+    let limit = |asked: &Option<String>, own: u32| {
+        asked
+            .as_deref()
+            .and_then(|a| a.trim().parse::<u32>().ok())
+            .map_or(own, |a| a.clamp(1, own))
+    };
+    let width = limit(&query.maxwidth, preview.width);
+    let height = limit(&query.maxheight, preview.height);
     let src = html_escape::encode_double_quoted_attribute(&preview.embed);
     let title = html_escape::encode_double_quoted_attribute(&preview.title);
-    Ok(HttpResponse::Ok().json(json!({
+    let mut answer = json!({
         "version": "1.0",
         "type": "rich",
         "provider_name": format!("onair · {}", urls.authority()),
@@ -86,5 +94,9 @@ pub async fn oembed(
             "<iframe src=\"{src}\" width=\"{width}\" height=\"{height}\" title=\"{title}\" \
              style=\"border:0\" allow=\"autoplay\" loading=\"lazy\"></iframe>"
         ),
-    })))
+    });
+    if let Some((w, h)) = preview.image_size {
+        (answer["thumbnail_width"], answer["thumbnail_height"]) = (json!(w), json!(h));
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }

@@ -34,23 +34,30 @@ pub async fn webfinger(
 ) -> Result<HttpResponse> {
     let resource = query.into_inner().resource.unwrap_or_default();
     let urls = &state.urls;
-    let (subject, actor) = match parse_resource(resource.trim(), urls)? {
-        Target::Instance => (urls.acct(&instance_name(urls)), urls.instance_actor()),
+    let (subject, actor, instance) = match parse_resource(resource.trim(), urls)? {
+        Target::Instance => (urls.acct(&instance_name(urls)), urls.instance_actor(), true),
         Target::Stream(handle) => {
             let (stream, _) = crate::streams::find(&state.db, &handle).await?;
-            (urls.acct(&stream.handle), urls.stream(&stream.handle))
+            (
+                urls.acct(&stream.handle),
+                urls.stream(&stream.handle),
+                false,
+            )
         }
     };
-    let body = json!({
-        "subject": subject,
-        "aliases": [actor],
-        "links": [
-            { "rel": "self", "type": "application/activity+json", "href": actor },
-            { "rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor },
-            // The reverse of "follow from your server": someone here following a remote stream.
-            { "rel": "http://ostatus.org/schema/1.0/subscribe", "template": urls.subscribe_template() },
-        ],
-    });
+    let mut links = vec![
+        json!({ "rel": "self", "type": "application/activity+json", "href": actor }),
+        json!({ "rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor }),
+    ];
+    if instance {
+        // The reverse of "follow from your server": the instance actor is who follows remote
+        // streams here, so its account says where to send a follow of one.
+        links.push(json!({
+            "rel": "http://ostatus.org/schema/1.0/subscribe",
+            "template": urls.subscribe_template(),
+        }));
+    }
+    let body = json!({ "subject": subject, "aliases": [actor], "links": links });
     Ok(HttpResponse::Ok()
         .content_type("application/jrd+json; charset=utf-8")
         .json(body))

@@ -2,8 +2,8 @@
 //!
 //! Touches are run in batches ([`Db::batch`]): one transaction for whatever came in while the
 //! previous batch ran, with set-based statements (the tokens, then the live broadcasts by SID,
-//! then one conditional update of them all). A touch whose new title followers must hear of runs
-//! alone inside the batch, in a savepoint, so that its Update is queued in the transaction that
+//! then one conditional update of them all). A touch whose new title followers must hear of (on a
+//! stream whose titles edit its post: the batch's read says which) runs alone inside the batch, in a savepoint, so that its Update is queued in the transaction that
 //! records it; so does a SID touched twice in one batch, so that the later touch wins as it
 //! would one after the other. Each rule is the one a lone touch keeps: the token must work, the
 //! SID must be live and the owner's, and a write lands only on a broadcast still live under the
@@ -65,10 +65,11 @@ impl Batch for Touches {
             .filter(|j| owners.contains_key(&j.hash))
             .map(|j| j.req.sid.as_str())
             .collect();
-        let live: HashMap<String, (Broadcast, i64)> = Broadcast::find_live_by_sids(conn, &sids)?
-            .into_iter()
-            .filter_map(|(b, owner)| Some((b.sid.clone()?, (b, owner))))
-            .collect();
+        let live: HashMap<String, (Broadcast, i64, bool)> =
+            Broadcast::find_live_by_sids(conn, &sids)?
+                .into_iter()
+                .filter_map(|(b, owner, edits)| Some((b.sid.clone()?, (b, owner, edits))))
+                .collect();
         let mut seen = HashMap::<&str, usize>::new();
         for sid in &sids {
             *seen.entry(sid).or_default() += 1;
@@ -83,9 +84,9 @@ impl Batch for Touches {
             };
             let sid = job.req.sid.as_str();
             match live.get(sid) {
-                Some((b, owner_id)) if *owner_id == owner.user_id => {
+                Some((b, owner_id, edits)) if *owner_id == owner.user_id => {
                     if seen.get(sid).is_some_and(|n| *n > 1)
-                        || must_announce(b, &job.req.title, job.now, job.interval)
+                        || (*edits && must_announce(b, &job.req.title, job.now, job.interval))
                     {
                         alone.push(i);
                     } else {
@@ -107,9 +108,9 @@ impl Batch for Touches {
         for (i, row) in row_jobs.into_iter().zip(&rows) {
             let landed = landed.contains(&row.id);
             // Open pages hear of a new title (most touches repeat the last one).
-            if let Some((b, _)) = live
+            if let Some((b, ..)) = live
                 .get(row.sid)
-                .filter(|(b, _)| landed && b.title != row.touch.title)
+                .filter(|(b, ..)| landed && b.title != row.touch.title)
             {
                 tell_pages(conn, b.stream_id, StreamStatus::Live, row.touch.title)?;
             }

@@ -209,6 +209,45 @@ async fn streams_can_be_listed_and_deleted_when_off_air() {
     assert!(
         stderr(&onair(&app, &["stream", "on-end", "kept", "vanish"], "")).contains("invalid value")
     );
+    // How posts read: each option changes only itself; bad input says what to write.
+    let posts = stdout(&onair(
+        &app,
+        &[
+            "stream",
+            "posts",
+            "kept",
+            "--title-edits",
+            "on",
+            "--language",
+            "pt-BR",
+        ],
+        "",
+    ));
+    assert!(
+        posts.contains("title edits on, language pt-BR, text \"\""),
+        "{posts}"
+    );
+    let posts = stdout(&onair(
+        &app,
+        &["stream", "posts", "kept", "--template", "{name}: {title}"],
+        "",
+    ));
+    assert!(
+        posts.contains("title edits on, language pt-BR, text \"{name}: {title}\""),
+        "{posts}"
+    );
+    let refused = stderr(&onair(
+        &app,
+        &["stream", "posts", "kept", "--language", "Portuguese"],
+        "",
+    ));
+    assert!(refused.contains("not a language tag"), "{refused}");
+    let refused = stderr(&onair(
+        &app,
+        &["stream", "posts", "kept", "--template", "{artist}"],
+        "",
+    ));
+    assert!(refused.contains("{artist}"), "{refused}");
     assert!(
         stdout(&onair(&app, &["queue", "retry"], "")).contains("0 failed deliveries queued again")
     );

@@ -254,7 +254,23 @@ async fn the_stream_page_previews_as_a_card_with_a_player() {
         (&oembed["type"], &oembed["version"]),
         (&json!("rich"), &json!("1.0"))
     );
-    assert_eq!(oembed["width"], 300);
+    assert_eq!(
+        (&oembed["width"], &oembed["height"]),
+        (&json!(300), &json!(160))
+    );
+    assert_eq!(oembed["thumbnail_width"], 1200, "{oembed}");
+    let small: Value = reqwest::get(app.url(
+        "/oembed?url=http%3A%2F%2Flocalhost%3A8080%2Fstreams%2Fcard_fm&maxwidth=120&maxheight=90",
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (&small["width"], &small["height"]),
+        (&json!(120), &json!(90))
+    );
     let html = oembed["html"].as_str().unwrap();
     assert!(
         html.starts_with(
@@ -350,6 +366,21 @@ async fn public_json_is_readable_from_other_sites_and_sessions_are_not() {
     ] {
         assert_eq!(acao(path, accept).await.as_deref(), Some("*"), "{path}");
     }
+    // A page asking for JSON-LD with a profile is preflighted first: the answer lets it read.
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, app.url("/streams/open_fm"))
+        .header("origin", "https://station.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "accept")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        preflight.headers()["access-control-allow-headers"],
+        "Accept"
+    );
     for (path, accept) in [
         ("/streams/open_fm", "text/html"),
         ("/", "text/html"),
@@ -520,6 +551,33 @@ async fn the_follow_form_leads_to_each_servers_own_page() {
     assert_eq!(res.status(), 400);
 }
 
+/// Without private networks allowed, the follow form asks no address, local name or port of
+/// this machine's network: every such visitor input is refused before any request.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_follow_form_never_asks_a_private_address() {
+    let app = spawn_app_with(|c| c.allow_private_networks = false).await;
+    let token = app.broadcaster("alice").await;
+    app.add(&token, "Public FM", "public").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for typed in [
+        "127.0.0.1",
+        "alice@169.254.169.254",
+        "http://10.0.0.1",
+        "x@0177.0.0.1",
+        "[::1]",
+        "social.example:8443",
+        "nas.local",
+    ] {
+        let mut url = url::Url::parse(&app.url("/streams/public_fm/follow")).unwrap();
+        url.query_pairs_mut().append_pair("instance", typed);
+        let res = client.get(url).send().await.unwrap();
+        assert_eq!(res.status(), 400, "{typed}");
+    }
+}
+
 /// Our WebFinger advertises a subscribe template; it leads an admin to the remote-follow form,
 /// filled in, and follows nothing by itself.
 #[tokio::test(flavor = "multi_thread")]
@@ -540,6 +598,13 @@ async fn our_subscribe_template_leads_to_the_admin_follow_form() {
         template,
         "http://localhost:8080/authorize_interaction?uri={uri}"
     );
+    // Streams follow nobody: their accounts advertise no subscribe template.
+    let token = app.broadcaster("alice").await;
+    app.add(&token, "Quiet FM", "quiet").await;
+    let (_, wf) = app
+        .get_json("/.well-known/webfinger?resource=acct:quiet_fm@localhost:8080")
+        .await;
+    assert_eq!(wf["links"].as_array().unwrap().len(), 2, "{wf}");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -211,3 +211,59 @@ async fn a_relay_round_trip_verified_at_the_origin() {
         "once"
     );
 }
+
+/// A LitePub relay: subscribed by its actor, it accepts and follows the instance actor back;
+/// when it takes that follow back (`Undo`), the subscription ends (2xx, `rejected`) and no more
+/// go-live posts are sent to it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_litepub_relays_undo_of_its_follow_back_ends_the_subscription() {
+    let (x, x_port) = public_app().await;
+    let relay = start_relay().await;
+    let x_inbox = format!("http://localhost:{x_port}/inbox");
+    let data = onair::server::federation_config(&x.state)
+        .await
+        .unwrap()
+        .to_request_data();
+    let sub = relays::subscribe(&data, &relay.actor.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(sub.kind.as_str(), "litepub-relay");
+    x.deliver_due().await;
+    let follow = relay.received.lock().unwrap()[0].clone();
+    let accept = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#accepts/1", relay.actor),
+        "type": "Accept", "actor": relay.actor, "object": follow,
+    });
+    assert_eq!(relay.send(&x_inbox, &accept).await, 202);
+    let follow_back = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#follows/1", relay.actor),
+        "type": "Follow", "actor": relay.actor, "object": format!("http://localhost:{x_port}/actor"),
+    });
+    assert_eq!(relay.send(&x_inbox, &follow_back).await, 202);
+    x.deliver_due().await;
+    let token = x.broadcaster("xena").await;
+    let sid = x.add(&token, "Local Live", "local").await;
+    x.deliver_due().await;
+    assert_eq!(relay.kinds(), ["Follow", "Accept", "Create"]);
+
+    let undo = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#undos/1", relay.actor),
+        "type": "Undo", "actor": relay.actor, "object": follow_back,
+    });
+    assert_eq!(relay.send(&x_inbox, &undo).await, 202);
+    let subs = x
+        .state
+        .db
+        .read(onair::db::models::Subscription::list)
+        .await
+        .unwrap();
+    assert_eq!(subs[0].state, "rejected");
+    // The end of the broadcast is not sent to the relay any more.
+    x.yp(&token, &format!("action=remove&sid={sid}")).await;
+    x.advance_and_reap(91).await;
+    x.deliver_due().await;
+    assert_eq!(relay.kinds(), ["Follow", "Accept", "Create"]);
+}

@@ -124,20 +124,24 @@ impl Broadcast {
             .optional()?)
     }
 
-    /// The live broadcasts holding any of `sids`, each with its stream's owner. Found by SID
-    /// alone (the unique index, whatever the planner knows of the table), checked for being
-    /// live here.
-    pub fn find_live_by_sids(conn: &mut DbConn, sids: &[&str]) -> Result<Vec<(Self, i64)>> {
+    /// The live broadcasts holding any of `sids`, each with its stream's owner and whether the
+    /// stream's titles edit its post. Found by SID alone (the unique index, whatever the planner
+    /// knows of the table), checked for being live here.
+    pub fn find_live_by_sids(conn: &mut DbConn, sids: &[&str]) -> Result<Vec<(Self, i64, bool)>> {
         // The owner as a subquery per row rather than a join: a join let PostgreSQL's planner,
         // knowing nothing of the tables yet, hash all of streams for each batch.
         let owner = streams::table
             .filter(streams::id.eq(broadcasts::stream_id))
             .select(streams::owner_id)
             .single_value();
-        let found: Vec<(Self, Option<i64>)> = match conn {
+        let edits = streams::table
+            .filter(streams::id.eq(broadcasts::stream_id))
+            .select(streams::title_edits)
+            .single_value();
+        let found: Vec<(Self, Option<i64>, Option<bool>)> = match conn {
             DbConn::Pg(_) => broadcasts::table
                 .filter(broadcasts::sid.eq_any(sids))
-                .select((Self::as_select(), owner))
+                .select((Self::as_select(), owner, edits))
                 .load(conn)?,
             // The SIDs as one JSON array: an `IN (?, ?, …)` list is a statement per batch size,
             // parsed anew each time (diesel does not keep it prepared).
@@ -149,13 +153,13 @@ impl Broadcast {
                     .bind::<diesel::sql_types::Text, _>(serde_json::json!(sids).to_string())
                     .sql("))"),
                 )
-                .select((Self::as_select(), owner))
+                .select((Self::as_select(), owner, edits))
                 .load(conn)?,
         };
         Ok(found
             .into_iter()
-            .filter(|(b, _)| b.state == BroadcastState::Live)
-            .filter_map(|(b, owner)| Some((b, owner?)))
+            .filter(|(b, ..)| b.state == BroadcastState::Live)
+            .filter_map(|(b, owner, edits)| Some((b, owner?, edits?)))
             .collect())
     }
 
