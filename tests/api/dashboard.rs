@@ -209,6 +209,11 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
             ("display_name", "Alice Live".to_owned()),
             ("display_description", "Jazz from the attic".to_owned()),
             ("icon_url", "https://img.example/alice.png".to_owned()),
+            ("header_url", "https://img.example/banner.jpg".to_owned()),
+            ("title_edits", "on".to_owned()),
+            ("language", "de".to_owned()),
+            ("post_template", "{name} sendet: {title}".to_owned()),
+            ("content_warning", "laut".to_owned()),
         ]
     };
     let bad = settings("http://plain.example/x");
@@ -224,6 +229,19 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
         .post("/dashboard/streams/alice_fm/settings", &bad_icon)
         .await;
     assert_eq!(status, 400, "an icon must be an https URL");
+    for (field, value, why) in [
+        (9, "Deutsch", "a language tag"),
+        (10, "{name} {song}", "a known placeholder"),
+        (8, "maybe", "on or off"),
+    ] {
+        let mut bad = settings("https://tls.example/alice");
+        bad[field].1 = value.to_owned();
+        let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, _) = alice
+            .post("/dashboard/streams/alice_fm/settings", &bad)
+            .await;
+        assert_eq!(status, 400, "{why}");
+    }
     let form = settings("https://tls.example/alice");
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(
@@ -235,6 +253,10 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
     );
     let (_, page, _) = alice.get("/dashboard").await;
     assert!(page.contains(r#"<option value="on" selected>"#), "{page}");
+    assert!(
+        page.contains(r#"value="{name} sendet: {title}""#) && page.contains(r#"value="laut""#),
+        "{page}"
+    );
     let actor = app
         .client
         .get(app.url("/streams/alice_fm"))
@@ -251,6 +273,7 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
     );
     assert_eq!(actor["summary"], "<p>Jazz from the attic</p>");
     assert_eq!(actor["icon"]["url"], "https://img.example/alice.png");
+    assert_eq!(actor["image"]["url"], "https://img.example/banner.jpg");
     let (_, home, _) = alice.get("/").await;
     assert!(home.contains("Alice Live"), "{home}");
     assert!(
