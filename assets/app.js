@@ -34,3 +34,22 @@
     });
   });
 })();
+// A new YP URL's panel says when Icecast first calls with it, and what it was told.
+(function () {
+  var line = document.querySelector("[data-status]");
+  if (!line || !window.fetch) return;
+  var url = line.getAttribute("data-status");
+  function ask() {
+    fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) {
+        if (!s || s.state === "waiting") { setTimeout(ask, 3000); return; }
+        line.className = s.state === "ok" ? "setup ok" : "setup refused";
+        line.textContent = s.state === "ok"
+          ? "Icecast called (" + s.action + "): " + s.message + ". Reload for your stream."
+          : "Icecast was refused (" + s.action + "): " + s.message;
+      })
+      .catch(function () { setTimeout(ask, 10000); });
+  }
+  ask();
+})();

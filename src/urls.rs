@@ -261,6 +261,11 @@ impl Urls {
         self.join("dashboard/tokens")
     }
 
+    /// What Icecast last did with one of the broadcaster's YP URLs (JSON).
+    pub fn dashboard_token(&self, id: i64) -> Url {
+        self.join(&format!("dashboard/tokens/{id}"))
+    }
+
     /// Where one YP URL is revoked.
     pub fn dashboard_token_revoke(&self, id: i64) -> Url {
         self.join(&format!("dashboard/tokens/{id}/revoke"))

@@ -261,9 +261,10 @@ pub struct Login {
 /// A YP URL just made: shown once.
 #[derive(Debug, Clone)]
 pub struct NewToken {
+    pub id: i64,
     pub label: String,
     pub url: String,
-    /// The `<directory>` block to paste into icecast.xml.
+    /// The parts of icecast.xml to set: `<hostname>`, a public mount, `<directory>`.
     pub block: String,
 }
 
@@ -302,6 +303,19 @@ pub struct TokenRow {
     pub created: String,
     pub used: Option<String>,
     pub revoked: bool,
+    /// The last request: when, what, and what Icecast was told.
+    pub last: Option<Exchange>,
+    /// The last refusal, when there was one (kept after later successes).
+    pub refused: Option<Exchange>,
+}
+
+/// A YP request as the dashboard shows it.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub at: String,
+    pub action: String,
+    pub ok: bool,
+    pub message: String,
 }
 
 /// `GET /dashboard`

@@ -13,7 +13,7 @@ use crate::{
         Db,
         models::{User, YpToken},
     },
-    streams::icecast_directory_block,
+    streams::icecast_setup,
     urls::Urls,
 };
 
@@ -23,6 +23,7 @@ pub enum UserCommand {
     /// Create an account. The password is read from stdin; with none given (or a terminal),
     /// one is generated and printed.
     Create {
+        /// The account's name: letters, digits, `_`, `-` and `.`.
         name: String,
         /// Make the account an admin.
         #[arg(long)]
@@ -31,7 +32,10 @@ pub enum UserCommand {
     /// List accounts.
     List,
     /// Disable an account; its YP tokens stop working at once.
-    Disable { name: String },
+    Disable {
+        /// The account's name.
+        name: String,
+    },
 }
 
 /// `onair token …`
@@ -39,15 +43,22 @@ pub enum UserCommand {
 pub enum TokenCommand {
     /// Create a YP token and print the <directory> block and the YP URL (last line).
     Create {
+        /// The account the token belongs to.
         user: String,
         /// What the token is for (which Icecast server).
         #[arg(long, default_value = "icecast")]
         label: String,
     },
     /// List a user's tokens.
-    List { user: String },
+    List {
+        /// The account whose tokens to list.
+        user: String,
+    },
     /// Revoke a token by id; it stops working at once.
-    Revoke { id: i64 },
+    Revoke {
+        /// The token's id, as `onair token list` shows it.
+        id: i64,
+    },
 }
 
 pub fn run_user(cmd: UserCommand, db: &Db) -> anyhow::Result<()> {
@@ -118,13 +129,11 @@ pub fn run_token(cmd: TokenCommand, db: &Db, config: &Config) -> anyhow::Result<
                 token.id, token.label, user.name
             );
             println!(
-                "Paste this inside <icecast> in icecast.xml, set <hostname> to your server's public name,"
+                "Paste this inside <icecast> in icecast.xml, with your server's public name in <hostname>"
             );
-            println!(
-                "and make the mount public (<public>1</public> or your source client's public setting):"
-            );
+            println!("and your mount's name, then restart Icecast (or reconnect the source):");
             println!();
-            println!("{}", icecast_directory_block(&url));
+            println!("{}", icecast_setup(&url));
             println!();
             println!("{url}");
         }
@@ -150,6 +159,30 @@ pub fn run_token(cmd: TokenCommand, db: &Db, config: &Config) -> anyhow::Result<
                     t.label,
                     t.created_at.format("%F %T")
                 );
+                // What Icecast last did with it, and why it was last refused: the answer to
+                // "why is my stream not listed".
+                match (t.last_request_at, &t.last_action) {
+                    (Some(at), Some(action)) => println!(
+                        "       last request {}: {action}, {}: {}",
+                        at.format("%F %T"),
+                        if t.last_ok == Some(true) {
+                            "accepted"
+                        } else {
+                            "refused"
+                        },
+                        t.last_message.as_deref().unwrap_or("")
+                    ),
+                    _ => println!("       Icecast has not called with it yet"),
+                }
+                if t.last_ok == Some(true)
+                    && let (Some(at), Some(action)) = (t.refused_at, &t.refused_action)
+                {
+                    println!(
+                        "       last refusal {} ({action}): {}",
+                        at.format("%F %T"),
+                        t.refused_message.as_deref().unwrap_or("")
+                    );
+                }
             }
         }
         TokenCommand::Revoke { id } => {

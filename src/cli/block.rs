@@ -15,9 +15,15 @@ pub enum BlockCommand {
     /// Block a domain (`example.com`, subdomains included; `host:port` for one instance) or an
     /// actor URL: its requests get 403, nothing is delivered to it, and its followers, catalog
     /// entries and subscriptions are removed.
-    Add { target: String },
+    Add {
+        /// A domain, `host:port` or an actor URL.
+        target: String,
+    },
     /// Lift a block (what it removed stays removed).
-    Remove { target: String },
+    Remove {
+        /// The domain, `host:port` or actor URL as blocked.
+        target: String,
+    },
     /// Every block.
     List,
 }
@@ -38,7 +44,7 @@ pub fn run(cmd: BlockCommand, db: &Db) -> anyhow::Result<()> {
         BlockCommand::Remove { target } => {
             let (shown, removed) = runtime()?.block_on(blocks::remove(&list, &target))?;
             if !removed {
-                anyhow::bail!("{shown} is not blocked");
+                anyhow::bail!("no block of {shown}");
             }
             println!("unblocked {shown}");
         }

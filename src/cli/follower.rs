@@ -20,15 +20,38 @@ use crate::{
 #[derive(Debug, Subcommand)]
 pub enum FollowerCommand {
     /// List a stream's followers and whether each is pending or accepted.
-    List { handle: String },
+    List {
+        /// The stream: `handle`, `@handle` or `@handle@host`, as its page shows it.
+        handle: String,
+    },
     /// Accept a pending follower (it is told with an Accept).
-    Approve { handle: String, actor: String },
+    Approve {
+        /// The stream: `handle`, `@handle` or `@handle@host`, as its page shows it.
+        handle: String,
+        /// The follower's actor URL (`onair follower list` shows them).
+        actor: String,
+    },
     /// Refuse a pending follower (it is told with a Reject).
-    Reject { handle: String, actor: String },
+    Reject {
+        /// The stream: `handle`, `@handle` or `@handle@host`, as its page shows it.
+        handle: String,
+        /// The follower's actor URL (`onair follower list` shows them).
+        actor: String,
+    },
     /// Remove a follower (it is told with a Reject, as Mastodon does).
-    Remove { handle: String, actor: String },
+    Remove {
+        /// The stream: `handle`, `@handle` or `@handle@host`, as its page shows it.
+        handle: String,
+        /// The follower's actor URL (`onair follower list` shows them).
+        actor: String,
+    },
     /// Whether new follows of a stream wait for approval.
-    Approval { handle: String, setting: OnOff },
+    Approval {
+        /// The stream: `handle`, `@handle` or `@handle@host`, as its page shows it.
+        handle: String,
+        /// `on`: new followers wait for approval; `off`: they are accepted at once.
+        setting: OnOff,
+    },
 }
 
 /// `on` or `off`.

@@ -22,9 +22,15 @@ use crate::{
 pub enum RemoteCommand {
     /// Follow a remote stream (`@handle@host`, `acct:handle@host` or its actor URL); its
     /// broadcasts enter the catalog once it accepts.
-    Follow { target: String },
+    Follow {
+        /// `@handle@host`, `acct:handle@host` or the stream's actor URL.
+        target: String,
+    },
     /// Stop following a remote stream; its catalog entries go at once.
-    Unfollow { target: String },
+    Unfollow {
+        /// The stream as followed (`@handle@host` or its actor URL).
+        target: String,
+    },
     /// The remote streams followed, and whether each accepted.
     List,
 }
@@ -35,9 +41,15 @@ pub enum RelayCommand {
     /// Subscribe to a relay: its inbox URL (`…/inbox`, the Mastodon kind) or its actor URL (the
     /// LitePub kind). Local broadcasts then go to it too, and what it passes on enters the
     /// catalog once verified at its origin.
-    Add { url: String },
+    Add {
+        /// The relay's inbox URL (Mastodon kind) or actor URL (LitePub kind).
+        url: String,
+    },
     /// Unsubscribe from a relay.
-    Remove { url: String },
+    Remove {
+        /// The relay's URL as subscribed.
+        url: String,
+    },
     /// Relays subscribed to, and whether each accepted.
     List,
 }
@@ -67,7 +79,7 @@ pub fn run_relay(cmd: RelayCommand, db: Db, config: Config) -> anyhow::Result<()
             }
             RelayCommand::Remove { url: u } => {
                 if !relays::unsubscribe(data, &relays::parse_url(&u)?).await? {
-                    anyhow::bail!("not subscribed to {u}");
+                    anyhow::bail!("no relay subscription to {u}");
                 }
                 println!("unsubscribed from {u}");
             }
@@ -99,7 +111,7 @@ pub fn run(cmd: RemoteCommand, db: Db, config: Config) -> anyhow::Result<()> {
                 if subscribe::unfollow(data, &Target::parse(&target)?).await? {
                     println!("unfollowed {target}; its catalog entries are gone");
                 } else {
-                    anyhow::bail!("not following {target}");
+                    anyhow::bail!("no follow of {target}");
                 }
             }
             RemoteCommand::List => {

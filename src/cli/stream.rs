@@ -20,16 +20,26 @@ use crate::{
 pub enum StreamCommand {
     /// List streams, all or one user's.
     List {
+        /// Only this account's streams.
         #[arg(long)]
         user: Option<String>,
     },
     /// Delete a stream that is not on air (frees a slot of the per-user limit).
-    Delete { handle: String },
+    Delete {
+        /// The stream: `handle`, `@handle` or `@handle@host`, as its page shows it.
+        handle: String,
+    },
     /// What followers are told when a broadcast ends: `delete` removes the post (default),
     /// `update` keeps it and marks it as over.
-    OnEnd { handle: String, behaviour: EndArg },
+    OnEnd {
+        /// The stream: `handle`, `@handle` or `@handle@host`, as its page shows it.
+        handle: String,
+        /// `delete` or `update`.
+        behaviour: EndArg,
+    },
     /// How the stream's posts read; each option left out stays as it is.
     Posts {
+        /// The stream: `handle`, `@handle` or `@handle@host`, as its page shows it.
         handle: String,
         /// Whether title changes edit the go-live post (`on`: Mastodon notifies everyone who
         /// boosted it of each edit).
@@ -76,14 +86,22 @@ pub fn run(cmd: StreamCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
                 None => None,
             };
             println!(
-                "{:<30}  {:<8}  {:<40}  listen URL",
-                "handle", "status", "name"
+                "{:<30}  {:<16}  {:<8}  {:<40}  listen URL",
+                "handle", "owner", "status", "name"
             );
-            for (s, b) in db.read_blocking(|c| Stream::list(c, owner))? {
+            let (streams, users) =
+                db.read_blocking(|c| Ok((Stream::list(c, owner)?, User::list(c)?)))?;
+            for (s, b) in streams {
                 let status = StreamStatus::of(b.as_ref()).as_str();
+                let owner = users
+                    .iter()
+                    .find(|u| u.id == s.owner_id)
+                    .map_or("?", |u| u.name.as_str());
                 println!(
-                    "{:<30}  {status:<8}  {:<40}  {}",
-                    s.handle, s.name, s.listen_url
+                    "{:<30}  {owner:<16}  {status:<8}  {:<40}  {}",
+                    s.handle,
+                    s.shown_name(),
+                    s.listen_url
                 );
             }
         }

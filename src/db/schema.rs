@@ -20,6 +20,13 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        last_request_at -> Nullable<Timestamp>,
+        last_action -> Nullable<Text>,
+        last_ok -> Nullable<Bool>,
+        last_message -> Nullable<Text>,
+        refused_at -> Nullable<Timestamp>,
+        refused_action -> Nullable<Text>,
+        refused_message -> Nullable<Text>,
     }
 }
 

@@ -17,10 +17,10 @@ use crate::{
     federation::follows::{self, Decision},
     state::AppState,
     streams::{
-        self, icecast_directory_block,
+        self, icecast_setup,
         settings::{Changes, Posts, Profile},
     },
-    views::{Card, Dashboard, NewToken, StreamPanel, TokenRow},
+    views::{Card, Dashboard, Exchange, NewToken, StreamPanel, TokenRow},
 };
 
 /// `GET /dashboard`
@@ -51,7 +51,6 @@ async fn render(
             Ok((panels, YpToken::list_for_user(c, owner)?, deliveries))
         })
         .await?;
-    let time = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M").to_string();
     let streams = streams
         .into_iter()
         .map(|(stream, active, followers)| {
@@ -87,6 +86,8 @@ async fn render(
     let tokens = tokens
         .into_iter()
         .map(|t| TokenRow {
+            last: last_exchange(&t),
+            refused: refused_exchange(&t),
             id: t.id,
             label: t.label,
             created: time(t.created_at),
@@ -138,7 +139,8 @@ pub async fn create_token(
     let url = state.urls.yp(&secret);
     let new = NewToken {
         label: token.label,
-        block: icecast_directory_block(&url),
+        block: icecast_setup(&url),
+        id: token.id,
         url: url.into(),
     };
     let mut res = render(&state, &session, &user, Some(new)).await?;
@@ -305,4 +307,62 @@ pub async fn decide_follower(
         .write(move |c| follows::decide(c, &stream, &actor, decision, &urls, now))
         .await?;
     Ok(see_other(state.urls.dashboard()))
+}
+
+/// A time as the dashboard shows it (UTC, to the minute).
+fn time(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// The token's last request, for people.
+fn last_exchange(t: &YpToken) -> Option<Exchange> {
+    Some(Exchange {
+        at: time(t.last_request_at?),
+        action: t.last_action.clone()?,
+        ok: t.last_ok?,
+        message: t.last_message.clone().unwrap_or_default(),
+    })
+}
+
+/// The token's last refusal.
+fn refused_exchange(t: &YpToken) -> Option<Exchange> {
+    Some(Exchange {
+        at: time(t.refused_at?),
+        action: t.refused_action.clone()?,
+        ok: false,
+        message: t.refused_message.clone().unwrap_or_default(),
+    })
+}
+
+/// `GET /dashboard/tokens/{id}`: what Icecast last did with one of the broadcaster's YP URLs,
+/// as JSON, for the new-URL panel's "waiting for Icecast" line (`state`: `waiting`, `ok` or
+/// `refused`, with Icecast's `message`).
+pub async fn token_status(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse> {
+    let Some((_, user)) = session(&req, &state).await? else {
+        return Err(Error::Unauthorized("sign in first".to_owned()));
+    };
+    let (owner, id) = (user.id, id.into_inner());
+    let token = state
+        .db
+        .read(move |c| YpToken::list_for_user(c, owner))
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| Error::NotFound(format!("YP URL {id}")))?;
+    let body = match last_exchange(&token) {
+        None => serde_json::json!({ "state": "waiting" }),
+        Some(x) => serde_json::json!({
+            "state": if x.ok { "ok" } else { "refused" },
+            "action": x.action,
+            "message": x.message,
+            "at": x.at,
+        }),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body))
 }

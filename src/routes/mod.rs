@@ -62,6 +62,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/dashboard", web::get().to(dashboard::dashboard))
         .route("/dashboard/tokens", web::post().to(dashboard::create_token))
         .route(
+            "/dashboard/tokens/{id}",
+            web::get().to(dashboard::token_status),
+        )
+        .route(
             "/dashboard/tokens/{id}/revoke",
             web::post().to(dashboard::revoke_token),
         )

@@ -90,18 +90,53 @@ async fn post_yp(
         Ok(body) => body,
         Err(message) => {
             state.metrics.yp_request("invalid", "refused");
-            return YpReply::refused(message).into_response();
+            let reply = YpReply::refused(message);
+            note(state, token, "invalid", &reply).await;
+            return reply.into_response();
         }
     };
+    let action = Action::of_body(&body);
+    let label = action.map_or("invalid", Action::as_str);
     let reply = match YpRequest::parse(&body, state.config.allow_private_networks) {
         Ok(request) => answer(state, token, request).await,
         Err(e) => {
-            state.metrics.yp_request("invalid", "refused");
-            tracing::info!(error = %e, "YP request refused");
-            YpReply::refused(e.to_string())
+            state.metrics.yp_request(label, "refused");
+            tracing::info!(action = label, error = %e, "YP request refused");
+            YpReply::refused(with_retry_hint(action, e.to_string()))
         }
     };
+    // Touches that succeed are noted by their batch, at most once a minute.
+    if !(reply.ok && action == Some(Action::Touch)) {
+        note(state, token, label, &reply).await;
+    }
     reply.into_response()
+}
+
+/// Keeps what Icecast was told on the token, for the dashboard and `onair token list`. A
+/// failure to note is logged, never the answer's business.
+async fn note(state: &AppState, token: &str, action: &str, reply: &YpReply) {
+    if !plausible_token(token) {
+        return;
+    }
+    let directory = Directory::new(state);
+    if let Err(e) = directory
+        .note(token, action, reply.ok, &reply.message)
+        .await
+    {
+        tracing::warn!(error = %e, "could not note a YP request on its token");
+    }
+}
+
+/// A refused add costs the broadcaster two hours unless they know: Icecast asks again only when
+/// its source reconnects, or 7,200 s later.
+fn with_retry_hint(action: Option<Action>, message: String) -> String {
+    if action == Some(Action::Add) {
+        format!(
+            "{message}. Icecast tries again only when the source reconnects (or after two hours)"
+        )
+    } else {
+        message
+    }
 }
 
 /// Anything but POST on the YP URL: a person trying it in a browser, or a redirect (http to
@@ -177,7 +212,7 @@ fn refusal(state: &AppState, action: Action, e: &Error) -> YpReply {
         state.metrics.yp_request(action.as_str(), "refused");
         tracing::info!(action = action.as_str(), error = %e, "YP request refused");
     }
-    YpReply::refused(e.public_message())
+    YpReply::refused(with_retry_hint(Some(action), e.public_message()))
 }
 
 /// Our tokens are letters and digits; anything else cannot match and skips the database.

@@ -15,7 +15,7 @@ use crate::{
     config::Config,
     db::{
         Db, DbConn,
-        models::{Broadcast, BroadcastState, NewStream, Stream},
+        models::{Broadcast, BroadcastState, NewStream, Stream, YpExchange, YpToken},
     },
     error::{Error, Result},
     federation::announce,
@@ -199,6 +199,24 @@ impl<'a> Directory<'a> {
             language: self.settings.language.clone(),
         };
         self.db.batch::<Touches>(touch).await
+    }
+
+    /// Notes a request made with `token` and what it was told on the token (the broadcaster's
+    /// diagnostics); nothing for a token that does not exist.
+    pub async fn note(&self, token: &str, action: &str, ok: bool, message: &str) -> Result<()> {
+        let (hash, now) = (accounts::token_hash(token), self.clock.now());
+        let (action, message) = (action.to_owned(), message.to_owned());
+        self.db
+            .write(move |conn| {
+                let exchange = YpExchange {
+                    action: &action,
+                    ok,
+                    message: &message,
+                    at: now,
+                };
+                YpToken::note_exchange(conn, &hash, exchange).map(drop)
+            })
+            .await
     }
 
     /// The source stopped: the broadcast waits out the grace period before it ends.

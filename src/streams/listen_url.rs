@@ -29,7 +29,8 @@ impl ListenUrl {
         if !allow_private && is_local(&url) {
             return Err(Error::Invalid(format!(
                 "listen URL {shown} points at a local or private address listeners cannot reach: \
-                 set <hostname> in icecast.xml to your server's public name"
+                 set <hostname> in icecast.xml to your server's public name (for a test on one \
+                 machine, run onair with ONAIR_ALLOW_PRIVATE_NETWORKS=true)"
             )));
         }
         let mut url = url;

@@ -19,9 +19,12 @@ use crate::{
     error::{Error, Result},
 };
 
-/// A handle as people type it, or as YPMessage shows it: `@Night_Jazz` is `night_jazz`.
+/// A handle as people type it, as YPMessage shows it or as pages show it: `@Night_Jazz` and
+/// `@night_jazz@radio.example` are `night_jazz` (local streams only: the host is not checked).
 pub fn typed_handle(raw: &str) -> String {
-    raw.trim().trim_start_matches('@').to_ascii_lowercase()
+    let handle = raw.trim().trim_start_matches('@');
+    let handle = handle.split_once('@').map_or(handle, |(h, _)| h);
+    handle.to_ascii_lowercase()
 }
 
 /// A local stream by handle, with its on-air broadcast if any; `NotFound` names the handle.
@@ -68,6 +71,19 @@ impl StreamStatus {
 pub fn icecast_directory_block(yp_url: &url::Url) -> String {
     format!(
         "<directory>\n    <yp-url-timeout>10</yp-url-timeout>\n    <yp-url>{yp_url}</yp-url>\n</directory>"
+    )
+}
+
+/// Everything in `icecast.xml` that decides whether a stream appears: the public host name
+/// (Icecast builds the listen URL from it; `localhost` is refused), a public mount (Icecast
+/// lists only those), and the `<directory>` block.
+pub fn icecast_setup(yp_url: &url::Url) -> String {
+    format!(
+        "<!-- inside <icecast>: the name listeners reach this server by, not localhost -->\n\
+         <hostname>radio.example.org</hostname>\n\n\
+         <!-- each mount to list (or your source client's \"public\" setting) -->\n\
+         <mount>\n    <mount-name>/live</mount-name>\n    <public>1</public>\n</mount>\n\n{}",
+        icecast_directory_block(yp_url)
     )
 }
 

@@ -48,6 +48,17 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action a body names, read on its own: a request refused for its other fields is
+    /// still counted and noted under what it tried to do. `None`: no known action.
+    pub fn of_body(body: &[u8]) -> Option<Self> {
+        match Form::parse(body).text("action").ok()??.as_str() {
+            "add" => Some(Self::Add),
+            "touch" => Some(Self::Touch),
+            "remove" => Some(Self::Remove),
+            _ => None,
+        }
+    }
+
     /// The protocol's spelling, also the metrics label.
     pub fn as_str(self) -> &'static str {
         match self {

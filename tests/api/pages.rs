@@ -332,6 +332,7 @@ async fn every_url_we_mint_is_served() {
         ("script", urls.script()),
         ("login", urls.login()),
         ("dashboard", urls.dashboard()),
+        ("dashboard_token", urls.dashboard_token(1)),
         ("admin", urls.admin()),
         ("admin_api", urls.admin_api("blocks")),
         ("healthz", urls.healthz()),

@@ -40,7 +40,7 @@ pub use stream_filter::StreamFilter;
 pub use stream_keys::StreamKeys;
 pub use subscription::{Subscription, SubscriptionKind, SubscriptionState};
 pub use user::User;
-pub use yp_token::{TokenOwner, YpToken};
+pub use yp_token::{TokenOwner, YpExchange, YpToken};
 
 use diesel::sql_types::{Nullable, Text};
 

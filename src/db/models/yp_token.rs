@@ -20,6 +20,25 @@ pub struct YpToken {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The last request Icecast made with it (touches noted at most once a minute), and what it
+    /// was told.
+    pub last_request_at: Option<NaiveDateTime>,
+    pub last_action: Option<String>,
+    pub last_ok: Option<bool>,
+    pub last_message: Option<String>,
+    /// The last refusal, kept when later requests succeed.
+    pub refused_at: Option<NaiveDateTime>,
+    pub refused_action: Option<String>,
+    pub refused_message: Option<String>,
+}
+
+/// One YP request and its answer, as the token's diagnostics keep it.
+#[derive(Debug, Clone, Copy)]
+pub struct YpExchange<'a> {
+    pub action: &'a str,
+    pub ok: bool,
+    pub message: &'a str,
+    pub at: NaiveDateTime,
 }
 
 /// Who a working token speaks for.
@@ -114,10 +133,44 @@ impl YpToken {
         {
             return Ok(());
         }
+        // The same write notes the touch as the last request: touches are what Icecast sends
+        // most, and the once-a-minute note is enough for a person reading it.
         diesel::update(yp_tokens::table.find(owner.token_id))
-            .set(yp_tokens::last_used_at.eq(now))
+            .set((
+                yp_tokens::last_used_at.eq(now),
+                yp_tokens::last_request_at.eq(now),
+                yp_tokens::last_action.eq("touch"),
+                yp_tokens::last_ok.eq(true),
+                yp_tokens::last_message.eq("Touched"),
+            ))
             .execute(conn)?;
         Ok(())
+    }
+
+    /// Notes a request made with the token of `hash` (any token, revoked ones too: a revoked
+    /// URL still in use is worth seeing) and its answer; a refusal is also kept as the last one.
+    /// Returns whether the token exists.
+    pub fn note_exchange(conn: &mut DbConn, hash: &str, x: YpExchange<'_>) -> Result<bool> {
+        let target = yp_tokens::table.filter(yp_tokens::token_hash.eq(hash));
+        let last = (
+            yp_tokens::last_request_at.eq(x.at),
+            yp_tokens::last_action.eq(x.action),
+            yp_tokens::last_ok.eq(x.ok),
+            yp_tokens::last_message.eq(x.message),
+        );
+        let n = if x.ok {
+            diesel::update(target).set(last).execute(conn)?
+        } else {
+            diesel::update(target)
+                .set((
+                    last,
+                    yp_tokens::refused_at.eq(x.at),
+                    yp_tokens::refused_action.eq(x.action),
+                    yp_tokens::refused_message.eq(x.message),
+                ))
+                .execute(conn)?
+        };
+        Ok(n > 0)
     }
 
     /// A user's tokens, oldest first, revoked ones included.
