@@ -16,12 +16,21 @@
       }
       var status = document.getElementById("status");
       if (status) {
-        var live = now.status !== "offline";
+        var kind = { live: ["badge", "On air"], ending: ["badge ending", "Ending"] }[now.status]
+          || ["badge off", "Off air"];
         status.innerHTML = "";
         var badge = document.createElement("span");
-        badge.className = live ? "badge" : "badge off";
-        badge.textContent = live ? "On air" : "Off air";
+        badge.className = kind[0];
+        badge.textContent = kind[1];
         status.appendChild(badge);
+      }
+      // Once the source is gone there is nothing to play.
+      var player = document.getElementById("player");
+      if (player && now.status !== "live") {
+        player.querySelectorAll("audio").forEach(function (a) { a.pause(); });
+        player.hidden = true;
+      } else if (player) {
+        player.hidden = false;
       }
     });
   }

@@ -246,6 +246,13 @@ impl Urls {
         self.join("login")
     }
 
+    /// The sign-in form, going on to `path` (one of our pages) once signed in.
+    pub fn login_then(&self, path: &str) -> Url {
+        let mut url = self.login();
+        url.query_pairs_mut().append_pair("next", path);
+        url
+    }
+
     /// Where signing out posts.
     pub fn logout(&self) -> Url {
         self.join("logout")

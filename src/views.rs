@@ -18,6 +18,9 @@ pub struct Layout {
     pub site: String,
     /// Every link and form action of a page comes from here.
     pub urls: Urls,
+    /// The page is shown to a signed-in admin: the navigation links the admin page. (Public
+    /// pages never read the session, so they never show it.)
+    pub admin: bool,
 }
 
 impl Layout {
@@ -25,6 +28,15 @@ impl Layout {
         Self {
             site: urls.authority(),
             urls: urls.clone(),
+            admin: false,
+        }
+    }
+
+    /// The frame of a signed-in page.
+    pub fn signed_in(urls: &Urls, admin: bool) -> Self {
+        Self {
+            admin,
+            ..Self::new(urls)
         }
     }
 }
@@ -40,6 +52,11 @@ pub struct Card {
     /// `local` or the remote host.
     pub origin: String,
     pub live: bool,
+    /// The source stopped: the broadcast ends after its grace unless the source comes back
+    /// (shown as such, without a player).
+    pub ending: bool,
+    /// When the broadcast started: (machine-readable, as people read it in UTC).
+    pub since: Option<(String, String)>,
     pub title: Option<String>,
     /// (genre, the home page filtered to it)
     pub genres: Vec<(String, String)>,
@@ -67,6 +84,15 @@ fn format_of(content_type: &str, bitrate: Option<i32>) -> Option<String> {
         Some(b) => format!("{kind} {b} kbit/s"),
         None => kind.to_owned(),
     })
+}
+
+/// A start time for `<time datetime>` and for people (UTC: pages carry no visitor time zone).
+fn since(t: chrono::NaiveDateTime) -> (String, String) {
+    let t = t.and_utc();
+    (
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        t.format("%H:%M UTC, %b %-d").to_string(),
+    )
 }
 
 /// An `<audio>` on an https page cannot play an http stream (mixed content).
@@ -100,6 +126,8 @@ impl Card {
             handle: urls.mention(&stream.handle),
             origin: "local".to_owned(),
             live: status != StreamStatus::Offline,
+            ending: status == StreamStatus::Ending,
+            since: active.map(|b| since(b.started_at)),
             title: active.map(|b| b.title.clone()).filter(|t| !t.is_empty()),
             genres: genre_links(stream.genre_list(), urls),
             format: format_of(&stream.content_type, stream.bitrate),
@@ -132,6 +160,8 @@ impl Card {
             handle: format!("@{}@{}", stream.handle, stream.host),
             origin: stream.host.clone(),
             live: live.is_some(),
+            ending: false,
+            since: live.map(|b| since(b.started_at)),
             title: live.map(|b| b.title.clone()).filter(|t| !t.is_empty()),
             genres: genre_links(stream.genre_list(), urls),
             format: live.and_then(|b| format_of(&b.content_type, b.bitrate)),
@@ -175,6 +205,8 @@ pub struct Home {
     pub cards: Vec<Card>,
     /// The next page's URL.
     pub next: Option<String>,
+    /// What was wrong with the filters asked for (the page then lists everything live).
+    pub problem: Option<String>,
 }
 
 /// What a link to a stream page previews as elsewhere: OpenGraph and the player card
@@ -254,6 +286,8 @@ pub struct StreamPage {
 pub struct Login {
     pub layout: Layout,
     pub csrf: String,
+    /// Where to go once signed in (a path of ours), or empty for the dashboard.
+    pub next: String,
     pub name: String,
     pub error: Option<String>,
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{
     pages::html,
-    session::{checked, layout, see_other, session},
+    session::{checked, see_other, session, sign_in_first},
 };
 use crate::{
     accounts::{self, UserName},
@@ -40,7 +40,7 @@ pub async fn page(
     query: actix_web::web::Query<Prefill>,
 ) -> Result<HttpResponse> {
     let Some((session, user)) = session(&req, &data).await? else {
-        return Ok(see_other(data.urls.login()));
+        return Ok(sign_in_first(&req, &data));
     };
     if !user.is_admin {
         return Err(Error::Forbidden(format!("{} is not an admin", user.name)));
@@ -109,7 +109,7 @@ async fn render_with(
     let (remote, relays) = subscribe::list_with_relays(state).await?;
     let pair = |s: Subscription| (s.actor_id, s.state.to_string());
     html(&Admin {
-        layout: layout(state),
+        layout: crate::views::Layout::signed_in(&state.urls, true),
         csrf,
         note,
         follow,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{
     pages::html,
-    session::{CsrfForm, checked, layout, see_other, session},
+    session::{CsrfForm, checked, see_other, session, sign_in_first},
 };
 use crate::{
     accounts,
@@ -27,7 +27,7 @@ use crate::{
 pub async fn dashboard(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     match session(&req, &state).await? {
         Some((session, user)) => render(&state, &session, &user, None).await,
-        None => Ok(see_other(state.urls.login())),
+        None => Ok(sign_in_first(&req, &state)),
     }
 }
 
@@ -106,7 +106,7 @@ async fn render(
         })
         .collect();
     html(&Dashboard {
-        layout: layout(state),
+        layout: crate::views::Layout::signed_in(&state.urls, user.is_admin),
         user: user.name.clone(),
         csrf: session.csrf.clone(),
         new_token,

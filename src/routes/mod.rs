@@ -106,6 +106,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/assets/style.css", web::get().to(assets::style))
         .route("/assets/app.js", web::get().to(assets::script))
         .route("/assets/icon.png", web::get().to(assets::icon))
+        .route("/favicon.ico", web::get().to(assets::icon))
         .route("/assets/card.png", web::get().to(assets::card))
         .service(
             web::resource(["/inbox", "/streams/{handle}/inbox"])
@@ -162,6 +163,8 @@ fn public_routes() -> impl actix_web::dev::HttpServiceFactory {
         .route("/nodeinfo/2.1", web::get().to(well_known::nodeinfo))
 }
 
+/// What no route serves: the one error answer (a page for browsers, JSON for the rest).
 async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(serde_json::json!({ "error": "not found" }))
+    use actix_web::ResponseError;
+    Error::NotFound("no page at this address".to_owned()).error_response()
 }

@@ -50,12 +50,18 @@ pub async fn home(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
+    // A bad filter is said on the page, over the unfiltered list (the API answers it 400).
+    let (listing, problem) = match Listing::try_from(query.into_inner()) {
+        Ok(listing) => (listing, None),
+        Err(Error::Invalid(message)) => (Listing::try_from(ListQuery::default())?, Some(message)),
+        Err(e) => return Err(e),
+    };
     let Listing {
         mut filter,
         origin,
         cursor,
         codec,
-    } = Listing::try_from(query.into_inner())?;
+    } = listing;
     // The home page shows what is live, a page at a time.
     (filter.live_only, filter.limit) = (true, PAGE);
     let (text, genre) = (filter.query.clone(), filter.genre.clone());
@@ -82,7 +88,18 @@ pub async fn home(
         .iter()
         .map(|i| Card::listed(i, &state.urls))
         .collect();
-    listing_page(&state, "Live now".to_owned(), filters, cards, next)
+    let mut page = listing_page(
+        &state,
+        "Live now".to_owned(),
+        filters,
+        cards,
+        next,
+        problem.clone(),
+    )?;
+    if problem.is_some() {
+        *page.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(page)
 }
 
 /// `GET /tags/{tag}`: the streams of one genre, here and elsewhere, live first (what a Note's
@@ -117,7 +134,7 @@ pub async fn tag(
         origin: origin.as_str().to_owned(),
         ..Filters::default()
     };
-    listing_page(&state, format!("#{genre}"), filters, cards, None)
+    listing_page(&state, format!("#{genre}"), filters, cards, None, None)
 }
 
 /// A client that asks for JSON over HTML (`Accept: application/json`).
@@ -137,6 +154,7 @@ fn listing_page(
     filters: Filters,
     cards: Vec<Card>,
     next: Option<String>,
+    problem: Option<String>,
 ) -> Result<HttpResponse> {
     html(&Home {
         layout: layout(state),
@@ -150,6 +168,7 @@ fn listing_page(
         ],
         filters,
         next,
+        problem,
     })
 }
 

@@ -70,17 +70,74 @@ pub(super) async fn checked(
     Ok((session, user))
 }
 
-/// `GET /login`
-pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
-    if session(&req, &state).await?.is_some() {
-        return Ok(see_other(state.urls.dashboard()));
+/// A page that needs a session, for someone without one: sign in, then back to it.
+pub(super) fn sign_in_first(req: &HttpRequest, state: &AppState) -> HttpResponse {
+    let asked = match req.uri().query() {
+        Some(q) => format!("{}?{q}", req.path()),
+        None => req.path().to_owned(),
+    };
+    // The dashboard is where a sign-in goes anyway.
+    if asked == state.urls.dashboard().path() {
+        return see_other(state.urls.login());
     }
-    login_page(&state, String::new(), None, actix_web::http::StatusCode::OK)
+    see_other(state.urls.login_then(&asked))
+}
+
+/// `next` when it is a path on this site: `/admin?follow=…` yes; `//evil.example`,
+/// `/\evil.example`, `https://…` or anything with control characters no (no open redirect).
+fn local_path(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 2000
+        && !next.chars().any(char::is_control);
+    ok.then_some(next)
+}
+
+/// Where a sign-in goes: the page that asked for it, else the dashboard.
+fn after_sign_in(state: &AppState, next: Option<&str>) -> HttpResponse {
+    match next.and_then(local_path) {
+        Some(path) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, path))
+            .finish(),
+        None => see_other(state.urls.dashboard()),
+    }
+}
+
+/// `?next=` of the sign-in form.
+#[derive(Debug, Default, Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+/// `GET /login`
+pub async fn login_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<Next>,
+) -> Result<HttpResponse> {
+    let next = query.into_inner().next;
+    if session(&req, &state).await?.is_some() {
+        return Ok(after_sign_in(&state, next.as_deref()));
+    }
+    let next = next
+        .as_deref()
+        .and_then(local_path)
+        .unwrap_or("")
+        .to_owned();
+    login_page(
+        &state,
+        String::new(),
+        next,
+        None,
+        actix_web::http::StatusCode::OK,
+    )
 }
 
 fn login_page(
     state: &AppState,
     name: String,
+    next: String,
     error: Option<String>,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse> {
@@ -88,6 +145,7 @@ fn login_page(
     let mut res = html(&Login {
         layout: layout(state),
         csrf: csrf.clone(),
+        next,
         name,
         error,
     })?;
@@ -104,6 +162,9 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     csrf: String,
+    /// The page that asked for the sign-in.
+    #[serde(default)]
+    next: String,
 }
 
 /// `POST /login`
@@ -129,6 +190,7 @@ pub async fn login(
             return login_page(
                 &state,
                 name,
+                form.next.clone(),
                 Some("Too many failed attempts; wait a quarter of an hour.".to_owned()),
                 actix_web::http::StatusCode::TOO_MANY_REQUESTS,
             );
@@ -138,6 +200,7 @@ pub async fn login(
             return login_page(
                 &state,
                 name,
+                form.next.clone(),
                 Some("That name and password do not match an account.".to_owned()),
                 actix_web::http::StatusCode::UNAUTHORIZED,
             );
@@ -145,7 +208,7 @@ pub async fn login(
     };
     let (secret, _) = signin::start(&state.db, user.id, state.clock.now()).await?;
     let age = CookieAge::days(signin::SESSION_LIFETIME.num_days());
-    let mut res = see_other(state.urls.dashboard());
+    let mut res = after_sign_in(&state, Some(&form.next));
     res.add_cookie(&cookie(&state, SESSION_COOKIE, secret, age))
         .map_err(|e| Error::Render(e.to_string()))?;
     tracing::info!(user = user.id, %client, "signed in");

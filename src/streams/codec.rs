@@ -13,11 +13,19 @@ impl Codec {
     /// Every codec, in the order pages offer them.
     pub const ALL: [Self; 4] = [Self::Mp3, Self::Ogg, Self::Aac, Self::Flac];
 
-    /// Reads `mp3`, `ogg`, `aac` or `flac` (any case).
+    /// Reads `mp3`, `ogg`, `aac` or `flac` (any case), and the names the API prints as a
+    /// stream's `codec` (what Icecast reports: `Vorbis`, `Opus`, `MPEG`, `AAC+`…).
     pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_ascii_lowercase();
         Self::ALL
             .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
+            .find(|c| c.as_str() == s)
+            .or(match s.as_str() {
+                "vorbis" | "opus" | "speex" | "theora" => Some(Self::Ogg),
+                "mpeg" | "mp2" | "mpeg audio" => Some(Self::Mp3),
+                "aac+" | "aacp" | "he-aac" | "heaac" => Some(Self::Aac),
+                _ => None,
+            })
     }
 
     /// The query-string spelling.
@@ -48,5 +56,25 @@ impl Codec {
             Self::Aac => vec!["audio/aac", "audio/aacp", "audio/x-aac"],
             Self::Flac => vec!["audio/flac", "audio/x-flac"],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Codec;
+
+    #[test]
+    fn codec_names_as_the_api_prints_them_are_read() {
+        for (name, codec) in [
+            ("mp3", Codec::Mp3),
+            ("MP3", Codec::Mp3),
+            ("Vorbis", Codec::Ogg),
+            ("Opus", Codec::Ogg),
+            ("AAC+", Codec::Aac),
+            ("flac", Codec::Flac),
+        ] {
+            assert_eq!(Codec::parse(name), Some(codec), "{name}");
+        }
+        assert_eq!(Codec::parse("wav"), None);
     }
 }

@@ -50,7 +50,7 @@ pub fn stdout(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
-fn stderr(out: &Output) -> String {
+pub fn stderr(out: &Output) -> String {
     assert!(
         !out.status.success(),
         "should have failed: {}",
@@ -185,6 +185,17 @@ async fn streams_can_be_listed_and_deleted_when_off_air() {
     let token = app.broadcaster("carol").await;
     app.add(&token, "Kept", "kept").await;
     assert!(stdout(&onair(&app, &["follower", "list", "@Kept"], "")).contains("no followers"));
+    // The handle as the pages show it, with the host.
+    assert!(
+        stdout(&onair(
+            &app,
+            &["follower", "list", "@kept@localhost:8080"],
+            ""
+        ))
+        .contains("no followers")
+    );
+    let list = stdout(&onair(&app, &["stream", "list"], ""));
+    assert!(list.contains("owner") && list.contains("carol"), "{list}");
     assert!(
         stderr(&onair(
             &app,

@@ -544,3 +544,89 @@ async fn only_a_pending_follower_is_approved_and_any_can_be_rejected_or_removed(
         ]
     );
 }
+
+/// A page that needs a session sends the visitor to sign in and, after it, back to that page
+/// (a local path only: anything else goes to the dashboard); admins' pages link the admin page,
+/// broadcasters' do not.
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_in_returns_to_the_page_that_asked_and_admins_see_their_link() {
+    let app = spawn_app().await;
+    let (name, now) = (
+        onair::accounts::UserName::parse("root").unwrap(),
+        app.state.clock.now(),
+    );
+    app.state
+        .db
+        .write(move |c| {
+            onair::accounts::create_user(c, &name, "correct horse battery", true, now).map(|_| ())
+        })
+        .await
+        .unwrap();
+    account(&app, "dj").await;
+
+    let mut root = Visitor::new(&app);
+    let (status, _, location) = root.get("/admin?follow=%40jazz%40radio.example").await;
+    assert_eq!(status, 303);
+    let login = location.unwrap();
+    assert_eq!(
+        login,
+        "/login?next=%2Fadmin%3Ffollow%3D%2540jazz%2540radio.example"
+    );
+    let (_, page, _) = root.get(&login).await;
+    assert!(
+        page.contains(r#"name="next" value="/admin?follow=%40jazz%40radio.example""#),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let form = [
+        ("name", "root"),
+        ("password", "correct horse battery"),
+        ("csrf", csrf.as_str()),
+        ("next", "/admin?follow=%40jazz%40radio.example"),
+    ];
+    let (status, _, location) = root.post("/login", &form).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some("/admin?follow=%40jazz%40radio.example")
+    );
+    let (_, admin, _) = root.get("/admin?follow=%40jazz%40radio.example").await;
+    assert!(
+        admin.contains(r#"value="@jazz@radio.example""#),
+        "the follow form is filled"
+    );
+    let (_, dashboard, _) = root.get("/dashboard").await;
+    assert!(
+        dashboard.contains(r#"<a href="/admin">Admin</a>"#),
+        "{dashboard}"
+    );
+
+    // Another site's address, or a scheme-relative one, is never followed.
+    for next in [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "admin",
+    ] {
+        let mut dj = Visitor::new(&app);
+        let (_, page, _) = dj.get("/login").await;
+        let csrf = csrf_of(&page);
+        let form = [
+            ("name", "dj"),
+            ("password", "correct horse battery"),
+            ("csrf", csrf.as_str()),
+            ("next", next),
+        ];
+        let (status, _, location) = dj.post("/login", &form).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("/dashboard")),
+            "{next}"
+        );
+        let (_, dashboard, _) = dj.get("/dashboard").await;
+        assert!(
+            !dashboard.contains(">Admin</a>"),
+            "a broadcaster has no admin link"
+        );
+    }
+}

@@ -19,6 +19,7 @@ mod delivery;
 mod delivery_faults;
 mod fake_relay;
 mod federation;
+mod first_hour;
 mod helpers;
 mod icecast;
 mod live_pages;

@@ -331,6 +331,7 @@ async fn every_url_we_mint_is_served() {
         ("style", urls.style()),
         ("script", urls.script()),
         ("login", urls.login()),
+        ("login_then", urls.login_then("/admin")),
         ("dashboard", urls.dashboard()),
         ("dashboard_token", urls.dashboard_token(1)),
         ("admin", urls.admin()),
