@@ -8,7 +8,7 @@ use crate::{
     db::{Db, models::User},
     error::Error,
     server::{Application, Options},
-    streams::icecast_directory_block,
+    streams::icecast_setup,
     urls::Urls,
 };
 
@@ -95,13 +95,22 @@ fn print_first_start(password: &str, urls: &Urls, token: &str) {
     println!("    user:     {FIRST_ADMIN}");
     println!("    password: {password}");
     println!();
-    println!("  To list an Icecast stream, paste this inside <icecast> in icecast.xml:");
+    println!(
+        "  Sign in at {} (the dashboard shows your streams and YP URLs).",
+        urls.login()
+    );
     println!();
-    for line in icecast_directory_block(&yp_url).lines() {
+    println!("  To list an Icecast stream, set this inside <icecast> in icecast.xml, with your");
+    println!("  server's public name and your mount, then restart Icecast:");
+    println!();
+    for line in icecast_setup(&yp_url).lines() {
         println!("    {line}");
     }
     println!();
     println!("  YP URL: {yp_url}");
-    println!("  More tokens: onair token create {FIRST_ADMIN} --label NAME");
+    println!(
+        "  More tokens: onair token create {FIRST_ADMIN} --label NAME \
+         (after cargo run: cargo run --release -- token create …)"
+    );
     println!();
 }

@@ -235,3 +235,100 @@ async fn the_embed_plays_in_another_sites_page_and_the_link_previews_as_a_card()
     assert_eq!(seen["embedTitleUpdated"], true, "{seen}");
     assert_eq!(seen["screenshots"].as_array().unwrap().len(), 3);
 }
+
+/// Error pages, the dark scheme, sign-in returning to `/admin` with its link, the copy button,
+/// one height per control row on the main pages, and the ending state arriving live on open
+/// stream pages, at desktop and phone widths (`tests/peers/pages.mjs`; screenshots
+/// `error-*`, `admin-*`, `dashboard-*`, `stream-dark-*`, `stream-ending-*`).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pages_tell_the_truth_in_chromium() {
+    let Some((node, dir)) = browser() else { return };
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/pages.mjs"),
+        dir.join("pages.mjs"),
+    )
+    .unwrap();
+    let _turn = heavy().await;
+    let (app, _) = public_app().await;
+    let (name, now) = (
+        onair::accounts::UserName::parse("root").unwrap(),
+        app.state.clock.now(),
+    );
+    let token = app
+        .state
+        .db
+        .write(move |c| {
+            let user = onair::accounts::create_user(c, &name, "a long password", true, now)?;
+            onair::accounts::create_token(c, user.id, "test", now).map(|(_, t)| t)
+        })
+        .await
+        .unwrap();
+    let sid = app.add(&token, "Night Jazz", "jazz").await;
+    app.yp(&token, &touch_body(&sid, "Miles Davis \u{2013} So What", 7))
+        .await;
+    let shots = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let args = [
+        dir.join("pages.mjs").display().to_string(),
+        app.url(""),
+        shots.display().to_string(),
+        "night_jazz".to_owned(),
+        "root".to_owned(),
+        "a long password".to_owned(),
+        app.url(&format!("/api/icecast/yp/{token}")),
+        sid,
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(node)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    for size in ["desktop", "phone"] {
+        let at = |k: &str| seen[format!("{size}{k}")].clone();
+        assert_eq!(at("ErrorStatus"), 404, "{seen}");
+        assert_eq!(at("ErrorHeading"), "Not Found", "{seen}");
+        assert_eq!(at("LoginUrl"), "/login?next=%2Fadmin", "{seen}");
+        assert_eq!(at("AfterSignIn"), "/admin", "{seen}");
+        assert_eq!(at("AdminLink"), 1, "{seen}");
+        assert_eq!(at("Copied"), "Copied", "{seen}");
+        assert_eq!(
+            at("Clipboard"),
+            format!("@night_jazz@localhost:{}", app.addr.port()),
+            "{seen}"
+        );
+        assert_eq!(at("DarkGround"), "rgb(20, 20, 24)", "{seen}");
+        assert!(
+            at("Setup")
+                .as_str()
+                .unwrap()
+                .starts_with("Waiting for Icecast"),
+            "{seen}"
+        );
+        assert_eq!(at("SnippetCopy"), true, "{seen}");
+        assert_eq!(at("Ending"), true, "{seen}");
+        assert_eq!(at("PlayerHidden"), true, "{seen}");
+    }
+    assert_eq!(seen["removeAnswer"], "1");
+    assert_eq!(
+        seen["uneven"],
+        serde_json::json!([]),
+        "controls of different heights in one row"
+    );
+    assert_eq!(
+        seen["overflow"],
+        serde_json::json!([]),
+        "pages wider than the screen"
+    );
+    assert_eq!(seen["screenshots"].as_array().unwrap().len(), 10);
+}

@@ -68,7 +68,7 @@ impl<'a> Visitor<'a> {
             .join("; ")
     }
 
-    async fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
+    pub(crate) async fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
         let res = self
             .request(reqwest::Method::GET, path)
             .send()

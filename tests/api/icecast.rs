@@ -57,6 +57,11 @@ fn free_port() -> u16 {
 }
 
 fn icecast_xml(dir: &Path, port: u16, yp_url: &str) -> String {
+    icecast_xml_for(dir, port, yp_url, "localhost")
+}
+
+/// The configuration with `<hostname>` set (from which Icecast builds the listen URL it reports).
+fn icecast_xml_for(dir: &Path, port: u16, yp_url: &str, hostname: &str) -> String {
     let log = dir.join("log");
     // Icecast refuses to run as root; as root it drops to the package's user.
     let owner = if is_root() {
@@ -67,7 +72,7 @@ fn icecast_xml(dir: &Path, port: u16, yp_url: &str) -> String {
     format!(
         r#"<icecast>
   <location>onair test</location><admin>test@example.org</admin>
-  <hostname>localhost</hostname>
+  <hostname>{hostname}</hostname>
   <limits><clients>10</clients><sources>4</sources><source-timeout>10</source-timeout><burst-size>65535</burst-size></limits>
   <authentication><source-password>hackme</source-password><admin-user>admin</admin-user><admin-password>hackme</admin-password></authentication>
   <listen-socket><port>{port}</port><bind-address>127.0.0.1</bind-address></listen-socket>
@@ -358,5 +363,149 @@ async fn real_icecast_lists_titles_removes_and_is_reaped_after_a_crash() {
     assert!(
         killed.elapsed() > Duration::from_secs(5),
         "ended by the reaper, not by a remove"
+    );
+}
+
+/// A temporary folder Icecast (dropping to its own user when run as root) can write its log in.
+fn icecast_dir(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(dir.join("log")).unwrap();
+    std::fs::set_permissions(dir.join("log"), std::fs::Permissions::from_mode(0o777)).unwrap();
+}
+
+/// Starts Icecast on `conf` and waits for its port.
+async fn start_icecast(dir: &Path, conf: &Path, port: u16) -> Guard {
+    let log = std::fs::File::create(dir.join("icecast.out")).unwrap();
+    let icecast = Guard(
+        Command::new("icecast2")
+            .arg("-c")
+            .arg(conf)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let up = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            up.elapsed() < Duration::from_secs(10),
+            "icecast did not start: {}",
+            std::fs::read_to_string(dir.join("icecast.out")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    icecast
+}
+
+/// A broadcaster's first try as the README has it, on an instance that (as in production) refuses
+/// private listen URLs: Icecast's `<hostname>` is still `localhost`, so its first add is refused.
+/// The dashboard and `onair token list` show the refusal and what to fix; after the fix (a public
+/// `<hostname>`) and a source reconnect, the stream is listed and the dashboard shows it live.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_first_add_is_shown_and_after_the_fix_the_stream_goes_live() {
+    if !tools_present() {
+        return;
+    }
+    let _heavy = crate::helpers::heavy().await;
+    let app = crate::helpers::spawn_app_with(|c| c.allow_private_networks = false).await;
+    let dir = tempfile::tempdir().unwrap();
+    icecast_dir(dir.path());
+    crate::dashboard::account(&app, "newcomer").await;
+    let token = app
+        .state
+        .db
+        .write(|c| {
+            let user = onair::db::models::User::find_by_name(c, "newcomer")?.unwrap();
+            onair::accounts::create_token(c, user.id, "studio", user.created_at).map(|(_, t)| t)
+        })
+        .await
+        .unwrap();
+    let yp_url = app.url(&format!("/api/icecast/yp/{token}"));
+    let (ice_port, conf) = (free_port(), dir.path().join("icecast.xml"));
+    std::fs::write(&conf, icecast_xml(dir.path(), ice_port, &yp_url)).unwrap();
+    let icecast = start_icecast(dir.path(), &conf, ice_port).await;
+    let source = start_ezstream(
+        dir.path(),
+        ice_port,
+        "live.ogg",
+        "First Hour FM",
+        "Jazz",
+        "a.ogg",
+    );
+
+    // Icecast adds about a minute after the source connects: refused.
+    let deadline = Instant::now() + Duration::from_secs(100);
+    let refusal = loop {
+        let tokens = app
+            .state
+            .db
+            .read(|c| {
+                let user = onair::db::models::User::find_by_name(c, "newcomer")?.unwrap();
+                onair::db::models::YpToken::list_for_user(c, user.id)
+            })
+            .await
+            .unwrap();
+        if let Some(message) = tokens[0].refused_message.clone() {
+            break message;
+        }
+        assert!(Instant::now() < deadline, "Icecast never called");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(refusal.contains("<hostname>"), "{refusal}");
+    let list = crate::cli::stdout(&crate::cli::onair(&app, &["token", "list", "newcomer"], ""));
+    assert!(
+        list.contains("add, refused: listen URL http://localhost:"),
+        "{list}"
+    );
+    let mut visitor = crate::dashboard::Visitor::new(&app);
+    visitor.sign_in("newcomer", "correct horse battery").await;
+    let (_, dashboard, _) = visitor.get("/dashboard").await;
+    assert!(
+        dashboard.contains("add, refused: listen URL")
+            && dashboard.contains("ONAIR_ALLOW_PRIVATE_NETWORKS"),
+        "{dashboard}"
+    );
+    assert!(dashboard.contains("No stream yet"), "{dashboard}");
+
+    // The fix: a public <hostname>; Icecast restarts and the source reconnects.
+    drop(source);
+    drop(icecast);
+    std::fs::write(
+        &conf,
+        icecast_xml_for(dir.path(), ice_port, &yp_url, "radio.example"),
+    )
+    .unwrap();
+    let _icecast = start_icecast(dir.path(), &conf, ice_port).await;
+    let _source = start_ezstream(
+        dir.path(),
+        ice_port,
+        "live.ogg",
+        "First Hour FM",
+        "Jazz",
+        "a.ogg",
+    );
+    let listed = wait_for(
+        &app.client,
+        &app.url("/api/v1/streams/first_hour_fm"),
+        "the add after the fix",
+        Duration::from_secs(100),
+        |s| s["status"] == "live",
+    )
+    .await;
+    assert_eq!(
+        listed["listen_url"],
+        format!("http://radio.example:{ice_port}/live.ogg")
+    );
+    let (_, dashboard, _) = visitor.get("/dashboard").await;
+    assert!(
+        dashboard.contains("First Hour FM")
+            && dashboard.contains(r#"<span class="badge">On air</span>"#),
+        "{dashboard}"
+    );
+    assert!(
+        dashboard.contains("add, accepted: Added as @first_hour_fm")
+            && dashboard.contains("Last refusal"),
+        "{dashboard}"
     );
 }
