@@ -43,20 +43,50 @@
     });
   });
 })();
+// Show times in the visitor's own zone, the zone named (the page says them in the show's).
+(function () {
+  if (!window.Intl) return;
+  var format = new Intl.DateTimeFormat([], {
+    weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+    timeZoneName: "short",
+  });
+  document.querySelectorAll("time[data-local]").forEach(function (t) {
+    var at = new Date(t.getAttribute("datetime"));
+    if (isNaN(at)) return;
+    t.title = t.textContent;
+    t.textContent = format.format(at);
+  });
+})();
 // A new YP URL's panel says when Icecast first calls with it, and what it was told.
 (function () {
   var line = document.querySelector("[data-status]");
   if (!line || !window.fetch) return;
   var url = line.getAttribute("data-status");
+  var seenAt = null;
   function ask() {
     fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) {
+        if (r.status >= 400 && r.status < 500) return "stop"; // signed out, or not ours
+        return r.ok ? r.json() : null;
+      })
       .then(function (s) {
+        if (s === "stop") return;
         if (!s || s.state === "waiting") { setTimeout(ask, 3000); return; }
-        line.className = s.state === "ok" ? "setup ok" : "setup refused";
-        line.textContent = s.state === "ok"
-          ? "Icecast called (" + s.action + "): " + s.message + ". Reload for your stream."
-          : "Icecast was refused (" + s.action + "): " + s.message;
+        if (s.at !== seenAt) {
+          seenAt = s.at;
+          line.className = s.state === "ok" ? "setup ok" : "setup refused";
+          line.textContent = s.state === "ok"
+            ? "Icecast called (" + s.action + "): " + s.message + ". "
+            : "Icecast was refused (" + s.action + "): " + s.message;
+          if (s.state === "ok") {
+            var link = document.createElement("a");
+            link.href = line.getAttribute("data-dashboard");
+            link.textContent = "See your stream";
+            line.appendChild(link);
+          }
+        }
+        // After a refusal, the fix and a reconnect bring another call: keep listening.
+        if (s.state !== "ok") setTimeout(ask, 10000);
       })
       .catch(function () { setTimeout(ask, 10000); });
   }

@@ -42,6 +42,9 @@ pub struct Config {
     /// The language of posts (BCP 47, `contentMap`) for streams whose broadcaster chose none
     /// (`ONAIR_LANGUAGE`).
     pub language: String,
+    /// A broadcast that starts this many seconds before a scheduled show (or during it) is that
+    /// show (`ONAIR_SHOW_EARLY`).
+    pub show_early: u32,
     /// Reverse proxies (addresses or CIDR networks) whose forwarding header is believed
     /// (`ONAIR_TRUSTED_PROXIES`, comma-separated). Empty: every request's client is its peer.
     pub trusted_proxies: TrustedProxies,
@@ -169,6 +172,7 @@ impl Default for Config {
             // Each edit of a post notifies everyone on Mastodon who boosted it.
             update_interval: 600,
             language: "en".to_owned(),
+            show_early: 900,
             trusted_proxies: TrustedProxies::default(),
             forwarded_header: ForwardedHeader::default(),
             tls_ca_file: None,
@@ -232,6 +236,7 @@ impl std::fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("update_interval", &self.update_interval)
             .field("language", &self.language)
+            .field("show_early", &self.show_early)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("forwarded_header", &self.forwarded_header)
             .field("tls_ca_file", &self.tls_ca_file)
@@ -283,6 +288,7 @@ impl Config {
             "ONAIR_WORKERS" => self.workers = parse(key, value)?,
             "ONAIR_UPDATE_INTERVAL" => self.update_interval = parse(key, value)?,
             "ONAIR_LANGUAGE" => value.clone_into(&mut self.language),
+            "ONAIR_SHOW_EARLY" => self.show_early = parse(key, value)?,
             "ONAIR_TRUSTED_PROXIES" => {
                 self.trusted_proxies = TrustedProxies::parse_list(value)
                     .map_err(|e| Error::Config(format!("{key}: {e}")))?;

@@ -29,6 +29,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("blocks", 3),
     ("keys", 3),
     ("live", 3),
+    ("timetable", 3),
     ("signin", 4),
     // The handles every use case receives (also the federation library's data type).
     ("state", 5),

@@ -31,5 +31,6 @@ pub mod signin;
 pub mod state;
 pub mod streams;
 pub mod text;
+pub mod timetable;
 pub mod urls;
 pub mod views;

@@ -120,6 +120,26 @@ impl Urls {
         self.join("authorize_interaction")
     }
 
+    /// A scheduled show: its Event (ActivityPub) and its page.
+    pub fn show(&self, id: i64) -> Url {
+        self.join(&format!("shows/{id}"))
+    }
+
+    /// A stream's shows as an iCalendar feed.
+    pub fn stream_calendar(&self, handle: &str) -> Url {
+        self.join(&format!("streams/{handle}/shows.ics"))
+    }
+
+    /// Every show here as an iCalendar feed.
+    pub fn calendar(&self) -> Url {
+        self.join("shows.ics")
+    }
+
+    /// The JSON list of shows, and where the broadcaster's client posts new ones.
+    pub fn api_shows(&self) -> Url {
+        self.join("api/v1/shows")
+    }
+
     /// A broadcast's Note.
     pub fn broadcast(&self, id: i64) -> Url {
         self.join(&format!("broadcasts/{id}"))

@@ -207,6 +207,10 @@ pub struct Home {
     pub next: Option<String>,
     /// What was wrong with the filters asked for (the page then lists everything live).
     pub problem: Option<String>,
+    /// Scheduled shows of the next week (the home page only).
+    pub upcoming: Vec<Upcoming>,
+    /// The instance's calendar feed.
+    pub calendar: String,
 }
 
 /// What a link to a stream page previews as elsewhere: OpenGraph and the player card
@@ -276,6 +280,9 @@ pub struct StreamPage {
     /// Where the page listens for title changes (Server-Sent Events).
     pub events: String,
     pub follow_action: String,
+    /// The stream's shows of the next weeks, and its calendar feed.
+    pub upcoming: Vec<Upcoming>,
+    pub calendar: String,
     pub m3u: String,
     pub xspf: String,
 }
@@ -399,4 +406,63 @@ pub struct ErrorPage {
     pub message: String,
     /// Where "Back" goes: the page the form was on, else home.
     pub back: String,
+}
+
+/// One occurrence of a scheduled show in a list or on its page.
+#[derive(Debug, Clone)]
+pub struct Upcoming {
+    pub title: String,
+    /// The show's page.
+    pub url: String,
+    pub stream: String,
+    pub stream_page: String,
+    /// The start for `<time datetime>` (pages show it in the visitor's zone when scripts run).
+    pub start: String,
+    /// Start and end as written in the show's own zone, with the zone.
+    pub shown: String,
+    pub live: bool,
+    pub weekly: bool,
+}
+
+impl Upcoming {
+    pub fn of(
+        show: &crate::db::models::Show,
+        stream: &Stream,
+        when: crate::federation::event::When,
+        urls: &Urls,
+    ) -> Self {
+        let shown = match crate::timetable::zone(&show.time_zone) {
+            Ok(zone) => format!(
+                "{}–{} {}",
+                when.start.with_timezone(&zone).format("%a %-d %b, %H:%M"),
+                when.end.with_timezone(&zone).format("%H:%M"),
+                show.time_zone
+            ),
+            Err(_) => when.start.format("%a %-d %b, %H:%M UTC").to_string(),
+        };
+        Self {
+            title: show.title.clone(),
+            url: urls.show(show.id).path().to_owned(),
+            stream: stream.shown_name().to_owned(),
+            stream_page: urls.stream(&stream.handle).path().to_owned(),
+            start: when
+                .start
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            shown,
+            live: when.live,
+            weekly: show.weekly,
+        }
+    }
+}
+
+/// `GET /shows/{id}` in a browser.
+#[derive(Template)]
+#[template(path = "show.html")]
+pub struct ShowPage {
+    pub layout: Layout,
+    pub item: Upcoming,
+    pub description: String,
+    pub cancelled: bool,
+    /// The stream's calendar feed.
+    pub calendar: String,
 }

@@ -66,7 +66,7 @@ pub fn run(cmd: FollowerCommand, db: &Db, config: &Config) -> anyhow::Result<()>
     let now = Clock::System.now();
     match cmd {
         FollowerCommand::List { handle } => {
-            let stream = find(db, &handle)?;
+            let stream = find(db, &urls, &handle)?;
             let followers = db.read_blocking(|c| Follower::list(c, stream.id))?;
             if followers.is_empty() {
                 println!("no followers");
@@ -93,7 +93,7 @@ pub fn run(cmd: FollowerCommand, db: &Db, config: &Config) -> anyhow::Result<()>
             println!("{actor} no longer follows {handle}; a Reject is on its way");
         }
         FollowerCommand::Approval { handle, setting } => {
-            let mut stream = find(db, &handle)?;
+            let mut stream = find(db, &urls, &handle)?;
             let on = matches!(setting, OnOff::On);
             let changes = settings::Changes {
                 approval: Some(on),
@@ -108,8 +108,8 @@ pub fn run(cmd: FollowerCommand, db: &Db, config: &Config) -> anyhow::Result<()>
     Ok(())
 }
 
-fn find(db: &Db, handle: &str) -> anyhow::Result<Stream> {
-    let handle = streams::typed_handle(handle);
+fn find(db: &Db, urls: &Urls, handle: &str) -> anyhow::Result<Stream> {
+    let handle = streams::typed_handle(handle, urls)?;
     let found = db.read_blocking(|c| Stream::find_with_broadcast(c, &handle))?;
     Ok(found.with_context(|| format!("no stream {handle}"))?.0)
 }
@@ -122,7 +122,7 @@ fn decide(
     actor: &str,
     decision: Decision,
 ) -> anyhow::Result<()> {
-    let stream = find(db, handle)?;
+    let stream = find(db, urls, handle)?;
     let (urls, actor_id, now) = (urls.clone(), actor.to_owned(), Clock::System.now());
     db.write_blocking(move |c| follows::decide(c, &stream, &actor_id, decision, &urls, now))
         .map_err(|e| match e {

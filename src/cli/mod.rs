@@ -8,6 +8,7 @@ mod follower;
 mod queue;
 mod remote;
 mod serve;
+mod show;
 mod stream;
 
 use std::path::PathBuf;
@@ -47,6 +48,9 @@ pub enum Command {
     /// List or delete streams, or choose what followers see when a broadcast ends.
     #[command(subcommand)]
     Stream(stream::StreamCommand),
+    /// Scheduled shows: announced ahead as Events, in calendars, kept by the go-live post.
+    #[command(subcommand)]
+    Show(show::ShowCommand),
     /// A stream's followers, and whether follows wait for approval.
     #[command(subcommand)]
     Follower(follower::FollowerCommand),
@@ -86,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => accounts::run_user(cmd, &open(&config)?),
         Command::Token(cmd) => accounts::run_token(cmd, &open(&config)?, &config),
         Command::Stream(cmd) => stream::run(cmd, &open(&config)?, &config),
+        Command::Show(cmd) => show::run(cmd, &open(&config)?, &config),
         Command::Queue(cmd) => queue::run(cmd, &open(&config)?),
         Command::Follower(cmd) => follower::run(cmd, &open(&config)?, &config),
         Command::Remote(cmd) => remote::run(cmd, open(&config)?, config),

@@ -106,7 +106,7 @@ pub fn run(cmd: StreamCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
             }
         }
         StreamCommand::Delete { handle } => {
-            let handle = streams::typed_handle(&handle);
+            let handle = streams::typed_handle(&handle, &Urls::new(config.url.clone()))?;
             let key = handle.clone();
             let refusal = db.write_blocking(move |c| {
                 Ok(match Stream::find_with_broadcast(c, &key)? {
@@ -127,7 +127,7 @@ pub fn run(cmd: StreamCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
                 EndArg::Delete => OnEnd::Delete,
                 EndArg::Update => OnEnd::Update,
             };
-            let handle = streams::typed_handle(&handle);
+            let handle = streams::typed_handle(&handle, &Urls::new(config.url.clone()))?;
             let found = db.read_blocking(|c| Stream::find_with_broadcast(c, &handle))?;
             let mut stream = found.with_context(|| format!("no stream {handle}"))?.0;
             let changes = settings::Changes {
@@ -149,7 +149,7 @@ pub fn run(cmd: StreamCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
             template,
             content_warning,
         } => {
-            let handle = streams::typed_handle(&handle);
+            let handle = streams::typed_handle(&handle, &Urls::new(config.url.clone()))?;
             let found = db.read_blocking(|c| Stream::find_with_broadcast(c, &handle))?;
             let mut stream = found.with_context(|| format!("no stream {handle}"))?.0;
             let posts = settings::Posts {

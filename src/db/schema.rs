@@ -77,6 +77,8 @@ diesel::table! {
         announced_title -> Nullable<Text>,
         announced_at -> Nullable<Timestamp>,
         kept -> Bool,
+        show_id -> Nullable<BigInt>,
+        show_title -> Nullable<Text>,
     }
 }
 
@@ -240,6 +242,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    shows (id) {
+        id -> BigInt,
+        stream_id -> BigInt,
+        title -> Text,
+        description -> Text,
+        starts_local -> Timestamp,
+        duration_minutes -> Integer,
+        time_zone -> Text,
+        weekly -> Bool,
+        exceptions -> Text,
+        cancelled_at -> Nullable<Timestamp>,
+        announced_start -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(shows -> streams (stream_id));
 diesel::joinable!(yp_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(deliveries -> activities (activity_id));
@@ -265,5 +286,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     remote_streams,
     remote_broadcasts,
     blocks,
-    sessions
+    sessions,
+    shows
 );

@@ -5,14 +5,22 @@
 use chrono::NaiveDateTime;
 use url::Url;
 
-use super::{activities::Activity, actor::Service, note};
+use super::{
+    activities::Activity,
+    actor::Service,
+    event::{self, When},
+    note,
+};
 use crate::{
     db::{
         DbConn,
-        models::{Broadcast, BroadcastState, Follower, OnEnd, Stream, StreamKeys, Subscription},
+        models::{
+            Broadcast, BroadcastState, Follower, OnEnd, Show, Stream, StreamKeys, Subscription,
+        },
     },
     delivery::{Outgoing, enqueue},
     error::Result,
+    timetable::Schedule,
     urls::Urls,
 };
 
@@ -85,7 +93,7 @@ pub fn ended(
             stream,
             &Activity::delete(stream, broadcast.id, urls),
             now,
-        ),
+        )?,
         OnEnd::Update => {
             Broadcast::set_kept(conn, broadcast.id)?;
             // Strictly after the last title Update, even one in this same second.
@@ -100,9 +108,20 @@ pub fn ended(
             };
             let object = note::note(stream, &over, urls, language);
             let update = Activity::update_ended(stream, broadcast.id, object, urls);
-            send(conn, stream, &update, now)
+            send(conn, stream, &update, now)?;
         }
     }
+    // A show's broadcast is over: its Event says so (a weekly one moves on to its next date).
+    if let Some(show) = broadcast
+        .show_id
+        .map(|id| Show::find(conn, id))
+        .transpose()?
+        .flatten()
+        && show.cancelled_at.is_none()
+    {
+        show_changed(conn, stream, &show, urls, now)?;
+    }
+    Ok(())
 }
 
 /// The stream's name, description, genres, homepage, format or follower approval changed:
@@ -142,4 +161,84 @@ fn send(
     }
     enqueue(conn, activity, Some(stream.id), inboxes, now)?;
     Ok(())
+}
+
+/// When a show's Event says it is: its running or next occurrence, else (over) its first.
+fn show_when(conn: &mut DbConn, show: &Show, now: NaiveDateTime) -> Result<When> {
+    let schedule = Schedule::of(show)?;
+    let at = schedule
+        .next(now.and_utc())
+        .unwrap_or_else(|| schedule.first());
+    Ok(When {
+        start: at.start,
+        end: at.end,
+        live: Broadcast::show_is_live(conn, show.id)?,
+    })
+}
+
+/// A show scheduled: `Create` of its Event.
+pub fn show_scheduled(
+    conn: &mut DbConn,
+    stream: &Stream,
+    show: &Show,
+    urls: &Urls,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let when = show_when(conn, show, now)?;
+    Show::set_announced(conn, show.id, when.start.naive_utc())?;
+    let object = event::event(stream, show, when, urls);
+    send(
+        conn,
+        stream,
+        &Activity::create_event(stream, show.id, object, urls),
+        now,
+    )
+}
+
+/// A show changed, went live, ended, or moved on to its next occurrence: `Update` of its Event.
+pub fn show_changed(
+    conn: &mut DbConn,
+    stream: &Stream,
+    show: &Show,
+    urls: &Urls,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let when = show_when(conn, show, now)?;
+    Show::set_announced(conn, show.id, when.start.naive_utc())?;
+    let object = event::event(stream, show, when, urls);
+    send(
+        conn,
+        stream,
+        &Activity::update_event(stream, show.id, object, urls),
+        now,
+    )
+}
+
+/// A show cancelled: `Delete` of its Event, or, on a stream that keeps ended posts, an `Update`
+/// that marks it cancelled (`ical:status` `CANCELLED`).
+pub fn show_cancelled(
+    conn: &mut DbConn,
+    stream: &Stream,
+    show: &Show,
+    urls: &Urls,
+    now: NaiveDateTime,
+) -> Result<()> {
+    match stream.on_end {
+        OnEnd::Delete => send(
+            conn,
+            stream,
+            &Activity::delete_event(stream, show.id, urls),
+            now,
+        ),
+        OnEnd::Update => {
+            let mut object = event::event(stream, show, show_when(conn, show, now)?, urls);
+            object["ical:status"] = serde_json::json!("CANCELLED");
+            send(
+                conn,
+                stream,
+                &Activity::update_event(stream, show.id, object, urls),
+                now,
+            )
+        }
+    }
 }

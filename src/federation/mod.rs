@@ -6,6 +6,7 @@ pub mod activities;
 pub mod actor;
 pub mod announce;
 pub mod collections;
+pub mod event;
 pub mod follows;
 pub mod inbox;
 pub mod instance;

@@ -74,8 +74,13 @@ pub fn note(stream: &Stream, broadcast: &Broadcast, urls: &Urls, language: &str)
         .iter()
         .filter_map(|g| Some((hashtag(g)?, urls.tag(g))))
         .collect();
+    // A scheduled show's broadcast goes on air under the show's title, and links its Event.
+    let title = match (&broadcast.show_title, broadcast.title.as_str()) {
+        (Some(show), "") => show.as_str(),
+        (_, title) => title,
+    };
     let mut html = if live {
-        headline(stream, &broadcast.title, &page)
+        headline(stream, title, &page)
     } else {
         format!(
             "<p><a href=\"{page}\">{}</a> was on air.</p>",
@@ -87,6 +92,13 @@ pub fn note(stream: &Stream, broadcast: &Broadcast, urls: &Urls, language: &str)
         html.push_str(&format!(
             "<p>Listen: <a href=\"{listen}\" rel=\"nofollow noopener\">{}</a></p>",
             e(&stream.listen_url)
+        ));
+    }
+    if let (Some(id), Some(show)) = (broadcast.show_id, &broadcast.show_title) {
+        html.push_str(&format!(
+            "<p>📅 <a href=\"{}\">{}</a></p>",
+            urls.show(id),
+            e(show)
         ));
     }
     if !tags.is_empty() {
@@ -129,6 +141,9 @@ pub fn note(stream: &Stream, broadcast: &Broadcast, urls: &Urls, language: &str)
     }
     if let Some(kbps) = stream.bitrate {
         note["bitrate"] = json!(kbps);
+    }
+    if let Some(id) = broadcast.show_id {
+        note["show"] = json!(urls.show(id));
     }
     // `announced_at` is the last Update's `updated` (see `edited_at`); the Create's is its start.
     if let Some(updated) = broadcast.announced_at.filter(|t| *t > broadcast.started_at) {

@@ -24,7 +24,11 @@ pub fn live_context() -> Value {
             "genre": "schema:genre",
             "nowPlaying": "urn:onair:nowPlaying",
             "Hashtag": "as:Hashtag",
-            "sensitive": "as:sensitive"
+            "sensitive": "as:sensitive",
+            "VirtualLocation": "schema:VirtualLocation",
+            "timezone": "https://joinmobilizon.org/ns#timezone",
+            "ical": "http://www.w3.org/2002/12/cal/ical#",
+            "show": { "@id": "urn:onair:show", "@type": "@id" }
         }
     ])
 }

@@ -31,7 +31,7 @@ pub async fn show_stream(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !wants_activity_json(accept) {
-        return super::pages::stream_page(&state, &stream, active.as_ref());
+        return super::pages::stream_page(&state, &stream, active.as_ref()).await;
     }
     let public_key = keys::stream_public_key(&state.db, &state.clock, stream.id).await?;
     Ok(activity_json(&Service::new(

@@ -30,7 +30,21 @@ pub struct TargetBody {
 /// Checks the request's Basic credentials against an enabled admin account, under the same
 /// failed-attempt limits as the sign-in form (`signin::attempt`).
 async fn admin(req: &HttpRequest, state: &AppState) -> Result<User> {
-    let refused = || Error::Unauthorized("admin credentials required (HTTP Basic)".to_owned());
+    let user = basic_user(req, state, "admin credentials required (HTTP Basic)").await?;
+    if !user.is_admin {
+        return Err(Error::Forbidden(format!("{} is not an admin", user.name)));
+    }
+    Ok(user)
+}
+
+/// The enabled account whose HTTP Basic credentials the request carries, under the sign-in
+/// limits; `required` is the 401's message.
+pub(super) async fn basic_user(
+    req: &HttpRequest,
+    state: &AppState,
+    required: &str,
+) -> Result<User> {
+    let refused = || Error::Unauthorized(required.to_owned());
     let (name, password) = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -55,9 +69,6 @@ async fn admin(req: &HttpRequest, state: &AppState) -> Result<User> {
             ));
         }
     };
-    if !user.is_admin {
-        return Err(Error::Forbidden(format!("{} is not an admin", user.name)));
-    }
     Ok(user)
 }
 

@@ -41,13 +41,15 @@ pub async fn anyone_may_read(
             .finish();
         return Ok(req.into_response(res).map_into_right_body());
     }
+    // Only reads: what a write answers is its caller's business.
+    let read = matches!(*req.method(), Method::GET | Method::HEAD);
     let mut res = next.call(req).await?.map_into_left_body();
     let open = res
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(readable);
-    if open {
+    if open && read {
         res.headers_mut()
             .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }

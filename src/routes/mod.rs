@@ -18,6 +18,7 @@ pub mod html_errors;
 mod inbox;
 pub mod pages;
 mod session;
+mod shows;
 mod well_known;
 mod yp;
 
@@ -55,6 +56,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(admin::add_block))
                         .route(web::delete().to(admin::remove_block)),
                 ),
+        )
+        // Shows: the list is public (rated, readable by other sites); writes need the
+        // broadcaster's credentials. One scope, as a matched scope does not fall through.
+        .service(
+            web::scope("/api/v1/shows")
+                .app_data(web::PayloadConfig::new(16 * 1024))
+                .wrap(from_fn(guard::public))
+                .wrap(from_fn(cors::anyone_may_read))
+                .route("", web::get().to(shows::api_list))
+                .route("", web::post().to(shows::api_create))
+                .route("/{id}", web::put().to(shows::api_edit))
+                .route("/{id}", web::delete().to(shows::api_cancel)),
         )
         .route("/login", web::get().to(session::login_form))
         .route("/login", web::post().to(session::login))
@@ -135,6 +148,12 @@ fn public_routes() -> impl actix_web::dev::HttpServiceFactory {
         .route("/streams/{handle}/events", web::get().to(events::events))
         .route("/streams/{handle}/follow", web::get().to(pages::follow))
         .route("/streams/{handle}/embed", web::get().to(embed::embed))
+        .route(
+            "/streams/{handle}/shows.ics",
+            web::get().to(shows::stream_calendar),
+        )
+        .route("/shows.ics", web::get().to(shows::instance_calendar))
+        .route("/shows/{id}", web::get().to(shows::show))
         .route("/oembed", web::get().to(embed::oembed))
         .route("/tags/{tag}", web::get().to(pages::tag))
         .route("/api/v1/streams", web::get().to(api::list_streams))
@@ -166,5 +185,5 @@ fn public_routes() -> impl actix_web::dev::HttpServiceFactory {
 /// What no route serves: the one error answer (a page for browsers, JSON for the rest).
 async fn not_found() -> HttpResponse {
     use actix_web::ResponseError;
-    Error::NotFound("no page at this address".to_owned()).error_response()
+    Error::NotFound("page".to_owned()).error_response()
 }

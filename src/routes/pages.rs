@@ -13,7 +13,7 @@ use crate::{
     listing::{self, Origin},
     state::AppState,
     streams::codec::Codec,
-    views::{Card, Filters, Home, Layout, Preview, StreamPage, path_and_query},
+    views::{Card, Filters, Home, Layout, Preview, StreamPage, Upcoming, path_and_query},
 };
 
 /// Streams per page of the home page.
@@ -62,6 +62,7 @@ pub async fn home(
         cursor,
         codec,
     } = listing;
+    let cursor_given = cursor.is_some();
     // The home page shows what is live, a page at a time.
     (filter.live_only, filter.limit) = (true, PAGE);
     let (text, genre) = (filter.query.clone(), filter.genre.clone());
@@ -88,13 +89,19 @@ pub async fn home(
         .iter()
         .map(|i| Card::listed(i, &state.urls))
         .collect();
+    // The week's shows, on the first page only.
+    let upcoming = if cursor_given {
+        Vec::new()
+    } else {
+        upcoming(&state, None, 7).await?
+    };
     let mut page = listing_page(
         &state,
         "Live now".to_owned(),
         filters,
         cards,
         next,
-        problem.clone(),
+        (problem.clone(), upcoming),
     )?;
     if problem.is_some() {
         *page.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
@@ -134,7 +141,14 @@ pub async fn tag(
         origin: origin.as_str().to_owned(),
         ..Filters::default()
     };
-    listing_page(&state, format!("#{genre}"), filters, cards, None, None)
+    listing_page(
+        &state,
+        format!("#{genre}"),
+        filters,
+        cards,
+        None,
+        (None, Vec::new()),
+    )
 }
 
 /// A client that asks for JSON over HTML (`Accept: application/json`).
@@ -147,6 +161,17 @@ fn wants_json(req: &actix_web::HttpRequest) -> bool {
     accept.contains("json") && !accept.contains("text/html")
 }
 
+/// The shows of the next `days`, here (of one stream, or all), soonest first.
+async fn upcoming(state: &AppState, stream_id: Option<i64>, days: i64) -> Result<Vec<Upcoming>> {
+    let now = state.clock.now().and_utc();
+    let to = now + chrono::TimeDelta::days(days);
+    let found = crate::streams::shows::occurrences(&state.db, stream_id, now, to).await?;
+    Ok(found
+        .iter()
+        .map(|(show, stream, when)| Upcoming::of(show, stream, *when, &state.urls))
+        .collect())
+}
+
 /// The home page's template, for the home page and a genre's.
 fn listing_page(
     state: &AppState,
@@ -154,7 +179,7 @@ fn listing_page(
     filters: Filters,
     cards: Vec<Card>,
     next: Option<String>,
-    problem: Option<String>,
+    (problem, upcoming): (Option<String>, Vec<Upcoming>),
 ) -> Result<HttpResponse> {
     html(&Home {
         layout: layout(state),
@@ -169,18 +194,23 @@ fn listing_page(
         filters,
         next,
         problem,
+        upcoming,
+        calendar: state.urls.calendar().path().to_owned(),
     })
 }
 
 /// The page of a local stream (the HTML side of `/streams/{handle}`).
-pub fn stream_page(
+pub async fn stream_page(
     state: &AppState,
     stream: &Stream,
     active: Option<&Broadcast>,
 ) -> Result<HttpResponse> {
     let urls = &state.urls;
     let card = Card::local(stream, active, urls);
+    let upcoming = upcoming(state, Some(stream.id), 28).await?;
     html(&StreamPage {
+        upcoming,
+        calendar: urls.stream_calendar(&stream.handle).path().to_owned(),
         layout: layout(state),
         preview: Preview::of(stream, &card, urls),
         card,

@@ -95,16 +95,24 @@ async fn post_yp(
             return reply.into_response();
         }
     };
-    let action = Action::of_body(&body);
-    let label = action.map_or("invalid", Action::as_str);
-    let reply = match YpRequest::parse(&body, state.config.allow_private_networks) {
-        Ok(request) => answer(state, token, request).await,
+    let (reply, action) = match YpRequest::parse(&body, state.config.allow_private_networks) {
+        Ok(request) => {
+            let action = request.action();
+            (answer(state, token, request).await, Some(action))
+        }
         Err(e) => {
+            // Read apart only when the whole body is refused (a touch is parsed once).
+            let action = Action::of_body(&body);
+            let label = action.map_or("invalid", Action::as_str);
             state.metrics.yp_request(label, "refused");
             tracing::info!(action = label, error = %e, "YP request refused");
-            YpReply::refused(with_retry_hint(action, e.to_string()))
+            (
+                YpReply::refused(with_retry_hint(action, e.to_string())),
+                action,
+            )
         }
     };
+    let label = action.map_or("invalid", Action::as_str);
     // Touches that succeed are noted by their batch, at most once a minute.
     if !(reply.ok && action == Some(Action::Touch)) {
         note(state, token, label, &reply).await;

@@ -155,7 +155,7 @@ async fn supervise_sender(state: AppState) {
 }
 
 /// Forgets old inbound activity ids, finished deliveries past their retention and ended
-/// sign-in failure windows. Each part runs even if another failed; the pass reports the first
+/// sign-in failure windows, and moves weekly shows' Events on to their next dates. Each part runs even if another failed; the pass reports the first
 /// failure.
 async fn housekeeping(state: AppState) -> Result<()> {
     let now = state.clock.now();
@@ -163,9 +163,16 @@ async fn housekeeping(state: AppState) -> Result<()> {
     let ids = crate::federation::inbox::forget_old_ids(&state.db, now).await;
     let deliveries = crate::delivery::forget_finished(&state.db, now, retention).await;
     let failures = crate::signin::forget_old_failures(&state.db, now).await;
+    // Weekly shows whose occurrence is over: their Events move on to the next date.
+    let urls = state.urls.clone();
+    let shows = state
+        .db
+        .write(move |c| crate::streams::shows::advance(c, &urls, now))
+        .await;
     ids.map(drop)?;
     deliveries.map(drop)?;
-    failures.map(drop)
+    failures.map(drop)?;
+    shows.map(drop)
 }
 
 /// A task aborted when its handle is dropped (when the task awaiting it is aborted).

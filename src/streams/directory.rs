@@ -38,6 +38,8 @@ pub struct DirectorySettings {
     pub update_interval: TimeDelta,
     /// The posts' language for streams whose broadcaster chose none.
     pub language: String,
+    /// How early a broadcast may start and still be a scheduled show.
+    pub show_early: TimeDelta,
 }
 
 impl DirectorySettings {
@@ -52,6 +54,7 @@ impl DirectorySettings {
             end_grace: TimeDelta::seconds(i64::from(yp.end_grace)),
             update_interval: TimeDelta::seconds(i64::from(config.update_interval)),
             language: config.language.clone(),
+            show_early: TimeDelta::seconds(i64::from(config.show_early)),
             max_streams_per_user: i64::from(config.max_streams_per_user),
         }
     }
@@ -171,8 +174,20 @@ impl<'a> Directory<'a> {
                         {
                             announce::ended(conn, &stream, &b, &urls, &settings.language, now)?;
                         }
-                        let started = Broadcast::insert_live(conn, stream.id, sid.as_str(), now)?;
+                        let mut started =
+                            Broadcast::insert_live(conn, stream.id, sid.as_str(), now)?;
+                        let show =
+                            super::shows::current(conn, stream.id, settings.show_early, now)?;
+                        if let Some((show, _)) = &show {
+                            Broadcast::set_show(conn, started.id, show.id, &show.title)?;
+                            (started.show_id, started.show_title) =
+                                (Some(show.id), Some(show.title.clone()));
+                        }
                         announce::started(conn, &stream, &started, &urls, &settings.language, now)?;
+                        // The show's Event now says it is on air.
+                        if let Some((show, _)) = &show {
+                            announce::show_changed(conn, &stream, show, &urls, now)?;
+                        }
                         tell_pages(conn, stream.id, StreamStatus::Live, &started.title)?;
                         (started.id, true)
                     }
@@ -205,6 +220,14 @@ impl<'a> Directory<'a> {
     /// diagnostics); nothing for a token that does not exist.
     pub async fn note(&self, token: &str, action: &str, ok: bool, message: &str) -> Result<()> {
         let (hash, now) = (accounts::token_hash(token), self.clock.now());
+        // A refusal may carry any made-up token: it costs a read, never a write, unless the
+        // token is real.
+        if !ok {
+            let key = hash.clone();
+            if !self.db.read(move |c| YpToken::exists(c, &key)).await? {
+                return Ok(());
+            }
+        }
         let (action, message) = (action.to_owned(), message.to_owned());
         self.db
             .write(move |conn| {

@@ -6,6 +6,7 @@ mod directory;
 pub mod handle;
 pub mod listen_url;
 pub mod settings;
+pub mod shows;
 mod touch;
 pub mod yp_form;
 
@@ -19,12 +20,29 @@ use crate::{
     error::{Error, Result},
 };
 
-/// A handle as people type it, as YPMessage shows it or as pages show it: `@Night_Jazz` and
-/// `@night_jazz@radio.example` are `night_jazz` (local streams only: the host is not checked).
-pub fn typed_handle(raw: &str) -> String {
+/// A local stream's handle as people type it, as YPMessage shows it or as pages show it:
+/// `@Night_Jazz` and `@night_jazz@radio.example` (this instance's host) are `night_jazz`; a
+/// handle on another host is refused, never taken for a local one.
+pub fn typed_handle(raw: &str, urls: &crate::urls::Urls) -> Result<String> {
     let handle = raw.trim().trim_start_matches('@');
-    let handle = handle.split_once('@').map_or(handle, |(h, _)| h);
-    handle.to_ascii_lowercase()
+    let handle = match handle.split_once('@') {
+        None => handle,
+        Some((h, host))
+            if urls
+                .host_forms()
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(host)) =>
+        {
+            h
+        }
+        Some((_, host)) => {
+            return Err(Error::Invalid(format!(
+                "{raw} is a stream of {host}, not of this instance ({})",
+                urls.authority()
+            )));
+        }
+    };
+    Ok(handle.to_ascii_lowercase())
 }
 
 /// A local stream by handle, with its on-air broadcast if any; `NotFound` names the handle.

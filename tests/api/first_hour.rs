@@ -101,7 +101,7 @@ async fn the_stream_page_tells_the_broadcast_as_it_is() {
         "{ending}"
     );
     assert!(
-        !ending.contains("<audio"),
+        ending.contains(r#"<div id="player" hidden>"#),
         "no player once the source is gone: {ending}"
     );
     assert!(!ending.contains(">On air<"), "{ending}");
@@ -118,7 +118,7 @@ async fn errors_are_pages_and_filters_say_what_is_wrong() {
     let (status, html) = page(&app, "/no/such/page").await;
     assert_eq!(status, 404);
     assert!(
-        html.starts_with("<!doctype html>") && html.contains("no page at this address"),
+        html.starts_with("<!doctype html>") && html.contains("page not found"),
         "{html}"
     );
     let (status, json) = app.get_json("/no/such/page").await;

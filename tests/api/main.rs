@@ -30,6 +30,7 @@ mod processes;
 mod production;
 mod relay;
 mod restart;
+mod shows;
 mod signatures;
 mod signin_limits;
 mod sinks;

@@ -296,6 +296,25 @@ async fn every_url_we_mint_is_served() {
     let app = spawn_app().await;
     let token = app.broadcaster("alice").await;
     app.add(&token, "Kept", "kept").await;
+    // A scheduled show, for its page and Event.
+    let (urls, now) = (app.state.urls.clone(), app.state.clock.now());
+    app.state
+        .db
+        .write(move |c| {
+            let stream = onair::db::models::Stream::find(c, 1)?.unwrap();
+            let input = onair::streams::shows::ShowInput {
+                title: "A show".to_owned(),
+                start: (now + chrono::Duration::days(1))
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
+                duration_minutes: Some(30),
+                time_zone: "UTC".to_owned(),
+                ..Default::default()
+            };
+            onair::streams::shows::add(c, &stream, &input, &urls, now).map(drop)
+        })
+        .await
+        .unwrap();
     let (urls, h) = (&app.state.urls, "kept");
     let get = [
         ("home", urls.home()),
@@ -314,6 +333,10 @@ async fn every_url_we_mint_is_served() {
         ("broadcast", urls.broadcast(1)),
         ("broadcast_create", urls.broadcast_create(1)),
         ("tag", urls.tag("Jazz")),
+        ("show", urls.show(1)),
+        ("stream_calendar", urls.stream_calendar(h)),
+        ("calendar", urls.calendar()),
+        ("api_shows", urls.api_shows()),
         ("stream_embed", urls.stream_embed(h)),
         ("oembed", urls.oembed(&urls.stream(h))),
         ("authorize_interaction", urls.authorize_interaction()),

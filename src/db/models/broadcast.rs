@@ -43,6 +43,9 @@ pub struct Broadcast {
     pub announced_at: Option<NaiveDateTime>,
     /// Ended with an `Update` rather than a `Delete`: its Note still exists.
     pub kept: bool,
+    /// The scheduled show this broadcast is, and its title then.
+    pub show_id: Option<i64>,
+    pub show_title: Option<String>,
 }
 
 type LiveUnchanged = diesel::dsl::Filter<
@@ -400,6 +403,27 @@ impl Broadcast {
             ))
             .execute(conn)?;
         Ok(())
+    }
+
+    /// Marks the broadcast as the show `show_id`.
+    pub fn set_show(conn: &mut DbConn, id: i64, show_id: i64, title: &str) -> Result<()> {
+        diesel::update(broadcasts::table.find(id))
+            .set((
+                broadcasts::show_id.eq(show_id),
+                broadcasts::show_title.eq(title),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Whether a broadcast of the show is on air or ending.
+    pub fn show_is_live(conn: &mut DbConn, show_id: i64) -> Result<bool> {
+        let n: i64 = broadcasts::table
+            .filter(broadcasts::show_id.eq(show_id))
+            .filter(broadcasts::state.ne(BroadcastState::Ended.as_str()))
+            .count()
+            .get_result(conn)?;
+        Ok(n > 0)
     }
 
     /// Keeps an ending broadcast's Note (it ends with an `Update`, not a `Delete`).

@@ -147,6 +147,15 @@ impl YpToken {
         Ok(())
     }
 
+    /// Whether a token (revoked or not) has this hash.
+    pub fn exists(conn: &mut DbConn, hash: &str) -> Result<bool> {
+        let n: i64 = yp_tokens::table
+            .filter(yp_tokens::token_hash.eq(hash))
+            .count()
+            .get_result(conn)?;
+        Ok(n > 0)
+    }
+
     /// Notes a request made with the token of `hash` (any token, revoked ones too: a revoked
     /// URL still in use is worth seeing) and its answer; a refusal is also kept as the last one.
     /// Returns whether the token exists.

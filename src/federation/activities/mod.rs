@@ -214,7 +214,42 @@ impl Activity<Value> {
     }
 }
 
+impl Activity<Value> {
+    /// A show scheduled: `Create` of its Event.
+    pub fn create_event(stream: &Stream, show: i64, event: Value, urls: &Urls) -> Self {
+        let about = About {
+            object: urls.show(show),
+            supersedes: &[],
+        };
+        Self::public(Kind::Create, mint(urls), stream, event, about, urls)
+    }
+
+    /// A show changed (or moved on to its next occurrence, or marked cancelled): `Update` of its
+    /// Event; it replaces an older pending one.
+    pub fn update_event(stream: &Stream, show: i64, event: Value, urls: &Urls) -> Self {
+        let about = About {
+            object: urls.show(show),
+            supersedes: SUPERSEDED_BY_UPDATE,
+        };
+        Self::public(Kind::Update, mint(urls), stream, event, about, urls)
+    }
+}
+
 impl Activity<Tombstone> {
+    /// A show cancelled: `Delete` of its Event; pending news of it is dropped.
+    pub fn delete_event(stream: &Stream, show: i64, urls: &Urls) -> Self {
+        let object = urls.show(show);
+        let tombstone = Tombstone {
+            id: object.clone(),
+            kind: "Tombstone",
+        };
+        let about = About {
+            object,
+            supersedes: SUPERSEDED_BY_DELETE,
+        };
+        Self::public(Kind::Delete, mint(urls), stream, tombstone, about, urls)
+    }
+
     /// Off air: `Delete` of the Note; pending go-live news of it is dropped.
     pub fn delete(stream: &Stream, broadcast: i64, urls: &Urls) -> Self {
         let object = urls.broadcast(broadcast);

@@ -7,7 +7,7 @@ use super::{escape_like, stored_text};
 use crate::{
     db::{
         DbConn,
-        schema::{broadcasts, followers, stream_keys, streams},
+        schema::{broadcasts, followers, shows, stream_keys, streams},
     },
     error::Result,
 };
@@ -307,6 +307,7 @@ impl Stream {
     /// Deletes a stream, its past broadcasts and its followers.
     pub fn delete(&self, conn: &mut DbConn) -> Result<()> {
         diesel::delete(followers::table.filter(followers::stream_id.eq(self.id))).execute(conn)?;
+        diesel::delete(shows::table.filter(shows::stream_id.eq(self.id))).execute(conn)?;
         diesel::delete(stream_keys::table.filter(stream_keys::stream_id.eq(self.id)))
             .execute(conn)?;
         diesel::delete(broadcasts::table.filter(broadcasts::stream_id.eq(self.id)))

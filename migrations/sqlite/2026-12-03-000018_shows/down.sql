@@ -1,0 +1,3 @@
+ALTER TABLE broadcasts DROP COLUMN show_title;
+ALTER TABLE broadcasts DROP COLUMN show_id;
+DROP TABLE shows;

@@ -1,0 +1,86 @@
+//! A scheduled show on the wire: an `Event` in FEP-8a8e's shape (`name`, `content`, `startTime`,
+//! `endTime`, a `VirtualLocation` pointing at the stream page, `attributedTo` the stream). A
+//! weekly show is the Event of its next occurrence (its Event moves on after each one), with the
+//! rule spelled out in its text. A cancelled show is a Tombstone at the same URL.
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use super::vocab::{PUBLIC, live_context};
+use crate::{
+    db::models::{Show, Stream},
+    urls::Urls,
+};
+
+/// When an Event happens, as sent (the show's next occurrence, or its last one when over).
+#[derive(Debug, Clone, Copy)]
+pub struct When {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// A broadcast of this show is on air now.
+    pub live: bool,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The Event of `show`.
+pub fn event(stream: &Stream, show: &Show, when: When, urls: &Urls) -> Value {
+    let e = |s: &str| html_escape::encode_text(s).into_owned();
+    let page = urls.stream(&stream.handle);
+    let mut content = String::new();
+    if !show.description.is_empty() {
+        content.push_str(&format!("<p>{}</p>", e(&show.description)));
+    }
+    if show.weekly {
+        content.push_str(&format!(
+            "<p>Every week, {} ({}).</p>",
+            show.starts_local.format("%A %H:%M"),
+            e(&show.time_zone)
+        ));
+    }
+    content.push_str(&format!(
+        "<p>On <a href=\"{page}\">{}</a>.</p>",
+        e(stream.shown_name())
+    ));
+    let mut event = json!({
+        "@context": live_context(),
+        "id": urls.show(show.id),
+        "type": "Event",
+        "attributedTo": page,
+        "to": [PUBLIC],
+        "cc": [urls.stream_followers(&stream.handle)],
+        "name": show.title,
+        "content": content,
+        "startTime": rfc3339(when.start),
+        "endTime": rfc3339(when.end),
+        "timezone": show.time_zone,
+        "location": {
+            "type": "VirtualLocation",
+            "name": stream.shown_name(),
+            "url": page,
+        },
+        "url": urls.show(show.id),
+        "published": rfc3339(show.created_at.and_utc()),
+        "isLiveBroadcast": when.live,
+    });
+    if show.updated_at > show.created_at {
+        event["updated"] = json!(rfc3339(show.updated_at.and_utc()));
+    }
+    event
+}
+
+/// The Tombstone a cancelled show's URL answers with (410).
+pub fn tombstone(show: &Show, urls: &Urls, deleted: Option<NaiveDateTime>) -> Value {
+    let mut t = json!({
+        "@context": super::vocab::CONTEXT,
+        "id": urls.show(show.id),
+        "type": "Tombstone",
+        "formerType": "Event",
+    });
+    if let Some(at) = deleted {
+        t["deleted"] = json!(rfc3339(at.and_utc()));
+    }
+    t
+}
