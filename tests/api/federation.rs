@@ -596,6 +596,96 @@ async fn fedify_receives_create_update_and_delete_of_a_broadcast() {
     poll("Delete verified", async || peer.verified("Delete").await).await;
 }
 
+/// A scheduled show with a peer nobody on the team wrote: Fedify verifies the `Create` of the
+/// Event and reads its `startTime` and `endTime` with its own vocabulary, then the `Update` of an
+/// edit and the `Delete` of the cancellation.
+#[tokio::test(flavor = "multi_thread")]
+async fn fedify_reads_a_shows_event_and_its_update_and_delete() {
+    let Some((dir, node)) = fedify() else { return };
+    let (app, port) = public_app().await;
+    let token = app.broadcaster("alice").await;
+    let handle = "night_jazz_soul";
+    let sid = app.add(&token, "Night <Jazz> & Soul", "jazz.mp3").await;
+    app.yp(&token, &format!("action=remove&sid={sid}")).await;
+    app.advance_and_reap(3600).await;
+    onair::keys::fill_missing(&app.state.db, &app.state.clock)
+        .await
+        .unwrap();
+    let peer = FedifyPeer::start(&dir, &node, "dora").await;
+    let target = format!("http://localhost:{port}/streams/{handle}");
+    assert_eq!(
+        peer.control(&format!("follow?target={target}"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let worker = app.worker();
+    poll("follow recorded and Accept delivered", async || {
+        (worker.deliver_due().await.ok()?.delivered > 0).then_some(())
+    })
+    .await;
+    poll("Accept verified", async || peer.verified("Accept").await).await;
+
+    let (urls, now) = (app.state.urls.clone(), app.state.clock.now());
+    let start = now + chrono::Duration::days(2);
+    let input = |title: &str| onair::streams::shows::ShowInput {
+        title: title.to_owned(),
+        start: start.format("%Y-%m-%d %H:%M").to_string(),
+        duration_minutes: Some(120),
+        time_zone: "UTC".to_owned(),
+        ..Default::default()
+    };
+    let first = input("Jazz Night");
+    let (u, n) = (urls.clone(), now);
+    let show = app
+        .state
+        .db
+        .write(move |c| {
+            let stream = onair::db::models::Stream::find(c, 1)?.unwrap();
+            onair::streams::shows::add(c, &stream, &first, &u, n)
+        })
+        .await
+        .unwrap();
+    assert_eq!(worker.deliver_due().await.unwrap().delivered, 1);
+    let create = poll("Create verified", async || peer.verified("Create").await).await;
+    assert_eq!(create["objectType"], "Event", "{create}");
+    assert_eq!(create["name"], "Jazz Night");
+    let expected_start = start.format("%Y-%m-%dT%H:%M:00Z").to_string();
+    assert_eq!(create["startTime"], expected_start, "{create}");
+    let expected_end = (start + chrono::Duration::hours(2))
+        .format("%Y-%m-%dT%H:%M:00Z")
+        .to_string();
+    assert_eq!(create["endTime"], expected_end, "{create}");
+
+    let edit = input("Jazz Night, longer");
+    let (u, n, id) = (urls.clone(), now, show.id);
+    app.state
+        .db
+        .write(move |c| {
+            let stream = onair::db::models::Stream::find(c, 1)?.unwrap();
+            onair::streams::shows::edit(c, &stream, id, &edit, &u, n).map(drop)
+        })
+        .await
+        .unwrap();
+    assert_eq!(worker.deliver_due().await.unwrap().delivered, 1);
+    let update = poll("Update verified", async || peer.verified("Update").await).await;
+    assert_eq!(update["objectType"], "Event", "{update}");
+    assert_eq!(update["startTime"], expected_start);
+
+    let (u, n) = (urls, now);
+    app.state
+        .db
+        .write(move |c| {
+            let stream = onair::db::models::Stream::find(c, 1)?.unwrap();
+            onair::streams::shows::cancel(c, &stream, id, &u, n)
+        })
+        .await
+        .unwrap();
+    assert_eq!(worker.deliver_due().await.unwrap().delivered, 1);
+    poll("Delete verified", async || peer.verified("Delete").await).await;
+}
+
 /// fediverse-pasture's verify_actor: six test actors fetch our stream actor and post to its
 /// inbox; the unsigned ones must be refused, the signed ones accepted (two of them only let us
 /// fetch their keys with a signed GET).
