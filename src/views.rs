@@ -4,7 +4,7 @@
 use askama::Template;
 
 use crate::{
-    db::models::{Broadcast, RemoteBroadcast, RemoteStream, Stream},
+    db::models::{Broadcast, RemoteBroadcast, RemoteShow, RemoteStream, Stream},
     delivery::OpenHost,
     listing::Listed,
     streams::StreamStatus,
@@ -451,6 +451,39 @@ impl Upcoming {
             shown,
             live: when.live,
             weekly: show.weekly,
+        }
+    }
+}
+
+impl Upcoming {
+    /// A followed remote stream's show, as its origin announced it.
+    pub fn remote(show: &RemoteShow, stream: &RemoteStream) -> Self {
+        let (start, end) = (show.starts_at.and_utc(), show.ends_at.and_utc());
+        let shown = match crate::timetable::zone(&show.time_zone) {
+            Ok(zone) => format!(
+                "{}–{} {}",
+                start.with_timezone(&zone).format("%a %-d %b, %H:%M"),
+                end.with_timezone(&zone).format("%H:%M"),
+                zone.name()
+            ),
+            Err(_) => format!(
+                "{}–{} UTC",
+                start.format("%a %-d %b, %H:%M"),
+                end.format("%H:%M")
+            ),
+        };
+        Self {
+            title: show.title.clone(),
+            url: show.url.clone().unwrap_or_else(|| show.object_id.clone()),
+            stream: format!("{} · {}", stream.name, stream.host),
+            stream_page: stream
+                .url
+                .clone()
+                .unwrap_or_else(|| stream.actor_id.clone()),
+            start: start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            shown,
+            live: show.live,
+            weekly: false,
         }
     }
 }

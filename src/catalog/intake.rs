@@ -7,11 +7,14 @@ use chrono::NaiveDateTime;
 use serde_json::Value;
 use url::Url;
 
-use super::remote::{self, LiveNote};
+use super::{
+    event::RemoteEvent,
+    remote::{self, LiveNote},
+};
 use crate::{
     db::{
         Db,
-        models::{ReceivedActivity, RemoteBroadcast, RemoteStream, Subscription},
+        models::{ReceivedActivity, RemoteBroadcast, RemoteShow, RemoteStream, Subscription},
     },
     error::Result,
 };
@@ -44,6 +47,9 @@ pub async fn publish(
     if remote::is_actor(object) {
         return profile(db, activity, signer, object, now).await;
     }
+    if let Some(event) = RemoteEvent::parse(object) {
+        return show(db, activity, signer, event, now).await;
+    }
     let Some(note) = LiveNote::parse(object, now) else {
         return Ok(Taken::Ignored);
     };
@@ -72,6 +78,41 @@ pub async fn publish(
         let object_id = note.id.to_string();
         let taken = RemoteBroadcast::upsert(c, &note.into_row(stream.id, object_id, now))?;
         Ok(if taken { Taken::Live } else { Taken::Ignored })
+    })
+    .await
+}
+
+/// A followed stream's scheduled show (`Create` or `Update` of its Event), taken as for
+/// broadcasts: only from the signer, about its own object on its host. A cancelled or past one
+/// leaves the catalog.
+async fn show(
+    db: &Db,
+    activity: String,
+    signer: &Url,
+    event: RemoteEvent,
+    now: NaiveDateTime,
+) -> Result<Taken> {
+    if event.attributed_to != *signer || event.id.authority() != signer.authority() {
+        tracing::info!(object = %event.id, signer = %signer, "show not by its signer; dropped");
+        return Ok(Taken::Ignored);
+    }
+    let actor = signer.to_string();
+    db.write(move |c| {
+        if !ReceivedActivity::first_time(c, &activity, now)? {
+            return Ok(Taken::Duplicate);
+        }
+        if !Subscription::is_accepted(c, &actor)? {
+            return Ok(Taken::Ignored);
+        }
+        let Some(stream) = RemoteStream::find(c, &actor)? else {
+            return Ok(Taken::Ignored);
+        };
+        if event.cancelled || event.ends_at <= now {
+            RemoteShow::delete(c, stream.id, event.id.as_str())?;
+            return Ok(Taken::Removed);
+        }
+        RemoteShow::upsert(c, &event.into_row(stream.id, now))?;
+        Ok(Taken::Live)
     })
     .await
 }
@@ -120,7 +161,9 @@ pub async fn delete(db: &Db, signer: &Url, object: &Url) -> Result<Taken> {
         let Some(stream) = RemoteStream::find(c, &actor)? else {
             return Ok(Taken::Ignored);
         };
-        Ok(if RemoteBroadcast::delete(c, stream.id, &object)? {
+        let broadcast = RemoteBroadcast::delete(c, stream.id, &object)?;
+        let show = RemoteShow::delete(c, stream.id, &object)?;
+        Ok(if broadcast || show {
             Taken::Removed
         } else {
             Taken::Ignored

@@ -50,7 +50,7 @@ impl LiveNote {
 }
 
 /// A property by its compact name or with the `schema:` prefix our context defines.
-fn prop<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
+pub(super) fn prop<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
     object
         .get(name)
         .or_else(|| object.get(format!("schema:{name}")))
@@ -65,7 +65,7 @@ fn first(value: &Value) -> Option<&Value> {
 }
 
 /// A URL given as a string, or as an object's `id`, `href` or `url`.
-fn url_of(value: &Value) -> Option<Url> {
+pub(super) fn url_of(value: &Value) -> Option<Url> {
     match first(value)? {
         Value::String(s) => Url::parse(s).ok(),
         object @ Value::Object(_) => ["id", "href", "url"]
@@ -83,7 +83,7 @@ fn strings(value: Option<&Value>) -> Vec<&str> {
     }
 }
 
-fn time(value: Option<&Value>) -> Option<NaiveDateTime> {
+pub(super) fn time(value: Option<&Value>) -> Option<NaiveDateTime> {
     let s = value?.as_str()?;
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.naive_utc())
 }

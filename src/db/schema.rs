@@ -260,6 +260,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    remote_shows (id) {
+        id -> BigInt,
+        remote_stream_id -> BigInt,
+        object_id -> Text,
+        title -> Text,
+        summary -> Text,
+        url -> Nullable<Text>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        time_zone -> Text,
+        live -> Bool,
+        heard_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(remote_shows -> remote_streams (remote_stream_id));
 diesel::joinable!(shows -> streams (stream_id));
 diesel::joinable!(yp_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -287,5 +304,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     remote_broadcasts,
     blocks,
     sessions,
-    shows
+    shows,
+    remote_shows
 );

@@ -166,10 +166,21 @@ async fn upcoming(state: &AppState, stream_id: Option<i64>, days: i64) -> Result
     let now = state.clock.now().and_utc();
     let to = now + chrono::TimeDelta::days(days);
     let found = crate::streams::shows::occurrences(&state.db, stream_id, now, to).await?;
-    Ok(found
+    let mut list: Vec<Upcoming> = found
         .iter()
         .map(|(show, stream, when)| Upcoming::of(show, stream, *when, &state.urls))
-        .collect())
+        .collect();
+    // The instance's list holds the followed streams' shows beside ours.
+    if stream_id.is_none() {
+        let (from, to) = (now.naive_utc(), to.naive_utc());
+        let remote = state
+            .db
+            .read(move |c| crate::db::models::RemoteShow::between(c, from, to))
+            .await?;
+        list.extend(remote.iter().map(|(s, r)| Upcoming::remote(s, r)));
+        list.sort_by(|a, b| a.start.cmp(&b.start));
+    }
+    Ok(list)
 }
 
 /// The home page's template, for the home page and a genre's.

@@ -147,7 +147,8 @@ struct Item {
     time_zone: String,
     weekly: bool,
     live: bool,
-    origin: &'static str,
+    /// `local`, or the remote host.
+    origin: String,
 }
 
 fn instant(raw: Option<&str>, what: &str, default: DateTime<Utc>) -> Result<DateTime<Utc>> {
@@ -179,22 +180,27 @@ pub async fn api_list(
             "to must be after from, and at most a year later".to_owned(),
         ));
     }
-    match q.origin.as_deref() {
-        None | Some("local" | "all") => {}
-        Some("remote") => return Ok(HttpResponse::Ok().json(serde_json::json!({ "shows": [] }))),
+    let (local, remote) = match q.origin.as_deref() {
+        None | Some("all") => (true, q.stream.is_none()),
+        Some("local") => (true, false),
+        Some("remote") => (false, true),
         Some(other) => {
             return Err(Error::Invalid(format!(
                 "origin is local, remote or all, not {other:?}"
             )));
         }
-    }
+    };
     let stream_id = match q.stream.as_deref() {
         Some(h) => Some(crate::streams::find(&state.db, h).await?.0.id),
         None => None,
     };
     let urls = &state.urls;
-    let items: Vec<Item> = shows::occurrences(&state.db, stream_id, from, to)
-        .await?
+    let found = if local {
+        shows::occurrences(&state.db, stream_id, from, to).await?
+    } else {
+        Vec::new()
+    };
+    let mut items: Vec<Item> = found
         .into_iter()
         .map(|(show, stream, when)| Item {
             id: show.id,
@@ -207,9 +213,30 @@ pub async fn api_list(
             time_zone: show.time_zone,
             weekly: show.weekly,
             live: when.live,
-            origin: "local",
+            origin: "local".to_owned(),
         })
         .collect();
+    if remote {
+        let (f, t) = (from.naive_utc(), to.naive_utc());
+        let found = state
+            .db
+            .read(move |c| crate::db::models::RemoteShow::between(c, f, t))
+            .await?;
+        items.extend(found.into_iter().map(|(show, stream)| Item {
+            id: show.id,
+            url: show.url.unwrap_or(show.object_id),
+            stream: format!("{}@{}", stream.handle, stream.host),
+            title: show.title,
+            description: show.summary,
+            start: show.starts_at.and_utc().to_rfc3339(),
+            end: show.ends_at.and_utc().to_rfc3339(),
+            time_zone: show.time_zone,
+            weekly: false,
+            live: show.live,
+            origin: stream.host,
+        }));
+        items.sort_by(|a, b| a.start.cmp(&b.start));
+    }
     Ok(HttpResponse::Ok().json(serde_json::json!({ "shows": items })))
 }
 

@@ -167,7 +167,10 @@ async fn housekeeping(state: AppState) -> Result<()> {
     let urls = state.urls.clone();
     let shows = state
         .db
-        .write(move |c| crate::streams::shows::advance(c, &urls, now))
+        .write(move |c| {
+            crate::db::models::RemoteShow::forget_ended(c, now)?;
+            crate::streams::shows::advance(c, &urls, now)
+        })
         .await;
     ids.map(drop)?;
     deliveries.map(drop)?;

@@ -339,3 +339,83 @@ async fn a_stream_cannot_take_over_another_streams_entry() {
         .unwrap();
     assert_eq!(taken, (true, false, true, "real".to_owned()));
 }
+
+/// B's upcoming remote shows, as its API lists them: (title, live).
+async fn remote_shows(app: &TestApp) -> Vec<(String, bool)> {
+    let (status, body) = app.get_json("/api/v1/shows?origin=remote").await;
+    assert_eq!(status, 200, "{body}");
+    body["shows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["title"].as_str().unwrap().to_owned(), s["live"] == true))
+        .collect()
+}
+
+/// A show scheduled at A reaches B's upcoming list (API and home page, beside B's own), is live
+/// there while A broadcasts it, not after, and leaves when A cancels it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_followed_streams_show_is_upcoming_then_live_then_gone() {
+    let Pair {
+        a,
+        b,
+        a_port,
+        token,
+        a_worker,
+        ..
+    } = followed().await;
+    let (urls, now) = (a.state.urls.clone(), a.state.clock.now());
+    let input = onair::streams::shows::ShowInput {
+        title: "Night Owls".to_owned(),
+        description: "Late records".to_owned(),
+        start: (now + chrono::Duration::minutes(10))
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        duration_minutes: Some(60),
+        time_zone: "UTC".to_owned(),
+        ..Default::default()
+    };
+    let u = urls.clone();
+    let show = a
+        .state
+        .db
+        .write(move |c| {
+            let stream = onair::db::models::Stream::find(c, 1)?.unwrap();
+            onair::streams::shows::add(c, &stream, &input, &u, now)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        a_worker.deliver_due().await.unwrap().delivered,
+        1,
+        "Create of the Event"
+    );
+    assert_eq!(remote_shows(&b).await, [("Night Owls".to_owned(), false)]);
+    let home = b.get_text("/").await;
+    assert!(
+        home.contains("Night Owls") && home.contains(&format!("localhost:{a_port}")),
+        "{home}"
+    );
+
+    // A goes on air within the show's window: B sees the show live.
+    a.advance(5 * 60);
+    let sid = a.add(&token, "Night Jazz", "jazz").await;
+    a_worker.deliver_due().await.unwrap();
+    assert_eq!(remote_shows(&b).await, [("Night Owls".to_owned(), true)]);
+    a.yp(&token, &format!("action=remove&sid={sid}")).await;
+    a.advance_and_reap(91).await;
+    a_worker.deliver_due().await.unwrap();
+    assert_eq!(remote_shows(&b).await, [("Night Owls".to_owned(), false)]);
+
+    let id = show.id;
+    a.state
+        .db
+        .write(move |c| {
+            let stream = onair::db::models::Stream::find(c, 1)?.unwrap();
+            onair::streams::shows::cancel(c, &stream, id, &urls, now)
+        })
+        .await
+        .unwrap();
+    a_worker.deliver_due().await.unwrap();
+    assert!(remote_shows(&b).await.is_empty(), "a cancelled show leaves");
+}

@@ -5,7 +5,7 @@ use super::{RemoteBroadcast, StreamFilter, stream_filter::filter_listing};
 use crate::{
     db::{
         DbConn,
-        schema::{remote_broadcasts, remote_streams},
+        schema::{remote_broadcasts, remote_shows, remote_streams},
     },
     error::Result,
 };
@@ -93,6 +93,8 @@ impl RemoteStream {
             remote_broadcasts::table.filter(remote_broadcasts::remote_stream_id.eq(stream.id)),
         )
         .execute(conn)?;
+        diesel::delete(remote_shows::table.filter(remote_shows::remote_stream_id.eq(stream.id)))
+            .execute(conn)?;
         diesel::delete(remote_streams::table.find(stream.id)).execute(conn)?;
         Ok(true)
     }
@@ -114,6 +116,11 @@ impl RemoteStream {
             remote_broadcasts::table.filter(remote_broadcasts::remote_stream_id.eq_any(ids)),
         )
         .execute(conn)?;
+        let ids = remote_streams::table
+            .filter(remote_streams::host.eq(host))
+            .select(remote_streams::id);
+        diesel::delete(remote_shows::table.filter(remote_shows::remote_stream_id.eq_any(ids)))
+            .execute(conn)?;
         Ok(
             diesel::delete(remote_streams::table.filter(remote_streams::host.eq(host)))
                 .execute(conn)?,
