@@ -115,7 +115,7 @@ mod tests {
             e[key] = bad;
             assert!(RemoteEvent::parse(&e).is_none(), "{key}");
         }
-        let mut cancelled = good.clone();
+        let mut cancelled = good;
         cancelled["ical:status"] = json!("CANCELLED");
         assert!(RemoteEvent::parse(&cancelled).unwrap().cancelled);
     }
