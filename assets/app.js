@@ -43,6 +43,14 @@
     });
   });
 })();
+// The schedule form starts in the broadcaster's own zone.
+(function () {
+  var zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!zone) return;
+  document.querySelectorAll("input[data-zone]").forEach(function (i) {
+    if (i.value === "UTC") i.value = zone;
+  });
+})();
 // Show times in the visitor's own zone, the zone named (the page says them in the show's).
 (function () {
   if (!window.Intl) return;

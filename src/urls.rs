@@ -293,6 +293,16 @@ impl Urls {
         self.join(&format!("dashboard/tokens/{id}"))
     }
 
+    /// Where a stream's broadcaster schedules a show.
+    pub fn dashboard_stream_shows(&self, handle: &str) -> Url {
+        self.join(&format!("dashboard/streams/{handle}/shows"))
+    }
+
+    /// Where a broadcaster cancels a show.
+    pub fn dashboard_show_cancel(&self, id: i64) -> Url {
+        self.join(&format!("dashboard/shows/{id}/cancel"))
+    }
+
     /// Where one YP URL is revoked.
     pub fn dashboard_token_revoke(&self, id: i64) -> Url {
         self.join(&format!("dashboard/tokens/{id}/revoke"))

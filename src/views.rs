@@ -318,6 +318,8 @@ pub struct StreamPanel {
     pub pending: usize,
     /// Actor ids waiting for approval.
     pub waiting: Vec<String>,
+    /// (id, title, when as written, next date) of the stream's scheduled shows.
+    pub shows: Vec<(i64, String, String, String)>,
     pub approval: bool,
     pub keep_posts: bool,
     /// The owner's https listen URL, or empty.

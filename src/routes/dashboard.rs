@@ -12,13 +12,14 @@ use super::{
 };
 use crate::{
     accounts,
-    db::models::{Delivery, Follower, OnEnd, Session, Stream, User, YpToken},
+    db::models::{Delivery, Follower, OnEnd, Session, Show, Stream, User, YpToken},
     error::{Error, Result},
     federation::follows::{self, Decision},
     state::AppState,
     streams::{
         self, icecast_setup,
         settings::{Changes, Posts, Profile},
+        shows,
     },
     views::{Card, Dashboard, Exchange, NewToken, StreamPanel, TokenRow},
 };
@@ -44,7 +45,8 @@ async fn render(
             let mut panels = Vec::new();
             for (stream, active) in Stream::list(c, Some(owner))? {
                 let followers = Follower::list(c, stream.id)?;
-                panels.push((stream, active, followers));
+                let shows = Show::active_for_stream(c, stream.id)?;
+                panels.push((stream, active, (followers, shows)));
             }
             let ids: Vec<i64> = panels.iter().map(|(s, _, _)| s.id).collect();
             let deliveries = Delivery::recent_for_streams(c, &ids, 20)?;
@@ -53,13 +55,35 @@ async fn render(
         .await?;
     let streams = streams
         .into_iter()
-        .map(|(stream, active, followers)| {
+        .map(|(stream, active, (followers, scheduled))| {
+            let now = state.clock.now().and_utc();
+            let shows = scheduled
+                .iter()
+                .map(|s| {
+                    let next = shows::Schedule::of(s)
+                        .ok()
+                        .and_then(|sch| sch.next(now))
+                        .map_or_else(
+                            || "over".to_owned(),
+                            |o| o.start.format("%Y-%m-%d %H:%M UTC").to_string(),
+                        );
+                    let when = format!(
+                        "{} {}, {} min{}",
+                        s.starts_local.format("%Y-%m-%d %H:%M"),
+                        s.time_zone,
+                        s.duration_minutes,
+                        if s.weekly { ", weekly" } else { "" }
+                    );
+                    (s.id, s.title.clone(), when, next)
+                })
+                .collect();
             let waiting: Vec<String> = followers
                 .iter()
                 .filter(|f| f.state == crate::db::models::FollowerState::Pending)
                 .map(|f| f.actor_id.clone())
                 .collect();
             StreamPanel {
+                shows,
                 card: Card::local(&stream, active.as_ref(), &state.urls),
                 handle: stream.handle.clone(),
                 followers: followers
@@ -365,4 +389,96 @@ pub async fn token_status(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(body))
+}
+
+/// The schedule form of a stream.
+#[derive(Debug, Deserialize)]
+pub struct ShowForm {
+    #[serde(default)]
+    csrf: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    /// `2026-12-10T20:00`, as `<input type="datetime-local">` sends it.
+    start: String,
+    duration_minutes: String,
+    time_zone: String,
+    /// `once` or `weekly`.
+    repeat: String,
+    /// Skipped dates, comma-separated.
+    #[serde(default)]
+    exceptions: String,
+}
+
+/// `POST /dashboard/streams/{handle}/shows`
+pub async fn schedule_show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    handle: web::Path<String>,
+    form: web::Form<ShowForm>,
+) -> Result<HttpResponse> {
+    let (_, user) = checked(&req, &state, &form.csrf).await?;
+    let stream = own_stream(&state, &user, &handle).await?;
+    let form = form.into_inner();
+    let duration = form.duration_minutes.trim().parse::<i64>().map_err(|_| {
+        Error::Invalid(format!(
+            "the duration is a number of minutes, not {:?}",
+            form.duration_minutes
+        ))
+    })?;
+    let weekly = match form.repeat.as_str() {
+        "weekly" => true,
+        "once" => false,
+        other => {
+            return Err(Error::Invalid(format!(
+                "repeat is once or weekly, not {other:?}"
+            )));
+        }
+    };
+    let input = shows::ShowInput {
+        title: form.title,
+        description: form.description,
+        start: form.start,
+        end: String::new(),
+        duration_minutes: Some(duration),
+        time_zone: form.time_zone,
+        weekly,
+        exceptions: form.exceptions.split(',').map(str::to_owned).collect(),
+    };
+    let (urls, now) = (state.urls.clone(), state.clock.now());
+    state
+        .db
+        .write(move |c| shows::add(c, &stream, &input, &urls, now).map(drop))
+        .await?;
+    Ok(see_other(state.urls.dashboard()))
+}
+
+/// `POST /dashboard/shows/{id}/cancel`
+pub async fn cancel_show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse> {
+    let (_, user) = checked(&req, &state, &form.csrf).await?;
+    let id = id.into_inner();
+    let owner = user.id;
+    let stream = state
+        .db
+        .read(move |c| {
+            let show = Show::find(c, id)?;
+            let stream = match show {
+                Some(s) => Stream::find(c, s.stream_id)?,
+                None => None,
+            };
+            Ok(stream.filter(|s| s.owner_id == owner))
+        })
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("show {id}")))?;
+    let (urls, now) = (state.urls.clone(), state.clock.now());
+    state
+        .db
+        .write(move |c| shows::cancel(c, &stream, id, &urls, now))
+        .await?;
+    Ok(see_other(state.urls.dashboard()))
 }

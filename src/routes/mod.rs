@@ -90,6 +90,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/dashboard/streams/{handle}/followers",
             web::post().to(dashboard::decide_follower),
         )
+        .route(
+            "/dashboard/streams/{handle}/shows",
+            web::post().to(dashboard::schedule_show),
+        )
+        .route(
+            "/dashboard/shows/{id}/cancel",
+            web::post().to(dashboard::cancel_show),
+        )
         .route("/admin", web::get().to(admin_pages::page))
         .route(
             "/authorize_interaction",

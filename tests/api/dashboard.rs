@@ -83,7 +83,11 @@ impl<'a> Visitor<'a> {
         (status, res.text().await.unwrap(), location)
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+    pub(crate) async fn post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, String, Option<String>) {
         let res = self
             .request(reqwest::Method::POST, path)
             .header("content-type", "application/x-www-form-urlencoded")
@@ -117,7 +121,7 @@ impl<'a> Visitor<'a> {
 }
 
 /// The CSRF token in a page's first form.
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let at = page
         .find(r#"name="csrf" value=""#)
         .expect("a form with a CSRF token")

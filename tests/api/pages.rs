@@ -376,6 +376,8 @@ async fn every_url_we_mint_is_served() {
             "dashboard_stream_followers",
             urls.dashboard_stream_followers(h),
         ),
+        ("dashboard_stream_shows", urls.dashboard_stream_shows(h)),
+        ("dashboard_show_cancel", urls.dashboard_show_cancel(1)),
         ("admin_users", urls.admin_users()),
         ("admin_users_disable", urls.admin_users_disable()),
         ("admin_queue", urls.admin_queue()),

@@ -470,3 +470,64 @@ fn ical_python() -> Option<String> {
     }
     Some(python)
 }
+
+/// The dashboard schedules a show from its form (`datetime-local` start, minutes, zone,
+/// repeat), lists it with its next date, refuses a bad one with the reason, and cancels it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_schedules_lists_and_cancels_shows() {
+    let app = spawn_app().await;
+    let (_, seen) = followed(&app).await;
+    let mut dj = crate::dashboard::Visitor::new(&app);
+    dj.sign_in("dj", "correct horse battery").await;
+    let (_, page, _) = dj.get("/dashboard").await;
+    let csrf = crate::dashboard::csrf_of(&page);
+    let start = (app.state.clock.now() + Duration::days(2))
+        .format("%Y-%m-%dT20:00")
+        .to_string();
+    let form = |repeat: &str, zone: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("title", "Sunday Soul".to_owned()),
+            ("start", start.clone()),
+            ("duration_minutes", "90".to_owned()),
+            ("time_zone", zone.to_owned()),
+            ("repeat", repeat.to_owned()),
+            ("exceptions", String::new()),
+            ("description", "Soul records".to_owned()),
+        ]
+    };
+    let as_pairs = |f: &[(&'static str, String)]| -> Vec<(&'static str, String)> { f.to_vec() };
+    for (bad, why) in [
+        (form("daily", "UTC"), "repeat"),
+        (form("weekly", "Moon/Base"), "zone"),
+    ] {
+        let pairs = as_pairs(&bad);
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, _) = dj.post("/dashboard/streams/shows_fm/shows", &refs).await;
+        assert_eq!(status, 400, "{why}");
+    }
+    let good = form("weekly", "Europe/Berlin");
+    let refs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        dj.post("/dashboard/streams/shows_fm/shows", &refs).await.0,
+        303
+    );
+    let (_, page, _) = dj.get("/dashboard").await;
+    assert!(
+        page.contains("Sunday Soul") && page.contains("Europe/Berlin, 90 min, weekly"),
+        "{page}"
+    );
+    app.deliver_due().await;
+    assert_eq!(seen.kinds(), ["Create"]);
+    let id = app.state.db.read(Show::active).await.unwrap()[0].id;
+    let cancel = [("csrf", csrf.as_str())];
+    assert_eq!(
+        dj.post(&format!("/dashboard/shows/{id}/cancel"), &cancel)
+            .await
+            .0,
+        303
+    );
+    app.deliver_due().await;
+    assert_eq!(seen.kinds(), ["Create", "Delete"]);
+    assert_eq!(count_shows(&app).await, 0);
+}
