@@ -266,6 +266,27 @@ async fn the_pages_tell_the_truth_in_chromium() {
     let sid = app.add(&token, "Night Jazz", "jazz").await;
     app.yp(&token, &touch_body(&sid, "Miles Davis \u{2013} So What", 7))
         .await;
+    // A weekly show tomorrow evening, Berlin time, for the upcoming list and its page.
+    let (urls, now) = (app.state.urls.clone(), app.state.clock.now());
+    app.state
+        .db
+        .write(move |c| {
+            let stream = onair::db::models::Stream::find(c, 1)?.unwrap();
+            let input = onair::streams::shows::ShowInput {
+                title: "Kraut Hour".to_owned(),
+                description: "Records from 1970s Germany".to_owned(),
+                start: (now + chrono::Duration::days(1))
+                    .format("%Y-%m-%d 21:00")
+                    .to_string(),
+                duration_minutes: Some(60),
+                time_zone: "Europe/Berlin".to_owned(),
+                weekly: true,
+                ..Default::default()
+            };
+            onair::streams::shows::add(c, &stream, &input, &urls, now).map(drop)
+        })
+        .await
+        .unwrap();
     let shots = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"));
     std::fs::create_dir_all(&shots).unwrap();
     let args = [
@@ -316,6 +337,18 @@ async fn the_pages_tell_the_truth_in_chromium() {
             "{seen}"
         );
         assert_eq!(at("SnippetCopy"), true, "{seen}");
+        assert!(at("Upcoming").as_u64().unwrap() >= 1, "{seen}");
+        let local = at("UpcomingLocal");
+        assert!(
+            local[1].as_str().unwrap().contains("Europe/Berlin"),
+            "the page writes the show's own zone: {seen}"
+        );
+        assert!(
+            local[0].as_str().unwrap().contains("UTC"),
+            "the script shows the visitor's: {seen}"
+        );
+        assert_eq!(at("ShowTitle"), "Kraut Hour", "{seen}");
+        assert_eq!(at("ShowCalendar"), "/streams/night_jazz/shows.ics");
         assert_eq!(at("Ending"), true, "{seen}");
         assert_eq!(at("PlayerHidden"), true, "{seen}");
     }
@@ -330,5 +363,5 @@ async fn the_pages_tell_the_truth_in_chromium() {
         serde_json::json!([]),
         "pages wider than the screen"
     );
-    assert_eq!(seen["screenshots"].as_array().unwrap().len(), 10);
+    assert_eq!(seen["screenshots"].as_array().unwrap().len(), 14);
 }

@@ -81,6 +81,17 @@ try {
     await page.goto(`${base}/`);
     await uneven(page, `${size} /`);
 
+    // The upcoming list and a show's page, times in the visitor's zone (Chromium's here: UTC).
+    await page.goto(`${base}/`);
+    seen[`${size}Upcoming`] = await page.locator(".upcoming li").count();
+    seen[`${size}UpcomingLocal`] = await page.locator(".upcoming time").first().evaluate((t) => [t.textContent, t.title]);
+    await shot(page, `home-upcoming-${size}`);
+    await page.locator(".upcoming li a").first().click();
+    seen[`${size}ShowTitle`] = await page.locator("main h1").textContent();
+    seen[`${size}ShowCalendar`] = await page.locator("a", { hasText: "Add to a calendar" }).getAttribute("href");
+    await uneven(page, `${size} show page`);
+    await shot(page, `show-${size}`);
+
     // The handle's copy button copies it.
     await page.goto(`${base}/streams/${handle}`);
     await uneven(page, `${size} /streams/${handle}`);
