@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
 
-use super::remote::LiveNote;
+use super::{event::RemoteEvent, remote::LiveNote};
 use crate::{blocks::Snapshot, clock::Clock, net::is_local, state::AppState};
 
 /// The largest Note taken from an origin: ours are about 2 KiB.
@@ -19,6 +19,8 @@ const MAX_NOTE: usize = 256 * 1024;
 pub enum Answer {
     /// The Note, as its origin serves it now.
     Note(Box<LiveNote>),
+    /// A scheduled show's Event, as its origin serves it now.
+    Event(Box<RemoteEvent>),
     /// 404, 410, a Tombstone, or a document that states no live broadcast.
     Gone,
     /// No usable answer (network, 5xx, not JSON); says why.
@@ -86,6 +88,13 @@ impl Origin {
         // It must be the document asked for, attributed to an actor of its own host.
         if body.get("id").and_then(Value::as_str) != Some(object_id) {
             return Answer::Gone;
+        }
+        if let Some(event) = RemoteEvent::parse(&body) {
+            return if event.attributed_to.authority() == event.id.authority() {
+                Answer::Event(Box::new(event))
+            } else {
+                Answer::Gone
+            };
         }
         match LiveNote::parse(&body, clock.now()) {
             Some(note) if note.attributed_to.authority() == note.id.authority() => {

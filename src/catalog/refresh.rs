@@ -83,7 +83,7 @@ impl Refresher {
                         done.live += 1;
                     }
                 }
-                Answer::Note(_) | Answer::Gone => {
+                Answer::Note(_) | Answer::Event(_) | Answer::Gone => {
                     let (stream, object) = (entry.remote_stream_id, entry.object_id.clone());
                     self.db
                         .write(move |c| RemoteBroadcast::delete(c, stream, &object))

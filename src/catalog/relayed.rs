@@ -9,12 +9,13 @@ use serde_json::Value;
 use url::Url;
 
 use super::{
+    event::RemoteEvent,
     intake::Taken,
     origin::{Answer, Origin},
     remote::{self, LiveNote},
 };
 use crate::{
-    db::models::{RemoteBroadcast, RemoteStream},
+    db::models::{RemoteBroadcast, RemoteShow, RemoteStream},
     error::Result,
     state::AppState,
 };
@@ -54,13 +55,19 @@ pub async fn take(data: &Data<AppState>, object: &Value) -> Result<Taken> {
         .await
     {
         Answer::Note(note) if note.live => store(data, *note).await,
+        Answer::Event(event) => store_show(data, *event).await,
         Answer::Note(_) | Answer::Gone => {
             let key = id.to_string();
             let removed = data
                 .db
-                .write(move |c| match RemoteBroadcast::find(c, &key)? {
-                    Some(b) => RemoteBroadcast::delete(c, b.remote_stream_id, &key),
-                    None => Ok(false),
+                .write(move |c| {
+                    let broadcast = match RemoteBroadcast::find(c, &key)? {
+                        Some(b) => RemoteBroadcast::delete(c, b.remote_stream_id, &key)?,
+                        None => false,
+                    };
+                    // A relayed show its origin no longer serves goes too.
+                    let show = RemoteShow::forget(c, &key)?;
+                    Ok(broadcast || show)
                 })
                 .await?;
             Ok(if removed {
@@ -74,6 +81,35 @@ pub async fn take(data: &Data<AppState>, object: &Value) -> Result<Taken> {
             Ok(Taken::Ignored)
         }
     }
+}
+
+/// Stores a show (Event) its origin served, when its stream is in the catalog already (a relay
+/// makes streams known by their broadcasts; a show alone does not add one), or removes it when
+/// cancelled or over.
+async fn store_show(data: &Data<AppState>, event: RemoteEvent) -> Result<Taken> {
+    if data
+        .blocks
+        .snapshot()
+        .await?
+        .refusal(&event.attributed_to)
+        .is_some()
+    {
+        return Ok(Taken::Ignored);
+    }
+    let (actor, now) = (event.attributed_to.to_string(), data.clock.now());
+    data.db
+        .write(move |c| {
+            let Some(stream) = RemoteStream::find(c, &actor)? else {
+                return Ok(Taken::Ignored);
+            };
+            if event.cancelled || event.ends_at <= now {
+                RemoteShow::delete(c, stream.id, event.id.as_str())?;
+                return Ok(Taken::Removed);
+            }
+            RemoteShow::upsert(c, &event.into_row(stream.id, now))?;
+            Ok(Taken::Live)
+        })
+        .await
 }
 
 /// Stores a Note its origin served, with its stream (fetched from the origin when new).

@@ -189,11 +189,21 @@ async fn streams_can_be_listed_and_deleted_when_off_air() {
     assert!(
         stdout(&onair(
             &app,
-            &["follower", "list", "@kept@localhost:8080"],
+            &[
+                "follower",
+                "list",
+                &format!("@kept@localhost:{}", app.addr.port())
+            ],
             ""
         ))
         .contains("no followers")
     );
+    let other = stderr(&onair(
+        &app,
+        &["follower", "list", "@kept@elsewhere.example"],
+        "",
+    ));
+    assert!(other.contains("not of this instance"), "{other}");
     let list = stdout(&onair(&app, &["stream", "list"], ""));
     assert!(list.contains("owner") && list.contains("carol"), "{list}");
     assert!(

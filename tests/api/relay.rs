@@ -163,6 +163,57 @@ async fn a_relay_round_trip_verified_at_the_origin() {
     assert_eq!(relay.send(&x_inbox, &passed_on).await, 202);
     assert_eq!(remote_live(&x).await.len(), 2, "the subscribed relay is");
 
+    // A show of Y's, passed on by the relay: X takes it as Y serves it, and lets it go when Y
+    // cancels it.
+    let (y_urls, y_now) = (y.state.urls.clone(), y.state.clock.now());
+    let input = onair::streams::shows::ShowInput {
+        title: "Far Night".to_owned(),
+        start: (y_now + chrono::Duration::days(1))
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        duration_minutes: Some(60),
+        time_zone: "UTC".to_owned(),
+        ..Default::default()
+    };
+    let u = y_urls.clone();
+    let show = y
+        .state
+        .db
+        .write(move |c| {
+            let stream = onair::db::models::Stream::find(c, 1)?.unwrap();
+            onair::streams::shows::add(c, &stream, &input, &u, y_now)
+        })
+        .await
+        .unwrap();
+    let event_id = format!("http://localhost:{y_port}/shows/{}", show.id);
+    let relayed_event = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("http://localhost:{y_port}/activities/relayed-show"),
+        "type": "Create", "actor": y_actor,
+        "object": { "id": event_id, "type": "Event", "name": "FAKE", "attributedTo": y_actor,
+            "startTime": "2026-01-01T00:00:00Z", "endTime": "2026-01-01T01:00:00Z" },
+    });
+    assert_eq!(relay.send(&x_inbox, &relayed_event).await, 202);
+    let (_, shows) = x.get_json("/api/v1/shows?origin=remote").await;
+    assert_eq!(shows["shows"][0]["title"], "Far Night", "{shows}");
+    let id = show.id;
+    y.state
+        .db
+        .write(move |c| {
+            let stream = onair::db::models::Stream::find(c, 1)?.unwrap();
+            onair::streams::shows::cancel(c, &stream, id, &y_urls, y_now)
+        })
+        .await
+        .unwrap();
+    let relayed_delete = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("http://localhost:{y_port}/activities/relayed-show-delete"),
+        "type": "Delete", "actor": y_actor, "object": event_id,
+    });
+    assert_eq!(relay.send(&x_inbox, &relayed_delete).await, 202);
+    let (_, shows) = x.get_json("/api/v1/shows?origin=remote").await;
+    assert_eq!(shows["shows"], serde_json::json!([]), "{shows}");
+
     // The LitePub way: the relay Announces the Note after Y ended it; Y answers 410, so it goes.
     y.yp(&y_token, &format!("action=remove&sid={y_sid}")).await;
     assert_eq!(y.advance_and_reap(91).await.ended, 1);

@@ -78,6 +78,13 @@ impl RemoteShow {
         Ok(n > 0)
     }
 
+    /// Removes a show by its object id, whoever announced it; whether there was one.
+    pub fn forget(conn: &mut DbConn, object_id: &str) -> Result<bool> {
+        let n = diesel::delete(remote_shows::table.filter(remote_shows::object_id.eq(object_id)))
+            .execute(conn)?;
+        Ok(n > 0)
+    }
+
     /// Shows that end after `from` and start before `to`, soonest first, with their streams.
     pub fn between(
         conn: &mut DbConn,

@@ -307,11 +307,12 @@ impl Stream {
     /// Deletes a stream, its past broadcasts and its followers.
     pub fn delete(&self, conn: &mut DbConn) -> Result<()> {
         diesel::delete(followers::table.filter(followers::stream_id.eq(self.id))).execute(conn)?;
-        diesel::delete(shows::table.filter(shows::stream_id.eq(self.id))).execute(conn)?;
         diesel::delete(stream_keys::table.filter(stream_keys::stream_id.eq(self.id)))
             .execute(conn)?;
         diesel::delete(broadcasts::table.filter(broadcasts::stream_id.eq(self.id)))
             .execute(conn)?;
+        // After the broadcasts, which may name a show.
+        diesel::delete(shows::table.filter(shows::stream_id.eq(self.id))).execute(conn)?;
         diesel::delete(streams::table.find(self.id)).execute(conn)?;
         Ok(())
     }
