@@ -5,12 +5,7 @@
 use chrono::NaiveDateTime;
 use url::Url;
 
-use super::{
-    activities::Activity,
-    actor::Service,
-    event::{self, When},
-    note,
-};
+use super::{activities::Activity, actor::Service, event, note};
 use crate::{
     db::{
         DbConn,
@@ -20,7 +15,6 @@ use crate::{
     },
     delivery::{Outgoing, enqueue},
     error::Result,
-    timetable::Schedule,
     urls::Urls,
 };
 
@@ -163,17 +157,17 @@ fn send(
     Ok(())
 }
 
-/// When a show's Event says it is: its running or next occurrence, else (over) its first.
-fn show_when(conn: &mut DbConn, show: &Show, now: NaiveDateTime) -> Result<When> {
-    let schedule = Schedule::of(show)?;
-    let at = schedule
-        .next(now.and_utc())
-        .unwrap_or_else(|| schedule.first());
-    Ok(When {
-        start: at.start,
-        end: at.end,
-        live: Broadcast::show_is_live(conn, show.id)?,
-    })
+/// The Event of `show` as it stands now, noting the occurrence followers are told of.
+fn announced_event(
+    conn: &mut DbConn,
+    stream: &Stream,
+    show: &Show,
+    urls: &Urls,
+    now: NaiveDateTime,
+) -> Result<serde_json::Value> {
+    let when = event::when_of(conn, show, now)?;
+    Show::set_announced(conn, show.id, when.start.naive_utc())?;
+    Ok(event::event(stream, show, when, urls))
 }
 
 /// A show scheduled: `Create` of its Event.
@@ -184,9 +178,7 @@ pub fn show_scheduled(
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let when = show_when(conn, show, now)?;
-    Show::set_announced(conn, show.id, when.start.naive_utc())?;
-    let object = event::event(stream, show, when, urls);
+    let object = announced_event(conn, stream, show, urls, now)?;
     send(
         conn,
         stream,
@@ -203,9 +195,7 @@ pub fn show_changed(
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let when = show_when(conn, show, now)?;
-    Show::set_announced(conn, show.id, when.start.naive_utc())?;
-    let object = event::event(stream, show, when, urls);
+    let object = announced_event(conn, stream, show, urls, now)?;
     send(
         conn,
         stream,
@@ -231,7 +221,7 @@ pub fn show_cancelled(
             now,
         ),
         OnEnd::Update => {
-            let mut object = event::event(stream, show, show_when(conn, show, now)?, urls);
+            let mut object = event::event(stream, show, event::when_of(conn, show, now)?, urls);
             object["ical:status"] = serde_json::json!("CANCELLED");
             send(
                 conn,

@@ -8,7 +8,12 @@ use serde_json::{Value, json};
 
 use super::vocab::{PUBLIC, live_context};
 use crate::{
-    db::models::{Show, Stream},
+    db::{
+        DbConn,
+        models::{Broadcast, Show, Stream},
+    },
+    error::Result,
+    timetable::Schedule,
     urls::Urls,
 };
 
@@ -19,6 +24,20 @@ pub struct When {
     pub end: DateTime<Utc>,
     /// A broadcast of this show is on air now.
     pub live: bool,
+}
+
+/// When `show`'s Event says it is now: its running or next occurrence, else (over) its first;
+/// live while a broadcast of it is on air.
+pub fn when_of(conn: &mut DbConn, show: &Show, now: NaiveDateTime) -> Result<When> {
+    let schedule = Schedule::of(show)?;
+    let at = schedule
+        .next(now.and_utc())
+        .unwrap_or_else(|| schedule.first());
+    Ok(When {
+        start: at.start,
+        end: at.end,
+        live: Broadcast::show_is_live(conn, show.id)?,
+    })
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {

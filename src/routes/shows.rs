@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::pages::html;
 use crate::{
-    db::models::{Broadcast, Show, Stream},
+    db::models::{Show, Stream},
     error::{Error, Result},
     federation::{
         ACTIVITY_JSON,
@@ -16,7 +16,7 @@ use crate::{
         wants_activity_json,
     },
     state::AppState,
-    streams::shows::{self, Schedule, ShowInput, calendar},
+    streams::shows::{self, ShowInput, calendar},
     views::{Layout, ShowPage, Upcoming},
 };
 
@@ -28,21 +28,14 @@ struct Found {
 }
 
 async fn find(state: &AppState, id: i64) -> Result<Found> {
-    let now = state.clock.now().and_utc();
+    let now = state.clock.now();
     state
         .db
         .read(move |c| {
             let show = Show::find(c, id)?.ok_or_else(|| Error::NotFound(format!("show {id}")))?;
             let stream = Stream::find(c, show.stream_id)?
                 .ok_or_else(|| Error::NotFound(format!("show {id}")))?;
-            let schedule = Schedule::of(&show)?;
-            let at = schedule.next(now).unwrap_or_else(|| schedule.first());
-            let live = Broadcast::show_is_live(c, id)?;
-            let when = When {
-                start: at.start,
-                end: at.end,
-                live,
-            };
+            let when = event::when_of(c, &show, now)?;
             Ok(Found { show, stream, when })
         })
         .await
