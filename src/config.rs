@@ -249,6 +249,11 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
+    /// How early a broadcast may start and still be its show (`show_early`).
+    pub fn show_window(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(i64::from(self.show_early))
+    }
+
     /// Reads `file` (if any), then the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self> {
         Self::load_from(file, std::env::vars())

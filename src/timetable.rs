@@ -1,7 +1,9 @@
 //! When a scheduled show is, as instants: its wall-clock start in its own zone, once or every week, minus
 //! the skipped dates. A weekly 20:00 in Europe/Berlin is 19:00 UTC in winter and 18:00 UTC in
 //! summer; a start that falls in the spring-forward gap moves on by the gap, and one in the
-//! autumn's repeated hour takes the first of the two.
+//! autumn's repeated hour takes the first of the two. A show's length is counted on the same
+//! wall clock: a weekly 01:00 to 03:00 ends at 03:00 every week, three hours on the night the
+//! clocks go back.
 
 use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -72,16 +74,24 @@ impl Schedule {
         })
     }
 
+    /// A stored show's schedule, or `None` (with a warning naming it) when its zone is no
+    /// longer known: lists go on without it rather than failing whole.
+    pub fn of_stored(show: &Show) -> Option<Self> {
+        Self::of(show)
+            .inspect_err(|_| {
+                tracing::warn!(show = show.id, zone = %show.time_zone, "show skipped: unknown time zone");
+            })
+            .ok()
+    }
+
     pub fn zone(&self) -> Tz {
         self.zone
     }
 
     fn at(&self, local: NaiveDateTime) -> Occurrence {
         let start = instant(local, self.zone);
-        Occurrence {
-            start,
-            end: start + self.duration,
-        }
+        let end = instant(local + self.duration, self.zone).max(start + TimeDelta::minutes(1));
+        Occurrence { start, end }
     }
 
     /// The first occurrence (a skipped date included: it is where the schedule starts).
@@ -194,5 +204,25 @@ mod tests {
         let twice = NaiveDateTime::parse_from_str("2026-10-25 02:30", "%Y-%m-%d %H:%M").unwrap();
         assert_eq!(instant(twice, berlin), utc("2026-10-25T00:30:00Z"));
         assert!(zone("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn a_weekly_show_ends_at_its_wall_clock_end_on_the_night_clocks_change() {
+        // Sundays 01:00 to 03:00 in Berlin: summer time ends at 03:00 on 2026-10-25.
+        let mut s = show("2026-10-18 01:00", "Europe/Berlin", true, "");
+        s.duration = TimeDelta::minutes(120);
+        let got = s.between(utc("2026-10-17T00:00:00Z"), utc("2026-11-02T00:00:00Z"));
+        let spans: Vec<(String, i64)> = got
+            .iter()
+            .map(|o| (o.start.to_rfc3339(), (o.end - o.start).num_minutes()))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                ("2026-10-17T23:00:00+00:00".to_owned(), 120),
+                ("2026-10-24T23:00:00+00:00".to_owned(), 180),
+                ("2026-11-01T00:00:00+00:00".to_owned(), 120),
+            ]
+        );
     }
 }

@@ -8,6 +8,9 @@ pub struct Urls {
     base: Url,
 }
 
+/// How a reminder's URL writes its occurrence's start (UTC).
+pub const REMINDER_AT: &str = "%Y%m%dT%H%MZ";
+
 impl Urls {
     /// `base` must end with a slash (config validation guarantees it).
     pub fn new(base: Url) -> Self {
@@ -123,6 +126,14 @@ impl Urls {
     /// A scheduled show: its Event (ActivityPub) and its page.
     pub fn show(&self, id: i64) -> Url {
         self.join(&format!("shows/{id}"))
+    }
+
+    /// The reminder post of a show's occurrence starting at `start`.
+    pub fn show_reminder(&self, id: i64, start: chrono::DateTime<chrono::Utc>) -> Url {
+        self.join(&format!(
+            "shows/{id}/reminders/{}",
+            start.format(REMINDER_AT)
+        ))
     }
 
     /// A stream's shows as an iCalendar feed.

@@ -336,6 +336,8 @@ pub struct StreamPanel {
     pub default_language: String,
     pub post_template: String,
     pub content_warning: String,
+    /// Minutes before a show its followers are reminded (0: never).
+    pub show_reminder: i32,
 }
 
 /// One YP URL on the dashboard (its secret is never shown again).

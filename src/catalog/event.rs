@@ -5,8 +5,50 @@ use chrono::{NaiveDateTime, TimeDelta};
 use serde_json::Value;
 use url::Url;
 
-use super::remote::{prop, time, url_of};
-use crate::{db::models::NewRemoteShow, text};
+use super::{
+    Taken,
+    remote::{prop, time, url_of},
+};
+use crate::{
+    db::{
+        DbConn,
+        models::{NewRemoteShow, RemoteShow},
+    },
+    error::Result,
+    text,
+};
+
+/// Most shows kept of one remote stream, and how far ahead one may start: a stream floods
+/// neither the catalog nor its upcoming list.
+const SHOWS_PER_STREAM: i64 = 50;
+const AHEAD: TimeDelta = TimeDelta::days(2 * 365);
+
+/// Takes an Event of the remote stream `remote_stream_id` into the catalog (inside the caller's
+/// transaction): a cancelled or past one leaves it; one too far ahead, or beyond the stream's
+/// limit, is not kept.
+pub fn keep(
+    conn: &mut DbConn,
+    remote_stream_id: i64,
+    event: RemoteEvent,
+    now: NaiveDateTime,
+) -> Result<Taken> {
+    let id = event.id.to_string();
+    if event.cancelled || event.ends_at <= now {
+        RemoteShow::delete(conn, remote_stream_id, &id)?;
+        return Ok(Taken::Removed);
+    }
+    if event.starts_at > now + AHEAD {
+        tracing::info!(object = %id, "show too far ahead; not kept");
+        return Ok(Taken::Ignored);
+    }
+    let (held, known) = RemoteShow::held(conn, remote_stream_id, &id)?;
+    if !known && held >= SHOWS_PER_STREAM {
+        tracing::info!(object = %id, stream = remote_stream_id, "stream has the most shows kept; not kept");
+        return Ok(Taken::Ignored);
+    }
+    RemoteShow::upsert(conn, &event.into_row(remote_stream_id, now))?;
+    Ok(Taken::Live)
+}
 
 /// What the catalog keeps of an Event.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,20 +19,7 @@ use crate::{
     error::Result,
 };
 
-/// What an announcement did to the catalog (for logs and tests).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Taken {
-    /// A live broadcast was stored or updated.
-    Live,
-    /// A broadcast left the catalog (ended or deleted).
-    Removed,
-    /// A followed stream's profile was refreshed.
-    Profile,
-    /// Nothing: not ours to take (not followed, not attributed to the signer, no live state).
-    Ignored,
-    /// Nothing: the activity was taken before.
-    Duplicate,
-}
+pub use super::Taken;
 
 /// `Create` or `Update` (the activity `activity`) by `signer` of `object` (a Note, or the
 /// signer's own actor document). Redelivered activities are taken once.
@@ -107,12 +94,7 @@ async fn show(
         let Some(stream) = RemoteStream::find(c, &actor)? else {
             return Ok(Taken::Ignored);
         };
-        if event.cancelled || event.ends_at <= now {
-            RemoteShow::delete(c, stream.id, event.id.as_str())?;
-            return Ok(Taken::Removed);
-        }
-        RemoteShow::upsert(c, &event.into_row(stream.id, now))?;
-        Ok(Taken::Live)
+        super::event::keep(c, stream.id, event, now)
     })
     .await
 }

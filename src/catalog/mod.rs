@@ -7,3 +7,18 @@ pub mod origin;
 pub mod refresh;
 pub mod relayed;
 pub mod remote;
+
+/// What an announcement did to the catalog (for logs and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// A live broadcast (or a show) was stored or updated.
+    Live,
+    /// A broadcast left the catalog (ended or deleted).
+    Removed,
+    /// A followed stream's profile was refreshed.
+    Profile,
+    /// Nothing: not ours to take (not followed, not attributed to the signer, no live state).
+    Ignored,
+    /// Nothing: the activity was taken before.
+    Duplicate,
+}

@@ -102,12 +102,7 @@ async fn store_show(data: &Data<AppState>, event: RemoteEvent) -> Result<Taken> 
             let Some(stream) = RemoteStream::find(c, &actor)? else {
                 return Ok(Taken::Ignored);
             };
-            if event.cancelled || event.ends_at <= now {
-                RemoteShow::delete(c, stream.id, event.id.as_str())?;
-                return Ok(Taken::Removed);
-            }
-            RemoteShow::upsert(c, &event.into_row(stream.id, now))?;
-            Ok(Taken::Live)
+            super::event::keep(c, stream.id, event, now)
         })
         .await
 }

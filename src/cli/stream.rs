@@ -54,6 +54,10 @@ pub enum StreamCommand {
         /// A content warning shown before the post; empty for none.
         #[arg(long)]
         content_warning: Option<String>,
+        /// Minutes before each scheduled show followers get a reminder post (5 to 1440; 0 for
+        /// none).
+        #[arg(long)]
+        show_reminder: Option<i64>,
     },
 }
 
@@ -148,6 +152,7 @@ pub fn run(cmd: StreamCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
             language,
             template,
             content_warning,
+            show_reminder,
         } => {
             let handle = streams::typed_handle(&handle, &Urls::new(config.url.clone()))?;
             let found = db.read_blocking(|c| Stream::find_with_broadcast(c, &handle))?;
@@ -160,6 +165,7 @@ pub fn run(cmd: StreamCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
             };
             let changes = settings::Changes {
                 posts: Some(posts),
+                show_reminder,
                 ..Default::default()
             };
             let (config2, urls) = (config.clone(), Urls::new(config.url.clone()));
@@ -169,14 +175,18 @@ pub fn run(cmd: StreamCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
                 Ok(stream)
             })?;
             println!(
-                "posts of {handle}: title edits {}, language {}, text {:?}, content warning {:?}",
+                "posts of {handle}: title edits {}, language {}, text {:?}, content warning {:?}, show reminder {}",
                 if stream.title_edits { "on" } else { "off" },
                 match stream.language.as_str() {
                     "" => format!("{} (the instance's)", config.language),
                     own => own.to_owned(),
                 },
                 stream.post_template,
-                stream.content_warning
+                stream.content_warning,
+                match stream.show_reminder {
+                    0 => "off".to_owned(),
+                    m => format!("{m} minutes ahead"),
+                }
             );
         }
     }

@@ -58,6 +58,7 @@ diesel::table! {
         post_template -> Text,
         content_warning -> Text,
         header_url -> Nullable<Text>,
+        show_reminder -> Integer,
     }
 }
 
@@ -257,6 +258,9 @@ diesel::table! {
         announced_start -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        announced_at -> Nullable<Timestamp>,
+        reminded_start -> Nullable<Timestamp>,
     }
 }
 

@@ -157,17 +157,25 @@ fn send(
     Ok(())
 }
 
-/// The Event of `show` as it stands now, noting the occurrence followers are told of.
+/// The Event of `show` as it stands now, noting the occurrence followers are told of. An
+/// Update's Event carries `updated`, each newer than the last (see [`note::after`]): a peer keeps
+/// the newest version of an Event, as Mastodon does of a Note.
 fn announced_event(
     conn: &mut DbConn,
     stream: &Stream,
     show: &Show,
+    update: bool,
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<serde_json::Value> {
     let when = event::when_of(conn, show, now)?;
-    Show::set_announced(conn, show.id, when.start.naive_utc())?;
-    Ok(event::event(stream, show, when, urls))
+    let updated = update.then(|| note::after(show.announced_at, show.created_at, now));
+    Show::set_announced(conn, show.id, when.start.naive_utc(), updated)?;
+    let told = Show {
+        announced_at: updated,
+        ..show.clone()
+    };
+    Ok(event::event(stream, &told, when, urls))
 }
 
 /// A show scheduled: `Create` of its Event.
@@ -178,7 +186,7 @@ pub fn show_scheduled(
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let object = announced_event(conn, stream, show, urls, now)?;
+    let object = announced_event(conn, stream, show, false, urls, now)?;
     send(
         conn,
         stream,
@@ -195,13 +203,30 @@ pub fn show_changed(
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let object = announced_event(conn, stream, show, urls, now)?;
+    let object = announced_event(conn, stream, show, true, urls, now)?;
     send(
         conn,
         stream,
         &Activity::update_event(stream, show.id, object, urls),
         now,
     )
+}
+
+/// A show is about to start (`minutes` before the occurrence at `start`): `Create` of its
+/// reminder post.
+pub fn show_reminder(
+    conn: &mut DbConn,
+    stream: &Stream,
+    show: &Show,
+    start: chrono::DateTime<chrono::Utc>,
+    urls: &Urls,
+    language: &str,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let note = event::reminder(stream, show, start, stream.show_reminder, urls, language);
+    Show::set_reminded(conn, show.id, start.naive_utc())?;
+    let create = Activity::create_reminder(stream, urls.show_reminder(show.id, start), note, urls);
+    send(conn, stream, &create, now)
 }
 
 /// A show cancelled: `Delete` of its Event, or, on a stream that keeps ended posts, an `Update`
@@ -213,6 +238,12 @@ pub fn show_cancelled(
     urls: &Urls,
     now: NaiveDateTime,
 ) -> Result<()> {
+    // A reminder of an occurrence that will not happen now is taken back.
+    if let Some(start) = show.reminded_start.filter(|s| *s > now) {
+        let reminder = urls.show_reminder(show.id, start.and_utc());
+        let delete = Activity::delete_reminder(stream, reminder, urls);
+        send(conn, stream, &delete, now)?;
+    }
     match stream.on_end {
         OnEnd::Delete => send(
             conn,
@@ -221,7 +252,7 @@ pub fn show_cancelled(
             now,
         ),
         OnEnd::Update => {
-            let mut object = event::event(stream, show, event::when_of(conn, show, now)?, urls);
+            let mut object = announced_event(conn, stream, show, true, urls, now)?;
             object["ical:status"] = serde_json::json!("CANCELLED");
             send(
                 conn,

@@ -84,10 +84,48 @@ pub fn event(stream: &Stream, show: &Show, when: When, urls: &Urls) -> Value {
         "published": rfc3339(show.created_at.and_utc()),
         "isLiveBroadcast": when.live,
     });
-    if show.updated_at > show.created_at {
-        event["updated"] = json!(rfc3339(show.updated_at.and_utc()));
+    // The last Update's `updated` (see `announce`); the Create has none.
+    if let Some(updated) = show.announced_at {
+        event["updated"] = json!(rfc3339(updated.and_utc()));
     }
     event
+}
+
+/// The reminder post `minutes` before the occurrence starting at `start`: a plain Note (no live
+/// state, so no catalog takes it for a broadcast) linking the show, published when it is due.
+pub fn reminder(
+    stream: &Stream,
+    show: &Show,
+    start: DateTime<Utc>,
+    minutes: i32,
+    urls: &Urls,
+    language: &str,
+) -> Value {
+    let e = |s: &str| html_escape::encode_text(s).into_owned();
+    let page = urls.stream(&stream.handle);
+    let link = urls.show(show.id);
+    let html = format!(
+        "<p>⏰ In {minutes} minutes on <a href=\"{page}\">{}</a>: {}</p><p>📅 <a href=\"{link}\">{link}</a></p>",
+        e(stream.shown_name()),
+        e(&show.title),
+    );
+    let lang = match stream.language.as_str() {
+        "" => language,
+        own => own,
+    };
+    json!({
+        "@context": super::vocab::CONTEXT,
+        "id": urls.show_reminder(show.id, start),
+        "type": "Note",
+        "attributedTo": page,
+        "to": [PUBLIC],
+        "cc": [urls.stream_followers(&stream.handle)],
+        "published": rfc3339(start - chrono::TimeDelta::minutes(i64::from(minutes))),
+        "url": link,
+        "content": html,
+        "contentMap": { lang: html },
+        "sensitive": false,
+    })
 }
 
 /// The Tombstone a cancelled show's URL answers with (410).

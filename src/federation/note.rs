@@ -163,8 +163,13 @@ pub fn edited_at(broadcast: &Broadcast, now: NaiveDateTime) -> NaiveDateTime {
     after(broadcast.announced_at, broadcast.started_at, now)
 }
 
-/// Now to the second, but at least a second after the last told (or the start).
-fn after(told: Option<NaiveDateTime>, started: NaiveDateTime, now: NaiveDateTime) -> NaiveDateTime {
+/// Now to the second, but at least a second after the last told (or the start); an Event's
+/// Updates are stamped the same way.
+pub fn after(
+    told: Option<NaiveDateTime>,
+    started: NaiveDateTime,
+    now: NaiveDateTime,
+) -> NaiveDateTime {
     let last = told.unwrap_or(started).max(started);
     let floor = |t: NaiveDateTime| t.with_nanosecond(0).unwrap_or(t);
     floor(now).max(floor(last) + chrono::TimeDelta::seconds(1))

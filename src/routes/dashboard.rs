@@ -104,6 +104,7 @@ async fn render(
                 default_language: state.config.language.clone(),
                 post_template: stream.post_template.clone(),
                 content_warning: stream.content_warning.clone(),
+                show_reminder: stream.show_reminder,
             }
         })
         .collect();
@@ -226,6 +227,8 @@ pub struct SettingsForm {
     post_template: String,
     #[serde(default)]
     content_warning: String,
+    /// Minutes; empty: none (absent: unchanged).
+    show_reminder: Option<String>,
 }
 
 /// The form, parsed: every setting it shows, as one change.
@@ -260,7 +263,17 @@ impl TryFrom<&SettingsForm> for Changes {
                 )));
             }
         };
+        let show_reminder = match form.show_reminder.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(0),
+            Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+                Error::Invalid(format!(
+                    "the show reminder is a number of minutes, not {raw:?}"
+                ))
+            })?),
+        };
         Ok(Changes {
+            show_reminder,
             posts: Some(Posts {
                 title_edits,
                 language: form.language.clone(),

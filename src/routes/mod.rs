@@ -17,6 +17,7 @@ mod health;
 pub mod html_errors;
 mod inbox;
 pub mod pages;
+mod reminders;
 mod session;
 mod shows;
 mod well_known;
@@ -162,6 +163,10 @@ fn public_routes() -> impl actix_web::dev::HttpServiceFactory {
         )
         .route("/shows.ics", web::get().to(shows::instance_calendar))
         .route("/shows/{id}", web::get().to(shows::show))
+        .route(
+            "/shows/{id}/reminders/{start}",
+            web::get().to(reminders::reminder),
+        )
         .route("/oembed", web::get().to(embed::oembed))
         .route("/tags/{tag}", web::get().to(pages::tag))
         .route("/api/v1/streams", web::get().to(api::list_streams))

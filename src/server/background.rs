@@ -155,21 +155,20 @@ async fn supervise_sender(state: AppState) {
 }
 
 /// Forgets old inbound activity ids, finished deliveries past their retention and ended
-/// sign-in failure windows, and moves weekly shows' Events on to their next dates. Each part runs even if another failed; the pass reports the first
-/// failure.
+/// sign-in failure windows, and keeps the schedule (shows over, weekly Events moved on, reminders
+/// due). Each part runs even if another failed; the pass reports the first failure.
 async fn housekeeping(state: AppState) -> Result<()> {
     let now = state.clock.now();
     let retention = state.config.delivery.retention_days;
     let ids = crate::federation::inbox::forget_old_ids(&state.db, now).await;
     let deliveries = crate::delivery::forget_finished(&state.db, now, retention).await;
     let failures = crate::signin::forget_old_failures(&state.db, now).await;
-    // Weekly shows whose occurrence is over: their Events move on to the next date.
-    let urls = state.urls.clone();
+    let (urls, language) = (state.urls.clone(), state.config.language.clone());
     let shows = state
         .db
         .write(move |c| {
             crate::db::models::RemoteShow::forget_ended(c, now)?;
-            crate::streams::shows::advance(c, &urls, now)
+            crate::streams::shows::upkeep(c, &urls, &language, now)
         })
         .await;
     ids.map(drop)?;

@@ -54,7 +54,7 @@ impl DirectorySettings {
             end_grace: TimeDelta::seconds(i64::from(yp.end_grace)),
             update_interval: TimeDelta::seconds(i64::from(config.update_interval)),
             language: config.language.clone(),
-            show_early: TimeDelta::seconds(i64::from(config.show_early)),
+            show_early: config.show_window(),
             max_streams_per_user: i64::from(config.max_streams_per_user),
         }
     }

@@ -47,6 +47,8 @@ pub struct Changes {
     pub https_listen_url: Option<String>,
     pub approval: Option<bool>,
     pub on_end: Option<OnEnd>,
+    /// Minutes before each scheduled show its followers get a reminder post (0: never).
+    pub show_reminder: Option<i64>,
 }
 
 impl Changes {
@@ -79,8 +81,28 @@ impl Changes {
         if let Some(on_end) = self.on_end {
             set_on_end(conn, stream, on_end)?;
         }
+        if let Some(minutes) = self.show_reminder {
+            set_show_reminder(conn, stream, minutes)?;
+        }
         Ok(())
     }
+}
+
+/// Longest time ahead of a show a reminder goes out, in minutes.
+const REMINDER_MINUTES: i64 = 24 * 60;
+
+/// How many minutes ahead of each scheduled show followers get a reminder post: 0 for none (the
+/// default), else 5 to a day.
+pub fn set_show_reminder(conn: &mut DbConn, stream: &mut Stream, minutes: i64) -> Result<()> {
+    if minutes != 0 && !(5..=REMINDER_MINUTES).contains(&minutes) {
+        return Err(Error::Invalid(format!(
+            "a show reminder goes out 5 to {REMINDER_MINUTES} minutes ahead, or 0 for none; not {minutes}"
+        )));
+    }
+    let minutes = i32::try_from(minutes).unwrap_or(0);
+    stream.set_show_reminder(conn, minutes)?;
+    stream.show_reminder = minutes;
+    Ok(())
 }
 
 /// Whether new follows wait for the broadcaster's approval (`manuallyApprovesFollowers`).

@@ -4,7 +4,7 @@
 
 pub mod calendar;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 
 use crate::timetable as when;
 pub use crate::timetable::{Occurrence, Schedule};
@@ -27,6 +27,8 @@ const SHOWS_PER_STREAM: usize = 50;
 const LONGEST_MINUTES: i64 = 24 * 60;
 /// How far ahead overlaps of weekly shows are looked for.
 const OVERLAP_HORIZON: TimeDelta = TimeDelta::weeks(104);
+/// How far ahead a show may start (a schedule, not a wish list).
+const AHEAD: TimeDelta = TimeDelta::days(2 * 365);
 
 /// A show as a broadcaster writes it: times are wall-clock times in `time_zone`.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +56,7 @@ fn local_time(raw: &str, what: &str) -> Result<NaiveDateTime> {
     ]
     .iter()
     .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
+    .filter(|t| (2000..=9999).contains(&t.year()))
     .ok_or_else(|| {
         Error::Invalid(format!(
             "{what} {raw:?} is not a date and time; write it as 2026-12-10 20:00"
@@ -78,9 +81,16 @@ impl ShowInput {
                     "give the show's end or its duration in minutes".to_owned(),
                 ));
             }
+            // Counted on the wall clock, as occurrences are (see `timetable`); the end must still
+            // come after the start as instants (02:30 to 02:10 on the night clocks go back).
             (end, _) => {
                 let end = local_time(end, "end")?;
-                (when::instant(end, zone) - when::instant(start, zone)).num_minutes()
+                if when::instant(end, zone) <= when::instant(start, zone) {
+                    return Err(Error::Invalid(
+                        "the show must end after it starts".to_owned(),
+                    ));
+                }
+                (end - start).num_minutes()
             }
         };
         if minutes <= 0 {
@@ -126,9 +136,30 @@ impl ShowInput {
     }
 }
 
-/// A stored show's schedule (its zone was checked when it was stored).
+/// A new or edited show's schedule (its zone was checked by `parse`).
 fn schedule(show: &Show) -> Result<Schedule> {
     Schedule::of(show)
+}
+
+/// A new show's first occurrence must lie ahead.
+fn check_start(first: Occurrence, at: DateTime<Utc>) -> Result<()> {
+    if first.start <= at {
+        return Err(Error::Invalid(
+            "the show starts in the past; give a later start".to_owned(),
+        ));
+    }
+    check_ahead(first, at)
+}
+
+/// A show's next occurrence may not lie too far ahead.
+fn check_ahead(next: Occurrence, at: DateTime<Utc>) -> Result<()> {
+    if next.start > at + AHEAD {
+        return Err(Error::Invalid(format!(
+            "a show starts at most {} days ahead; give an earlier start",
+            AHEAD.num_days()
+        )));
+    }
+    Ok(())
 }
 
 /// The show `new` as a row would hold it, for the schedule's sake.
@@ -147,6 +178,9 @@ fn as_row(new: &NewShow, id: i64, now: NaiveDateTime) -> Show {
         announced_start: None,
         created_at: now,
         updated_at: now,
+        finished_at: None,
+        announced_at: None,
+        reminded_start: None,
     }
 }
 
@@ -157,7 +191,10 @@ fn check_overlaps(conn: &mut DbConn, new: &Show, now: DateTime<Utc>) -> Result<(
         .into_iter()
         .filter(|o| o.id != new.id)
     {
-        let theirs = schedule(&other)?.between(now, now + OVERLAP_HORIZON);
+        let Some(theirs) = Schedule::of_stored(&other) else {
+            continue;
+        };
+        let theirs = theirs.between(now, now + OVERLAP_HORIZON);
         if let Some(clash) = ours.iter().find(|a| theirs.iter().any(|b| a.overlaps(b))) {
             return Err(Error::Conflict(format!(
                 "this overlaps the show {:?} (#{}) on {}; a stream has one show at a time",
@@ -181,11 +218,7 @@ pub fn add(
 ) -> Result<Show> {
     let new = input.parse(stream.id)?;
     let at = now.and_utc();
-    if schedule(&as_row(&new, 0, now))?.first().start <= at {
-        return Err(Error::Invalid(
-            "the show starts in the past; give a later start".to_owned(),
-        ));
-    }
+    check_start(schedule(&as_row(&new, 0, now))?.first(), at)?;
     if Show::active_for_stream(conn, stream.id)?.len() >= SHOWS_PER_STREAM {
         return Err(Error::Invalid(format!(
             "a stream has at most {SHOWS_PER_STREAM} scheduled shows; cancel one first"
@@ -211,11 +244,12 @@ pub fn edit(
     let new = input.parse(stream.id)?;
     let at = now.and_utc();
     let row = as_row(&new, id, now);
-    if schedule(&row)?.next(at).is_none() {
+    let Some(next) = schedule(&row)?.next(at) else {
         return Err(Error::Invalid(
             "the show would be over; give a later start".to_owned(),
         ));
-    }
+    };
+    check_ahead(next, at)?;
     check_overlaps(conn, &row, at)?;
     if row.title == old.title
         && row.description == old.description
@@ -271,7 +305,7 @@ pub fn current(
 ) -> Result<Option<(Show, Occurrence)>> {
     let at = now.and_utc();
     for show in Show::active_for_stream(conn, stream_id)? {
-        if let Some(next) = schedule(&show)?.next(at - early)
+        if let Some(next) = Schedule::of_stored(&show).and_then(|s| s.next(at - early))
             && next.start - early <= at
             && at < next.end
         {
@@ -281,34 +315,89 @@ pub fn current(
     Ok(None)
 }
 
-/// Weekly shows whose announced occurrence is over move on: followers get an `Update` of the
-/// Event with the next one (one pass of housekeeping). Returns how many moved.
-pub fn advance(conn: &mut DbConn, urls: &Urls, now: NaiveDateTime) -> Result<usize> {
+/// What one pass of [`upkeep`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Upkept {
+    /// One-off shows that are over, out of the active set.
+    pub finished: usize,
+    /// Weekly shows whose Event moved on to the next occurrence.
+    pub moved: usize,
+    /// Reminder posts sent.
+    pub reminded: usize,
+}
+
+/// One pass of housekeeping over the active shows: a one-off show that is over leaves the active
+/// set; a weekly show whose announced occurrence is over moves on (followers get an `Update` of
+/// its Event with the next one); a stream that reminds its followers posts a reminder once per
+/// occurrence, when it is due (not for a show announced inside that time, nor one already on
+/// air). `language` is the instance's, for the reminder posts.
+pub fn upkeep(
+    conn: &mut DbConn,
+    urls: &Urls,
+    language: &str,
+    now: NaiveDateTime,
+) -> Result<Upkept> {
     let at = now.and_utc();
-    let mut moved = 0;
-    for show in Show::active(conn)?.into_iter().filter(|s| s.weekly) {
-        let Some(next) = schedule(&show)?.next(at) else {
+    let mut done = Upkept::default();
+    for show in Show::active(conn)? {
+        let Some(schedule) = Schedule::of_stored(&show) else {
             continue;
         };
-        if show.announced_start == Some(next.start.naive_utc()) {
+        let Some(next) = schedule.next(at) else {
+            Show::finish(conn, show.id, now)?;
+            done.finished += 1;
             continue;
-        }
+        };
         let Some(stream) = Stream::find(conn, show.stream_id)? else {
             continue;
         };
-        announce::show_changed(conn, &stream, &show, urls, now)?;
-        moved += 1;
+        if show.weekly && show.announced_start != Some(next.start.naive_utc()) {
+            announce::show_changed(conn, &stream, &show, urls, now)?;
+            done.moved += 1;
+        }
+        let ahead = TimeDelta::minutes(i64::from(stream.show_reminder));
+        if stream.show_reminder > 0
+            && next.start > at
+            && next.start - ahead <= at
+            && show.created_at.and_utc() < next.start - ahead
+            && show.reminded_start != Some(next.start.naive_utc())
+            && !Broadcast::show_is_live(conn, show.id)?
+        {
+            announce::show_reminder(conn, &stream, &show, next.start, urls, language, now)?;
+            done.reminded += 1;
+        }
     }
-    Ok(moved)
+    Ok(done)
 }
 
-/// Occurrences of the shows that are not cancelled (of one stream, or all), between `from` and
-/// `to`, soonest first, each with its stream and whether it is on air.
+/// Whether followers were (or would by now have been) reminded of the occurrence of `show`
+/// starting at `start`: the stream reminds, `start` is one of the show's occurrences, and its
+/// reminder is due. What a reminder's URL serves.
+pub fn reminder_due(
+    stream: &Stream,
+    show: &Show,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
+    let ahead = TimeDelta::minutes(i64::from(stream.show_reminder));
+    stream.show_reminder > 0
+        && start - ahead <= now
+        && Schedule::of_stored(show).is_some_and(|s| {
+            s.between(start, start + TimeDelta::seconds(1))
+                .first()
+                .is_some_and(|o| o.start == start)
+        })
+}
+
+/// Occurrences of the active shows (of one stream, or all), between `from` and `to`, soonest
+/// first, each with its stream and whether it is on air: the one occurrence whose window
+/// (`early` before its start to its end) holds the start of the show's running broadcast.
 pub async fn occurrences(
     db: &crate::db::Db,
     stream_id: Option<i64>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    early: TimeDelta,
 ) -> Result<Vec<(Show, Stream, When)>> {
     db.read(move |c| {
         let shows = match stream_id {
@@ -320,12 +409,15 @@ pub async fn occurrences(
             let Some(stream) = Stream::find(c, show.stream_id)? else {
                 continue;
             };
-            let live = Broadcast::show_is_live(c, show.id)?;
-            for at in Schedule::of(&show)?.between(from, to).into_iter().take(60) {
+            let Some(schedule) = Schedule::of_stored(&show) else {
+                continue;
+            };
+            let on_air = Broadcast::show_live_since(c, show.id)?.map(|t| t.and_utc());
+            for at in schedule.between(from, to).into_iter().take(60) {
                 let when = When {
                     start: at.start,
                     end: at.end,
-                    live: live && at.start <= from,
+                    live: on_air.is_some_and(|t| at.start - early <= t && t < at.end),
                 };
                 out.push((show.clone(), stream.clone(), when));
             }

@@ -218,6 +218,7 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
             ("language", "de".to_owned()),
             ("post_template", "{name} sendet: {title}".to_owned()),
             ("content_warning", "laut".to_owned()),
+            ("show_reminder", "20".to_owned()),
         ]
     };
     let bad = settings("http://plain.example/x");
@@ -237,6 +238,8 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
         (9, "Deutsch", "a language tag"),
         (10, "{name} {song}", "a known placeholder"),
         (8, "maybe", "on or off"),
+        (12, "soon", "a number of minutes"),
+        (12, "2", "at least 5 minutes"),
     ] {
         let mut bad = settings("https://tls.example/alice");
         bad[field].1 = value.to_owned();
@@ -259,6 +262,10 @@ async fn a_broadcaster_signs_in_makes_a_yp_url_and_revokes_it() {
     assert!(page.contains(r#"<option value="on" selected>"#), "{page}");
     assert!(
         page.contains(r#"value="{name} sendet: {title}""#) && page.contains(r#"value="laut""#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="show_reminder" type="number" min="0" max="1440" value="20""#),
         "{page}"
     );
     let actor = app

@@ -30,6 +30,7 @@ mod processes;
 mod production;
 mod relay;
 mod restart;
+mod show_upkeep;
 mod shows;
 mod signatures;
 mod signin_limits;

@@ -15,7 +15,7 @@ use crate::{
 
 /// A stream `shows_fm` (off air, with keys) owned by `dj` (password "correct horse battery"),
 /// followed by one accepted follower at a local sink.
-async fn followed(app: &TestApp) -> (String, Seen) {
+pub async fn followed(app: &TestApp) -> (String, Seen) {
     crate::dashboard::account(app, "dj").await;
     let token = app
         .state
@@ -56,14 +56,14 @@ async fn followed(app: &TestApp) -> (String, Seen) {
 }
 
 /// A local wall-clock time `minutes` from the app's now, in UTC.
-fn in_minutes(app: &TestApp, minutes: i64) -> String {
+pub fn in_minutes(app: &TestApp, minutes: i64) -> String {
     (app.state.clock.now() + Duration::minutes(minutes))
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
 
 /// The API as the broadcaster's own client calls it.
-async fn api(
+pub async fn api(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
@@ -304,6 +304,20 @@ async fn the_go_live_keeps_the_shows_promise() {
     assert_eq!(live["object"]["isLiveBroadcast"], true);
     let (_, served) = app.get_ap(&format!("/shows/{}", show["id"])).await;
     assert_eq!(served["isLiveBroadcast"], true);
+    let stamp = |e: &Value, key: &str| {
+        chrono::DateTime::parse_from_rfc3339(
+            e[key].as_str().unwrap_or_else(|| panic!("{key}: {e}")),
+        )
+        .unwrap()
+    };
+    assert!(
+        stamp(&live["object"], "updated") > stamp(&live["object"], "published"),
+        "an Update of the Event is newer than its Create"
+    );
+    assert_eq!(served["updated"], live["object"]["updated"]);
+    // Five minutes early, the broadcast is the show: the lists say it is live already.
+    let (_, listed) = app.get_json("/api/v1/shows?stream=shows_fm").await;
+    assert_eq!(listed["shows"][0]["live"], true, "{listed}");
 
     app.yp(&token, &touch_body(&sid, "Song", 3)).await;
     app.yp(&token, &format!("action=remove&sid={sid}")).await;
@@ -319,6 +333,10 @@ async fn the_go_live_keeps_the_shows_promise() {
         .find(|a| a["type"] == "Update")
         .unwrap();
     assert_eq!(over["object"]["isLiveBroadcast"], false);
+    assert!(
+        stamp(&over["object"], "updated") > stamp(&live["object"], "updated"),
+        "each Update of the Event is newer than the last"
+    );
 
     // A broadcast after Night Owls and long before Tomorrow is no show.
     let (_, other) = api(

@@ -426,6 +426,16 @@ impl Broadcast {
         Ok(n > 0)
     }
 
+    /// When the show's broadcast on air now started, if one is.
+    pub fn show_live_since(conn: &mut DbConn, show_id: i64) -> Result<Option<NaiveDateTime>> {
+        Ok(broadcasts::table
+            .filter(broadcasts::show_id.eq(show_id))
+            .filter(broadcasts::state.ne(BroadcastState::Ended.as_str()))
+            .select(broadcasts::started_at)
+            .first(conn)
+            .optional()?)
+    }
+
     /// Keeps an ending broadcast's Note (it ends with an `Update`, not a `Delete`).
     pub fn set_kept(conn: &mut DbConn, id: i64) -> Result<()> {
         diesel::update(broadcasts::table.find(id))

@@ -46,25 +46,39 @@ pub struct NewRemoteShow {
 
 impl RemoteShow {
     /// Stores or replaces the show at its object id (only the same stream's: an id another
-    /// stream announced stays its).
+    /// stream announced stays its). Two deliveries of one Event at once both succeed: the
+    /// insert gives way to the row the other made, which is then updated.
     pub fn upsert(conn: &mut DbConn, new: &NewRemoteShow) -> Result<()> {
-        let updated = diesel::update(
-            remote_shows::table
-                .filter(remote_shows::object_id.eq(&new.object_id))
-                .filter(remote_shows::remote_stream_id.eq(new.remote_stream_id)),
-        )
-        .set(new)
-        .execute(conn)?;
-        let taken: i64 = remote_shows::table
-            .filter(remote_shows::object_id.eq(&new.object_id))
-            .count()
-            .get_result(conn)?;
-        if updated == 0 && taken == 0 {
-            diesel::insert_into(remote_shows::table)
-                .values(new)
-                .execute(conn)?;
+        let insert = diesel::insert_into(remote_shows::table).values(new);
+        let inserted = match conn {
+            DbConn::Sqlite(c) => insert
+                .on_conflict(remote_shows::object_id)
+                .do_nothing()
+                .execute(c)?,
+            DbConn::Pg(c) => insert
+                .on_conflict(remote_shows::object_id)
+                .do_nothing()
+                .execute(c)?,
+        };
+        if inserted == 0 {
+            diesel::update(
+                remote_shows::table
+                    .filter(remote_shows::object_id.eq(&new.object_id))
+                    .filter(remote_shows::remote_stream_id.eq(new.remote_stream_id)),
+            )
+            .set(new)
+            .execute(conn)?;
         }
         Ok(())
+    }
+
+    /// How many shows of the stream are kept, and whether `object_id` is one of them.
+    pub fn held(conn: &mut DbConn, remote_stream_id: i64, object_id: &str) -> Result<(i64, bool)> {
+        let ids: Vec<String> = remote_shows::table
+            .filter(remote_shows::remote_stream_id.eq(remote_stream_id))
+            .select(remote_shows::object_id)
+            .load(conn)?;
+        Ok((ids.len() as i64, ids.iter().any(|i| i == object_id)))
     }
 
     /// Removes a stream's show by its object id; whether there was one.

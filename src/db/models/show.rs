@@ -26,6 +26,12 @@ pub struct Show {
     pub announced_start: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// A one-off show that is over: it leaves the active set (it stays for its page).
+    pub finished_at: Option<NaiveDateTime>,
+    /// The `updated` of the last Update of its Event.
+    pub announced_at: Option<NaiveDateTime>,
+    /// The occurrence (UTC start) followers were last reminded of.
+    pub reminded_start: Option<NaiveDateTime>,
 }
 
 /// What a broadcaster sets of a show (a new one, or the whole of an edited one).
@@ -63,10 +69,35 @@ impl Show {
         Ok(())
     }
 
-    /// Notes the occurrence followers were told of.
-    pub fn set_announced(conn: &mut DbConn, id: i64, start: NaiveDateTime) -> Result<()> {
+    /// Notes the occurrence followers were told of, and the `updated` they were told (`None`
+    /// for the Create).
+    pub fn set_announced(
+        conn: &mut DbConn,
+        id: i64,
+        start: NaiveDateTime,
+        updated: Option<NaiveDateTime>,
+    ) -> Result<()> {
         diesel::update(shows::table.find(id))
-            .set(shows::announced_start.eq(start))
+            .set((
+                shows::announced_start.eq(start),
+                shows::announced_at.eq(updated),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Notes the occurrence followers were reminded of.
+    pub fn set_reminded(conn: &mut DbConn, id: i64, start: NaiveDateTime) -> Result<()> {
+        diesel::update(shows::table.find(id))
+            .set(shows::reminded_start.eq(start))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Takes a one-off show that is over out of the active set.
+    pub fn finish(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<()> {
+        diesel::update(shows::table.find(id).filter(shows::finished_at.is_null()))
+            .set(shows::finished_at.eq(now))
             .execute(conn)?;
         Ok(())
     }
@@ -87,20 +118,23 @@ impl Show {
             .optional()?)
     }
 
-    /// A stream's shows that are not cancelled, oldest first.
+    /// A stream's shows that are neither cancelled nor over, oldest first.
     pub fn active_for_stream(conn: &mut DbConn, stream_id: i64) -> Result<Vec<Self>> {
         Ok(shows::table
             .filter(shows::stream_id.eq(stream_id))
             .filter(shows::cancelled_at.is_null())
+            .filter(shows::finished_at.is_null())
             .order(shows::id)
             .select(Self::as_select())
             .load(conn)?)
     }
 
-    /// Every show not cancelled (the instance's calendar and upcoming list; few per stream).
+    /// Every show neither cancelled nor over (the instance's calendar and upcoming list; few
+    /// per stream).
     pub fn active(conn: &mut DbConn) -> Result<Vec<Self>> {
         Ok(shows::table
             .filter(shows::cancelled_at.is_null())
+            .filter(shows::finished_at.is_null())
             .order(shows::id)
             .select(Self::as_select())
             .load(conn)?)

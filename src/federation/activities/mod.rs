@@ -235,7 +235,31 @@ impl Activity<Value> {
     }
 }
 
+impl Activity<Value> {
+    /// A show is about to start: `Create` of its reminder post (at `object`).
+    pub fn create_reminder(stream: &Stream, object: Url, note: Value, urls: &Urls) -> Self {
+        let about = About {
+            object,
+            supersedes: &[],
+        };
+        Self::public(Kind::Create, mint(urls), stream, note, about, urls)
+    }
+}
+
 impl Activity<Tombstone> {
+    /// A reminded show cancelled: `Delete` of the reminder post at `object`.
+    pub fn delete_reminder(stream: &Stream, object: Url, urls: &Urls) -> Self {
+        let tombstone = Tombstone {
+            id: object.clone(),
+            kind: "Tombstone",
+        };
+        let about = About {
+            object,
+            supersedes: SUPERSEDED_BY_DELETE,
+        };
+        Self::public(Kind::Delete, mint(urls), stream, tombstone, about, urls)
+    }
+
     /// A show cancelled: `Delete` of its Event; pending news of it is dropped.
     pub fn delete_event(stream: &Stream, show: i64, urls: &Urls) -> Self {
         let object = urls.show(show);

@@ -31,7 +31,10 @@ pub fn feed(
             "" => format!("On {} ({page})", stream.shown_name()),
             d => format!("{d}\n\nOn {} ({page})", stream.shown_name()),
         };
-        for at in Schedule::of(show)?.between(now - TimeDelta::days(1), now + AHEAD) {
+        let Some(schedule) = Schedule::of_stored(show) else {
+            continue;
+        };
+        for at in schedule.between(now - TimeDelta::days(1), now + AHEAD) {
             calendar.push(
                 Event::new()
                     .uid(&format!(

@@ -55,6 +55,8 @@ pub struct Stream {
     pub content_warning: String,
     /// The actor's header image (https).
     pub header_url: Option<String>,
+    /// Minutes before a show its followers get a reminder post (0: none).
+    pub show_reminder: i32,
 }
 
 stored_text! {
@@ -200,6 +202,14 @@ impl Stream {
             post_template: self.post_template.clone(),
             content_warning: self.content_warning.clone(),
         }
+    }
+
+    /// How many minutes ahead of each show followers are reminded (0: never).
+    pub fn set_show_reminder(&self, conn: &mut DbConn, minutes: i32) -> Result<()> {
+        diesel::update(streams::table.find(self.id))
+            .set(streams::show_reminder.eq(minutes))
+            .execute(conn)?;
+        Ok(())
     }
 
     /// Turns follower approval on or off.
