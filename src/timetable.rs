@@ -129,6 +129,13 @@ impl Schedule {
         out
     }
 
+    /// The occurrence that starts at `start`, if one does.
+    pub fn occurrence_at(&self, start: DateTime<Utc>) -> Option<Occurrence> {
+        self.between(start, start + TimeDelta::seconds(1))
+            .into_iter()
+            .find(|o| o.start == start)
+    }
+
     /// The occurrence running now or the next one, if any is left.
     pub fn next(&self, now: DateTime<Utc>) -> Option<Occurrence> {
         let horizon = now + TimeDelta::weeks(HORIZON_WEEKS as i64);

@@ -38,7 +38,9 @@ pub fn keep(
         return Ok(Taken::Removed);
     }
     if event.starts_at > now + AHEAD {
+        // A kept show moved that far goes too.
         tracing::info!(object = %id, "show too far ahead; not kept");
+        RemoteShow::delete(conn, remote_stream_id, &id)?;
         return Ok(Taken::Ignored);
     }
     let (held, known) = RemoteShow::held(conn, remote_stream_id, &id)?;

@@ -80,6 +80,7 @@ diesel::table! {
         kept -> Bool,
         show_id -> Nullable<BigInt>,
         show_title -> Nullable<Text>,
+        show_start -> Nullable<Timestamp>,
     }
 }
 
@@ -260,7 +261,17 @@ diesel::table! {
         updated_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
         announced_at -> Nullable<Timestamp>,
-        reminded_start -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    show_reminders (id) {
+        id -> BigInt,
+        show_id -> BigInt,
+        starts_at -> Timestamp,
+        minutes -> Integer,
+        sent_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
     }
 }
 
@@ -282,6 +293,7 @@ diesel::table! {
 
 diesel::joinable!(remote_shows -> remote_streams (remote_stream_id));
 diesel::joinable!(shows -> streams (stream_id));
+diesel::joinable!(show_reminders -> shows (show_id));
 diesel::joinable!(yp_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(deliveries -> activities (activity_id));
@@ -309,5 +321,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     sessions,
     shows,
+    show_reminders,
     remote_shows
 );

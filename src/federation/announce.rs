@@ -2,7 +2,7 @@
 //! profile changes. Each function runs inside the transaction of the state change (the
 //! transactional outbox, DESIGN.md §3).
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use url::Url;
 
 use super::{activities::Activity, actor::Service, event, note};
@@ -10,7 +10,8 @@ use crate::{
     db::{
         DbConn,
         models::{
-            Broadcast, BroadcastState, Follower, OnEnd, Show, Stream, StreamKeys, Subscription,
+            Broadcast, BroadcastState, Follower, OnEnd, Show, ShowReminder, Stream, StreamKeys,
+            Subscription,
         },
     },
     delivery::{Outgoing, enqueue},
@@ -212,21 +213,49 @@ pub fn show_changed(
     )
 }
 
-/// A show is about to start (`minutes` before the occurrence at `start`): `Create` of its
-/// reminder post.
+/// A show is about to start (the stream's `show_reminder` minutes before the occurrence at
+/// `start`): `Create` of its reminder post, once per occurrence. Whether it was sent (false: it
+/// had been already).
 pub fn show_reminder(
     conn: &mut DbConn,
     stream: &Stream,
     show: &Show,
-    start: chrono::DateTime<chrono::Utc>,
+    start: DateTime<Utc>,
     urls: &Urls,
     language: &str,
     now: NaiveDateTime,
-) -> Result<()> {
-    let note = event::reminder(stream, show, start, stream.show_reminder, urls, language);
-    Show::set_reminded(conn, show.id, start.naive_utc())?;
+) -> Result<bool> {
+    let minutes = stream.show_reminder;
+    if !ShowReminder::record(conn, show.id, start.naive_utc(), minutes, now)? {
+        return Ok(false);
+    }
+    let note = event::reminder(stream, show, start, minutes, now, urls, language);
     let create = Activity::create_reminder(stream, urls.show_reminder(show.id, start), note, urls);
-    send(conn, stream, &create, now)
+    send(conn, stream, &create, now)?;
+    Ok(true)
+}
+
+/// Takes back the show's reminders of occurrences still ahead (but the one at `keep`): `Delete`
+/// of each.
+pub fn withdraw_reminders(
+    conn: &mut DbConn,
+    stream: &Stream,
+    show_id: i64,
+    keep: Option<DateTime<Utc>>,
+    urls: &Urls,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let keep = keep.map(|k| k.naive_utc());
+    for start in ShowReminder::withdraw(conn, show_id, now, keep, now)? {
+        let reminder = urls.show_reminder(show_id, start.and_utc());
+        send(
+            conn,
+            stream,
+            &Activity::delete_reminder(stream, reminder, urls),
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 /// A show cancelled: `Delete` of its Event, or, on a stream that keeps ended posts, an `Update`
@@ -239,11 +268,7 @@ pub fn show_cancelled(
     now: NaiveDateTime,
 ) -> Result<()> {
     // A reminder of an occurrence that will not happen now is taken back.
-    if let Some(start) = show.reminded_start.filter(|s| *s > now) {
-        let reminder = urls.show_reminder(show.id, start.and_utc());
-        let delete = Activity::delete_reminder(stream, reminder, urls);
-        send(conn, stream, &delete, now)?;
-    }
+    withdraw_reminders(conn, stream, show.id, None, urls, now)?;
     match stream.on_end {
         OnEnd::Delete => send(
             conn,

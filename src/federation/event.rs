@@ -26,17 +26,21 @@ pub struct When {
     pub live: bool,
 }
 
-/// When `show`'s Event says it is now: its running or next occurrence, else (over) its first;
-/// live while a broadcast of it is on air.
+/// When `show`'s Event says it is now: the occurrence its broadcast on air is, else its running
+/// or next occurrence, else (over) its first; live while a broadcast of it is on air (a weekly
+/// show's broadcast that runs late keeps its own date, not next week's).
 pub fn when_of(conn: &mut DbConn, show: &Show, now: NaiveDateTime) -> Result<When> {
     let schedule = Schedule::of(show)?;
-    let at = schedule
-        .next(now.and_utc())
+    let on_air = Broadcast::show_on_air(conn, show.id)?;
+    let at = on_air
+        .flatten()
+        .and_then(|start| schedule.occurrence_at(start.and_utc()))
+        .or_else(|| schedule.next(now.and_utc()))
         .unwrap_or_else(|| schedule.first());
     Ok(When {
         start: at.start,
         end: at.end,
-        live: Broadcast::show_is_live(conn, show.id)?,
+        live: on_air.is_some(),
     })
 }
 
@@ -91,13 +95,14 @@ pub fn event(stream: &Stream, show: &Show, when: When, urls: &Urls) -> Value {
     event
 }
 
-/// The reminder post `minutes` before the occurrence starting at `start`: a plain Note (no live
-/// state, so no catalog takes it for a broadcast) linking the show, published when it is due.
+/// The reminder post sent at `sent`, `minutes` before the occurrence starting at `start`: a
+/// plain Note (no live state, so no catalog takes it for a broadcast) linking the show.
 pub fn reminder(
     stream: &Stream,
     show: &Show,
     start: DateTime<Utc>,
     minutes: i32,
+    sent: NaiveDateTime,
     urls: &Urls,
     language: &str,
 ) -> Value {
@@ -120,7 +125,7 @@ pub fn reminder(
         "attributedTo": page,
         "to": [PUBLIC],
         "cc": [urls.stream_followers(&stream.handle)],
-        "published": rfc3339(start - chrono::TimeDelta::minutes(i64::from(minutes))),
+        "published": rfc3339(sent.and_utc()),
         "url": link,
         "content": html,
         "contentMap": { lang: html },

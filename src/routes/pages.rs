@@ -165,8 +165,7 @@ fn wants_json(req: &actix_web::HttpRequest) -> bool {
 async fn upcoming(state: &AppState, stream_id: Option<i64>, days: i64) -> Result<Vec<Upcoming>> {
     let now = state.clock.now().and_utc();
     let to = now + chrono::TimeDelta::days(days);
-    let early = state.config.show_window();
-    let found = crate::streams::shows::occurrences(&state.db, stream_id, now, to, early).await?;
+    let found = crate::streams::shows::occurrences(&state.db, stream_id, now, to).await?;
     let mut list: Vec<Upcoming> = found
         .iter()
         .map(|(show, stream, when)| Upcoming::of(show, stream, *when, &state.urls))

@@ -189,7 +189,7 @@ pub async fn api_list(
     };
     let urls = &state.urls;
     let found = if local {
-        shows::occurrences(&state.db, stream_id, from, to, state.config.show_window()).await?
+        shows::occurrences(&state.db, stream_id, from, to).await?
     } else {
         Vec::new()
     };

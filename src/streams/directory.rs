@@ -178,8 +178,9 @@ impl<'a> Directory<'a> {
                             Broadcast::insert_live(conn, stream.id, sid.as_str(), now)?;
                         let show =
                             super::shows::current(conn, stream.id, settings.show_early, now)?;
-                        if let Some((show, _)) = &show {
-                            Broadcast::set_show(conn, started.id, show.id, &show.title)?;
+                        if let Some((show, at)) = &show {
+                            let start = at.start.naive_utc();
+                            Broadcast::set_show(conn, started.id, show.id, &show.title, start)?;
                             (started.show_id, started.show_title) =
                                 (Some(show.id), Some(show.title.clone()));
                         }

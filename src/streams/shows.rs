@@ -4,7 +4,7 @@
 
 pub mod calendar;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, Timelike, Utc};
 
 use crate::timetable as when;
 pub use crate::timetable::{Occurrence, Schedule};
@@ -57,6 +57,8 @@ fn local_time(raw: &str, what: &str) -> Result<NaiveDateTime> {
     .iter()
     .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
     .filter(|t| (2000..=9999).contains(&t.year()))
+    // To the minute: a show's times (and its reminders' URLs) are.
+    .and_then(|t| t.with_second(0))
     .ok_or_else(|| {
         Error::Invalid(format!(
             "{what} {raw:?} is not a date and time; write it as 2026-12-10 20:00"
@@ -180,7 +182,6 @@ fn as_row(new: &NewShow, id: i64, now: NaiveDateTime) -> Show {
         updated_at: now,
         finished_at: None,
         announced_at: None,
-        reminded_start: None,
     }
 }
 
@@ -264,6 +265,8 @@ pub fn edit(
     Show::update(conn, id, &new, now)?;
     let show = Show::find(conn, id)?.ok_or_else(|| Error::NotFound(format!("show {id}")))?;
     announce::show_changed(conn, stream, &show, urls, now)?;
+    // A reminder of a date the show no longer has is taken back.
+    announce::withdraw_reminders(conn, stream, id, Some(next.start), urls, now)?;
     Ok(show)
 }
 
@@ -288,11 +291,18 @@ pub fn cancel(
     announce::show_cancelled(conn, stream, &cancelled, urls, now)
 }
 
-/// One of the stream's shows that is not cancelled; 404 otherwise (another stream's included).
+/// One of the stream's shows that is not cancelled (404 otherwise, another stream's included)
+/// nor over (409: schedule a new one).
 fn own(conn: &mut DbConn, stream: &Stream, id: i64) -> Result<Show> {
-    Show::find(conn, id)?
+    let show = Show::find(conn, id)?
         .filter(|s| s.stream_id == stream.id && s.cancelled_at.is_none())
-        .ok_or_else(|| Error::NotFound(format!("show {id} of {}", stream.handle)))
+        .ok_or_else(|| Error::NotFound(format!("show {id} of {}", stream.handle)))?;
+    if show.finished_at.is_some() {
+        return Err(Error::Conflict(format!(
+            "show {id} is over; schedule a new one"
+        )));
+    }
+    Ok(show)
 }
 
 /// The show whose window (from `early` before its start to its end) holds `now`: a broadcast
@@ -326,11 +336,16 @@ pub struct Upkept {
     pub reminded: usize,
 }
 
+/// A reminder goes out at most this late (housekeeping was held up): after that it would say
+/// "in 15 minutes" of a show starting sooner.
+const REMINDER_LATE: TimeDelta = TimeDelta::minutes(3);
+
 /// One pass of housekeeping over the active shows: a one-off show that is over leaves the active
 /// set; a weekly show whose announced occurrence is over moves on (followers get an `Update` of
-/// its Event with the next one); a stream that reminds its followers posts a reminder once per
-/// occurrence, when it is due (not for a show announced inside that time, nor one already on
-/// air). `language` is the instance's, for the reminder posts.
+/// its Event with the next one), unless its broadcast still runs (its end moves it on); a stream
+/// that reminds its followers posts a reminder once per occurrence when it is due (not for a
+/// show announced or changed inside that time, nor an occurrence already on air). `language` is
+/// the instance's, for the reminder posts.
 pub fn upkeep(
     conn: &mut DbConn,
     urls: &Urls,
@@ -343,61 +358,43 @@ pub fn upkeep(
         let Some(schedule) = Schedule::of_stored(&show) else {
             continue;
         };
+        let on_air = Broadcast::show_on_air(conn, show.id)?;
         let Some(next) = schedule.next(at) else {
-            Show::finish(conn, show.id, now)?;
-            done.finished += 1;
+            if on_air.is_none() {
+                Show::finish(conn, show.id, now)?;
+                done.finished += 1;
+            }
             continue;
         };
         let Some(stream) = Stream::find(conn, show.stream_id)? else {
             continue;
         };
-        if show.weekly && show.announced_start != Some(next.start.naive_utc()) {
+        if show.weekly && on_air.is_none() && show.announced_start != Some(next.start.naive_utc()) {
             announce::show_changed(conn, &stream, &show, urls, now)?;
             done.moved += 1;
         }
-        let ahead = TimeDelta::minutes(i64::from(stream.show_reminder));
+        let due = next.start - TimeDelta::minutes(i64::from(stream.show_reminder));
         if stream.show_reminder > 0
-            && next.start > at
-            && next.start - ahead <= at
-            && show.created_at.and_utc() < next.start - ahead
-            && show.reminded_start != Some(next.start.naive_utc())
-            && !Broadcast::show_is_live(conn, show.id)?
+            && (due..due + REMINDER_LATE).contains(&at)
+            && at < next.start
+            && show.updated_at.and_utc() < due
+            && on_air.flatten() != Some(next.start.naive_utc())
+            && announce::show_reminder(conn, &stream, &show, next.start, urls, language, now)?
         {
-            announce::show_reminder(conn, &stream, &show, next.start, urls, language, now)?;
             done.reminded += 1;
         }
     }
     Ok(done)
 }
 
-/// Whether followers were (or would by now have been) reminded of the occurrence of `show`
-/// starting at `start`: the stream reminds, `start` is one of the show's occurrences, and its
-/// reminder is due. What a reminder's URL serves.
-pub fn reminder_due(
-    stream: &Stream,
-    show: &Show,
-    start: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> bool {
-    let ahead = TimeDelta::minutes(i64::from(stream.show_reminder));
-    stream.show_reminder > 0
-        && start - ahead <= now
-        && Schedule::of_stored(show).is_some_and(|s| {
-            s.between(start, start + TimeDelta::seconds(1))
-                .first()
-                .is_some_and(|o| o.start == start)
-        })
-}
-
 /// Occurrences of the active shows (of one stream, or all), between `from` and `to`, soonest
-/// first, each with its stream and whether it is on air: the one occurrence whose window
-/// (`early` before its start to its end) holds the start of the show's running broadcast.
+/// first, each with its stream and whether it is on air: the occurrence the show's running
+/// broadcast is (it went on air in that occurrence's window).
 pub async fn occurrences(
     db: &crate::db::Db,
     stream_id: Option<i64>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    early: TimeDelta,
 ) -> Result<Vec<(Show, Stream, When)>> {
     db.read(move |c| {
         let shows = match stream_id {
@@ -412,12 +409,12 @@ pub async fn occurrences(
             let Some(schedule) = Schedule::of_stored(&show) else {
                 continue;
             };
-            let on_air = Broadcast::show_live_since(c, show.id)?.map(|t| t.and_utc());
+            let on_air = Broadcast::show_on_air(c, show.id)?.flatten();
             for at in schedule.between(from, to).into_iter().take(60) {
                 let when = When {
                     start: at.start,
                     end: at.end,
-                    live: on_air.is_some_and(|t| at.start - early <= t && t < at.end),
+                    live: on_air == Some(at.start.naive_utc()),
                 };
                 out.push((show.clone(), stream.clone(), when));
             }

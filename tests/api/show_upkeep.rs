@@ -120,6 +120,16 @@ async fn reminders_go_out_once_and_shows_that_are_over_leave() {
     );
     let (status, _) = app.get_ap(&format!("/shows/{soon}")).await;
     assert_eq!(status, 200, "its page stays");
+    let body = json!({ "title": "Soon again", "start": in_minutes(&app, 600),
+        "duration_minutes": 20, "time_zone": "UTC" });
+    let (status, err) = api(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/shows/{soon}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 409, "a show that is over is not moved: {err}");
 
     let (status, _) = api(
         &app,
@@ -141,6 +151,136 @@ async fn reminders_go_out_once_and_shows_that_are_over_leave() {
     assert!(deleted.contains(&format!("http://localhost:8080/shows/{morning}")));
     let (status, gone) = app.get_ap(path).await;
     assert_eq!((status, gone["formerType"].as_str()), (410, Some("Note")));
+}
+
+/// The app's clock at `minutes` from now, to the second (a start with seconds is taken to the
+/// minute).
+fn with_seconds(app: &TestApp, minutes: i64) -> String {
+    let t = app.state.clock.now() + Duration::minutes(minutes);
+    t.format("%Y-%m-%d %H:%M:37").to_string()
+}
+
+async fn weekly(app: &TestApp, start: &str) -> i64 {
+    let body = json!({ "stream": "shows_fm", "title": "Weekly", "start": start,
+        "duration_minutes": 60, "time_zone": "UTC", "weekly": true });
+    let (status, show) = api(app, Method::POST, "/api/v1/shows", Some(body)).await;
+    assert_eq!(status, 201, "{show}");
+    show["id"].as_i64().unwrap()
+}
+
+/// The ids of the reminders sent, in order.
+fn reminders(seen: &crate::sinks::Seen) -> Vec<String> {
+    seen.activities()
+        .iter()
+        .filter(|a| a["type"] == "Create" && a["object"]["type"] == "Note")
+        .map(|a| a["object"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A weekly show is reminded every week (a start given with seconds is taken to the minute, so
+/// each reminder's URL serves it); an edit that moves the show takes back the reminder of the
+/// date it left, and the new date gets its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn weekly_reminders_each_week_and_a_moved_show_takes_its_back() {
+    let app = spawn_app().await;
+    let (_, seen) = followed(&app).await;
+    remind(&app, 10).await.unwrap();
+    let id = weekly(&app, &with_seconds(&app, 60)).await;
+    let mut sent = Vec::new();
+    for week in 0..2 {
+        app.advance(if week == 0 { 51 * 60 } else { 7 * 24 * 3600 });
+        let done = upkeep(&app).await;
+        assert_eq!(done.reminded, 1, "week {week}: {done:?}");
+        assert_eq!(upkeep(&app).await.reminded, 0);
+        app.deliver_due().await;
+        sent = reminders(&seen);
+        assert_eq!(sent.len(), week + 1, "{sent:?}");
+    }
+    for url in &sent {
+        let (status, note) = app
+            .get_ap(url.trim_start_matches("http://localhost:8080"))
+            .await;
+        assert_eq!(status, 200, "{url}: {note}");
+        assert!(note["content"].as_str().unwrap().contains("In 10 minutes"));
+    }
+    // Moved an hour later, nine minutes before the reminded start: that reminder is taken back.
+    seen.0.lock().unwrap().clear();
+    let body = json!({ "title": "Weekly", "start": with_seconds(&app, 69),
+        "duration_minutes": 60, "time_zone": "UTC", "weekly": true });
+    let (status, moved) = api(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/shows/{id}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{moved}");
+    app.deliver_due().await;
+    let deleted: Vec<String> = seen
+        .activities()
+        .iter()
+        .filter(|a| a["type"] == "Delete")
+        .map(|a| a["object"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(deleted, [sent[1].clone()]);
+    let (status, _) = app
+        .get_ap(sent[1].trim_start_matches("http://localhost:8080"))
+        .await;
+    assert_eq!(status, 410);
+    let (status, _) = app
+        .get_ap(sent[0].trim_start_matches("http://localhost:8080"))
+        .await;
+    assert_eq!(status, 200, "last week's stands");
+    // The moved date gets its own reminder.
+    app.advance(60 * 60);
+    assert_eq!(upkeep(&app).await.reminded, 1);
+}
+
+/// A broadcast that starts early in the show's window is that date's: no reminder goes out for
+/// it; while it runs past the show's end the Event keeps its date (live), and the lists mark
+/// that date live, not next week's; when it ends, the Event moves on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_weekly_broadcast_that_runs_late_keeps_its_date_and_gets_no_reminder() {
+    let app = spawn_app().await;
+    let (token, seen) = followed(&app).await;
+    remind(&app, 10).await.unwrap();
+    let id = weekly(&app, &in_minutes(&app, 60)).await;
+    let (_, event) = app.get_ap(&format!("/shows/{id}")).await;
+    let date = event["startTime"].clone();
+    app.advance(48 * 60);
+    let sid = app.add(&token, "Shows FM", "shows").await;
+    app.advance(3 * 60);
+    app.yp(&token, &crate::helpers::touch_body(&sid, "Song", 3))
+        .await;
+    assert_eq!(upkeep(&app).await.reminded, 0, "on air already");
+    // Past the show's end, still on air.
+    for _ in 0..3 {
+        app.advance(30 * 60);
+        app.yp(&token, &crate::helpers::touch_body(&sid, "Song", 3))
+            .await;
+    }
+    assert_eq!(
+        upkeep(&app).await,
+        Upkept::default(),
+        "the Event waits for the broadcast"
+    );
+    let (_, event) = app.get_ap(&format!("/shows/{id}")).await;
+    assert_eq!(
+        (&event["startTime"], &event["isLiveBroadcast"]),
+        (&date, &json!(true))
+    );
+    let (_, listed) = app.get_json("/api/v1/shows?stream=shows_fm").await;
+    assert_eq!(
+        listed["shows"][0]["live"], false,
+        "next week is not live: {listed}"
+    );
+    app.yp(&token, &format!("action=remove&sid={sid}")).await;
+    app.advance_and_reap(91).await;
+    let (_, event) = app.get_ap(&format!("/shows/{id}")).await;
+    assert_eq!(event["isLiveBroadcast"], false);
+    assert_ne!(event["startTime"], date, "moved on to next week");
+    app.deliver_due().await;
+    assert!(reminders(&seen).is_empty());
 }
 
 /// Starts too far ahead are refused (two years; a year past 9999 is not a date).
@@ -198,7 +338,7 @@ async fn an_unknown_stored_zone_is_skipped_not_fatal() {
 }
 
 /// The catalog keeps a remote stream's Events up to its limit and two years ahead; a later
-/// Event of one already kept still replaces it.
+/// version of one already kept still replaces it, and one moved too far ahead goes.
 #[tokio::test(flavor = "multi_thread")]
 async fn remote_events_are_capped_per_stream_and_in_time() {
     let app = spawn_app().await;
@@ -236,7 +376,7 @@ async fn remote_events_are_capped_per_stream_and_in_time() {
                 onair::catalog::event::keep(c, stream, event(n, 1), now)?;
             }
             taken.push(onair::catalog::event::keep(c, stream, event(50, 1), now)?);
-            taken.push(onair::catalog::event::keep(c, stream, event(7, 2), now)?);
+            taken.push(onair::catalog::event::keep(c, stream, event(8, 2), now)?);
             taken.push(onair::catalog::event::keep(
                 c,
                 stream,
@@ -255,7 +395,8 @@ async fn remote_events_are_capped_per_stream_and_in_time() {
         .read(move |c| RemoteShow::between(c, from, to))
         .await
         .unwrap();
-    assert_eq!(kept.len(), 50);
-    let seven = kept.iter().find(|(s, _)| s.title == "Show 7").unwrap();
-    assert_eq!(seven.0.starts_at.date(), (now + Duration::days(2)).date());
+    assert_eq!(kept.len(), 49, "show 7, moved too far ahead, went");
+    assert!(kept.iter().all(|(s, _)| s.title != "Show 7"));
+    let eight = kept.iter().find(|(s, _)| s.title == "Show 8").unwrap();
+    assert_eq!(eight.0.starts_at.date(), (now + Duration::days(2)).date());
 }

@@ -405,33 +405,31 @@ impl Broadcast {
         Ok(())
     }
 
-    /// Marks the broadcast as the show `show_id`.
-    pub fn set_show(conn: &mut DbConn, id: i64, show_id: i64, title: &str) -> Result<()> {
+    /// Marks the broadcast as the occurrence starting at `start` of the show `show_id`.
+    pub fn set_show(
+        conn: &mut DbConn,
+        id: i64,
+        show_id: i64,
+        title: &str,
+        start: NaiveDateTime,
+    ) -> Result<()> {
         diesel::update(broadcasts::table.find(id))
             .set((
                 broadcasts::show_id.eq(show_id),
                 broadcasts::show_title.eq(title),
+                broadcasts::show_start.eq(start),
             ))
             .execute(conn)?;
         Ok(())
     }
 
-    /// Whether a broadcast of the show is on air or ending.
-    pub fn show_is_live(conn: &mut DbConn, show_id: i64) -> Result<bool> {
-        let n: i64 = broadcasts::table
-            .filter(broadcasts::show_id.eq(show_id))
-            .filter(broadcasts::state.ne(BroadcastState::Ended.as_str()))
-            .count()
-            .get_result(conn)?;
-        Ok(n > 0)
-    }
-
-    /// When the show's broadcast on air now started, if one is.
-    pub fn show_live_since(conn: &mut DbConn, show_id: i64) -> Result<Option<NaiveDateTime>> {
+    /// Whether a broadcast of the show is on air (or ending), and which occurrence (its UTC
+    /// start) it is: `Some(None)` for one that went on air before occurrences were recorded.
+    pub fn show_on_air(conn: &mut DbConn, show_id: i64) -> Result<Option<Option<NaiveDateTime>>> {
         Ok(broadcasts::table
             .filter(broadcasts::show_id.eq(show_id))
             .filter(broadcasts::state.ne(BroadcastState::Ended.as_str()))
-            .select(broadcasts::started_at)
+            .select(broadcasts::show_start)
             .first(conn)
             .optional()?)
     }

@@ -72,8 +72,17 @@ impl RemoteShow {
         Ok(())
     }
 
-    /// How many shows of the stream are kept, and whether `object_id` is one of them.
+    /// How many shows of the stream are kept, and whether `object_id` is one of them. On
+    /// PostgreSQL the stream's row is locked first, so that two deliveries at once cannot both
+    /// take the last place.
     pub fn held(conn: &mut DbConn, remote_stream_id: i64, object_id: &str) -> Result<(i64, bool)> {
+        if let DbConn::Pg(c) = conn {
+            remote_streams::table
+                .find(remote_stream_id)
+                .select(remote_streams::id)
+                .for_update()
+                .load::<i64>(c)?;
+        }
         let ids: Vec<String> = remote_shows::table
             .filter(remote_shows::remote_stream_id.eq(remote_stream_id))
             .select(remote_shows::object_id)

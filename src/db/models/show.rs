@@ -30,8 +30,6 @@ pub struct Show {
     pub finished_at: Option<NaiveDateTime>,
     /// The `updated` of the last Update of its Event.
     pub announced_at: Option<NaiveDateTime>,
-    /// The occurrence (UTC start) followers were last reminded of.
-    pub reminded_start: Option<NaiveDateTime>,
 }
 
 /// What a broadcaster sets of a show (a new one, or the whole of an edited one).
@@ -82,14 +80,6 @@ impl Show {
                 shows::announced_start.eq(start),
                 shows::announced_at.eq(updated),
             ))
-            .execute(conn)?;
-        Ok(())
-    }
-
-    /// Notes the occurrence followers were reminded of.
-    pub fn set_reminded(conn: &mut DbConn, id: i64, start: NaiveDateTime) -> Result<()> {
-        diesel::update(shows::table.find(id))
-            .set(shows::reminded_start.eq(start))
             .execute(conn)?;
         Ok(())
     }

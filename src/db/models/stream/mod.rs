@@ -7,7 +7,7 @@ use super::{escape_like, stored_text};
 use crate::{
     db::{
         DbConn,
-        schema::{broadcasts, followers, shows, stream_keys, streams},
+        schema::{broadcasts, followers, show_reminders, shows, stream_keys, streams},
     },
     error::Result,
 };
@@ -321,7 +321,12 @@ impl Stream {
             .execute(conn)?;
         diesel::delete(broadcasts::table.filter(broadcasts::stream_id.eq(self.id)))
             .execute(conn)?;
-        // After the broadcasts, which may name a show.
+        // After the broadcasts, which may name a show, and the shows' reminders.
+        let ours = shows::table
+            .filter(shows::stream_id.eq(self.id))
+            .select(shows::id);
+        diesel::delete(show_reminders::table.filter(show_reminders::show_id.eq_any(ours)))
+            .execute(conn)?;
         diesel::delete(shows::table.filter(shows::stream_id.eq(self.id))).execute(conn)?;
         diesel::delete(streams::table.find(self.id)).execute(conn)?;
         Ok(())
