@@ -298,7 +298,8 @@ async fn every_url_we_mint_is_served() {
     app.add(&token, "Kept", "kept").await;
     // A scheduled show, for its page and Event.
     let (urls, now) = (app.state.urls.clone(), app.state.clock.now());
-    app.state
+    let show_start = app
+        .state
         .db
         .write(move |c| {
             let stream = onair::db::models::Stream::find(c, 1)?.unwrap();
@@ -311,7 +312,11 @@ async fn every_url_we_mint_is_served() {
                 time_zone: "UTC".to_owned(),
                 ..Default::default()
             };
-            onair::streams::shows::add(c, &stream, &input, &urls, now).map(drop)
+            let show = onair::streams::shows::add(c, &stream, &input, &urls, now)?;
+            // And a reminder of it, as if sent.
+            let start = onair::timetable::Schedule::of(&show)?.first().start;
+            onair::db::models::ShowReminder::record(c, show.id, start.naive_utc(), 15, now)?;
+            Ok(start)
         })
         .await
         .unwrap();
@@ -334,6 +339,7 @@ async fn every_url_we_mint_is_served() {
         ("broadcast_create", urls.broadcast_create(1)),
         ("tag", urls.tag("Jazz")),
         ("show", urls.show(1)),
+        ("show_reminder", urls.show_reminder(1, show_start)),
         ("stream_calendar", urls.stream_calendar(h)),
         ("calendar", urls.calendar()),
         ("api_shows", urls.api_shows()),
