@@ -69,6 +69,28 @@ pub fn stream_changed(conn: &mut DbConn, change: StreamChange) -> Result<()> {
     Ok(())
 }
 
+/// [`stream_changed`] for several changes at once: one statement on PostgreSQL (the touch batch
+/// notes a title change for one touch in seven; a round trip each was a third of its statements).
+pub fn streams_changed(conn: &mut DbConn, changes: Vec<StreamChange>) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConn::Pg(c) => {
+            let payloads: Vec<String> = changes
+                .iter()
+                .map(|change| serde_json::to_string(change).unwrap_or_default())
+                .collect();
+            diesel::sql_query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+                .bind::<diesel::sql_types::Text, _>(CHANNEL)
+                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(payloads)
+                .execute(c)?;
+        }
+        DbConn::Sqlite(_) => NOTED.with(|n| n.borrow_mut().extend(changes)),
+    }
+    Ok(())
+}
+
 /// How many changes this thread has noted (a job's starting mark).
 pub(super) fn mark() -> usize {
     NOTED.with(|n| n.borrow().len())

@@ -30,7 +30,7 @@ use tokio::sync::Notify;
 
 pub use self::{
     batch::Batch,
-    changes::{StreamChange, stream_changed},
+    changes::{StreamChange, stream_changed, streams_changed},
     listen::NOTIFY_DELIVERIES,
 };
 use self::{batch::Batches, changes::Changes, turns::Turns, writer::Writer};

@@ -18,8 +18,9 @@ use super::{StreamStatus, tell_pages, yp_form::TouchRequest};
 use crate::{
     accounts,
     db::{
-        Batch, DbConn,
+        Batch, DbConn, StreamChange,
         models::{Broadcast, Stream, TokenOwner, TouchRow, TouchUpdate, YpToken},
+        streams_changed,
     },
     error::{Error, Result},
     federation::announce,
@@ -105,6 +106,7 @@ impl Batch for Touches {
         let landed: HashSet<i64> = Broadcast::record_touches(conn, &rows)?
             .into_iter()
             .collect();
+        let mut titles = Vec::new();
         for (i, row) in row_jobs.into_iter().zip(&rows) {
             let landed = landed.contains(&row.id);
             // Open pages hear of a new title (most touches repeat the last one).
@@ -112,13 +114,18 @@ impl Batch for Touches {
                 .get(row.sid)
                 .filter(|(b, ..)| landed && b.title != row.touch.title)
             {
-                tell_pages(conn, b.stream_id, StreamStatus::Live, row.touch.title)?;
+                titles.push(StreamChange {
+                    stream_id: b.stream_id,
+                    status: StreamStatus::Live.as_str().to_owned(),
+                    title: row.touch.title.to_owned(),
+                });
             }
             outcomes[i] = Some(match landed {
                 true => Ok(()),
                 false => Err(Error::UnknownSid),
             });
         }
+        streams_changed(conn, titles)?;
         for i in alone {
             // A savepoint: a failure here (queueing the Update, say) undoes this touch only.
             outcomes[i] = Some(conn.transaction(|c| touch_alone(c, &jobs[i])));
