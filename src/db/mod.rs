@@ -42,6 +42,19 @@ thread_local! {
     static QUEUED: Cell<bool> = const { Cell::new(false) };
 }
 
+/// On PostgreSQL, lets the open write transaction commit without waiting for its WAL to reach
+/// the disk (`synchronous_commit` off for it alone; SQLite's WAL mode commits so already). For
+/// YP touches: a PostgreSQL crash (not an onair one) can then lose the last fraction of a second
+/// of them, which Icecast repeats 30 s later, and a title Update queued with one is lost with the
+/// title it announces, so the next touch announces it again. Nothing is half-applied, and a later
+/// durable commit (a delivery's, say) flushes it: the WAL is one sequence.
+pub fn commit_lazily(conn: &mut DbConn) -> Result<()> {
+    if let DbConn::Pg(c) = conn {
+        c.batch_execute("SET LOCAL synchronous_commit TO OFF")?;
+    }
+    Ok(())
+}
+
 /// Notes that the write transaction running on this thread queued deliveries: once it commits,
 /// [`Db::deliveries_queued`] is woken.
 pub fn mark_deliveries_queued() {

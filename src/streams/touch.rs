@@ -18,7 +18,7 @@ use super::{StreamStatus, tell_pages, yp_form::TouchRequest};
 use crate::{
     accounts,
     db::{
-        Batch, DbConn, StreamChange,
+        Batch, DbConn, StreamChange, commit_lazily,
         models::{Broadcast, Stream, TokenOwner, TouchRow, TouchUpdate, YpToken},
         streams_changed,
     },
@@ -60,6 +60,7 @@ impl Batch for Touches {
     type Done = ();
 
     fn run(conn: &mut DbConn, jobs: Vec<Touch>) -> Result<Vec<Result<()>>> {
+        commit_lazily(conn)?;
         let owners = token_owners(conn, &jobs)?;
         let sids: Vec<&str> = jobs
             .iter()

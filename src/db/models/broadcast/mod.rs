@@ -56,53 +56,9 @@ type LiveUnchanged = diesel::dsl::Filter<
     >,
 >;
 
-/// What a touch records (a missing `max_listeners` keeps the one recorded before).
-#[derive(Debug, Clone)]
-pub struct TouchUpdate<'a> {
-    pub title: &'a str,
-    pub listeners: i32,
-    pub max_listeners: Option<i32>,
-    pub last_touch_at: NaiveDateTime,
-}
+mod touches;
 
-/// One touch of a batch: the broadcast as it was read (its id and SID) and what to record.
-#[derive(Debug, Clone)]
-pub struct TouchRow<'a> {
-    pub id: i64,
-    pub sid: &'a str,
-    pub touch: TouchUpdate<'a>,
-}
-
-/// A broadcast id a set-based statement returned.
-#[derive(QueryableByName)]
-struct Landed {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-}
-
-/// Every touch of a batch in one statement: the rows are passed as arrays and unnested, and only
-/// those still live under the SID that was read are written (as in [`Broadcast::record_touch`]).
-const RECORD_TOUCHES_PG: &str = "UPDATE broadcasts AS b SET title = t.title,
-        listeners = t.listeners, max_listeners = COALESCE(t.max_listeners, b.max_listeners),
-        last_touch_at = t.at
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::integer[],
-        $6::timestamp[]) AS t (id, sid, title, listeners, max_listeners, at)
-    WHERE b.id = t.id AND b.state = 'live' AND b.sid = t.sid
-    RETURNING b.id";
-
-/// [`RECORD_TOUCHES_PG`] for SQLite, which has no arrays: the rows as one JSON array of arrays
-/// (one short statement, where a VALUES list would be a long one to parse for every batch:
-/// diesel keeps no UPDATE prepared).
-const RECORD_TOUCHES_SQLITE: &str = "UPDATE broadcasts SET title = t.title,
-        listeners = t.listeners,
-        max_listeners = coalesce(t.max_listeners, broadcasts.max_listeners),
-        last_touch_at = t.at
-    FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS sid,
-            json_extract(value, '$[2]') AS title, json_extract(value, '$[3]') AS listeners,
-            json_extract(value, '$[4]') AS max_listeners, json_extract(value, '$[5]') AS at
-        FROM json_each(?)) AS t
-    WHERE broadcasts.id = t.id AND broadcasts.state = 'live' AND broadcasts.sid = t.sid
-    RETURNING broadcasts.id";
+pub use touches::{TouchRow, TouchUpdate};
 
 impl Broadcast {
     /// The stream's broadcast that is live or ending, if any (at most one, by a unique index).
@@ -214,75 +170,6 @@ impl Broadcast {
             BroadcastState::Ended => 0,
         };
         Ok(changed == 1)
-    }
-
-    /// Records a touch. False if the broadcast is no longer live under this SID (a reaper or a
-    /// re-add in another process got there first).
-    pub fn record_touch(&self, conn: &mut DbConn, touch: &TouchUpdate<'_>) -> Result<bool> {
-        let Some(sid) = self.sid.as_deref() else {
-            return Ok(false);
-        };
-        let row = TouchRow {
-            id: self.id,
-            sid,
-            touch: touch.clone(),
-        };
-        Ok(Self::record_touches(conn, &[row])? == [self.id])
-    }
-
-    /// Records a batch of touches (one row per broadcast), each only if its broadcast is still
-    /// live under the SID that was read; returns the ids of those that landed. One statement for
-    /// the batch.
-    pub fn record_touches(conn: &mut DbConn, rows: &[TouchRow<'_>]) -> Result<Vec<i64>> {
-        use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        match conn {
-            DbConn::Pg(c) => {
-                let landed: Vec<Landed> = diesel::sql_query(RECORD_TOUCHES_PG)
-                    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind::<Array<Text>, _>(rows.iter().map(|r| r.sid).collect::<Vec<_>>())
-                    .bind::<Array<Text>, _>(rows.iter().map(|r| r.touch.title).collect::<Vec<_>>())
-                    .bind::<Array<Integer>, _>(
-                        rows.iter().map(|r| r.touch.listeners).collect::<Vec<_>>(),
-                    )
-                    .bind::<Array<Nullable<Integer>>, _>(
-                        rows.iter()
-                            .map(|r| r.touch.max_listeners)
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind::<Array<Timestamp>, _>(
-                        rows.iter()
-                            .map(|r| r.touch.last_touch_at)
-                            .collect::<Vec<_>>(),
-                    )
-                    .load(c)?;
-                Ok(landed.into_iter().map(|l| l.id).collect())
-            }
-            DbConn::Sqlite(c) => {
-                let rows: Vec<serde_json::Value> = rows
-                    .iter()
-                    .map(|r| {
-                        let t = &r.touch;
-                        serde_json::json!([
-                            r.id,
-                            r.sid,
-                            t.title,
-                            t.listeners,
-                            t.max_listeners,
-                            // As diesel writes a Timestamp to SQLite: TEXT that compares in
-                            // time order with the cutoffs it binds (the reaper's).
-                            t.last_touch_at.format("%F %T%.f").to_string(),
-                        ])
-                    })
-                    .collect();
-                let landed: Vec<Landed> = diesel::sql_query(RECORD_TOUCHES_SQLITE)
-                    .bind::<Text, _>(serde_json::Value::Array(rows).to_string())
-                    .load(c)?;
-                Ok(landed.into_iter().map(|l| l.id).collect())
-            }
-        }
     }
 
     /// Icecast removed the stream: the broadcast waits out its grace period, and its SID is
