@@ -161,16 +161,18 @@ async fn run(
         .map(|mut icecast| {
             tokio::spawn(async move {
                 let (latencies, refused) = icecast.touch_until(deadline).await;
-                (latencies, refused, icecast.conn.reconnects)
+                (latencies, refused, icecast)
             })
         })
         .collect();
     let (mut latencies, mut refused, mut reconnects) = (Vec::new(), 0, 0);
+    let mut icecasts = Vec::with_capacity(connections);
     for t in tasks {
-        let (l, f, r) = t.await.unwrap();
+        let (l, f, icecast) = t.await.unwrap();
         latencies.extend(l);
         refused += f;
-        reconnects += r;
+        reconnects += icecast.conn.reconnects;
+        icecasts.push(icecast);
     }
     let wall = started.elapsed();
     let server_cpu = cpu_seconds(server.child.id()) - server_before;
@@ -222,6 +224,46 @@ async fn run(
         per_touch(others)
     );
     assert_eq!(refused, 0, "every touch must succeed");
+    floor(
+        server,
+        path,
+        icecasts,
+        seconds.div_ceil(2),
+        n as f64 / wall.as_secs_f64(),
+    )
+    .await;
+}
+
+/// The same touches, on the same connections, to a token that cannot exist: the server parses
+/// and answers them exactly as touches but refuses them before any database work. Its rate is
+/// this machine's ceiling for the endpoint, so the touch rate as a share of it compares across
+/// machines (whose speeds differ severalfold) where absolute figures do not.
+async fn floor(server: &Server, path: &str, icecasts: Vec<Icecast>, seconds: u64, touches: f64) {
+    // Not letters and digits only, so no token at all: refused before the database is asked.
+    let nowhere = format!("{}/no-such-token", path.rsplit_once('/').unwrap().0);
+    let cpu_before = cpu_seconds(server.child.id());
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let tasks: Vec<_> = icecasts
+        .into_iter()
+        .map(|mut icecast| {
+            let nowhere = nowhere.clone();
+            tokio::spawn(async move { icecast.refused_until(deadline, &nowhere).await })
+        })
+        .collect();
+    let (mut answered, mut accepted) = (0, 0);
+    for t in tasks {
+        let (n, a) = t.await.unwrap();
+        answered += n;
+        accepted += a;
+    }
+    assert_eq!(accepted, 0, "a token that cannot exist must be refused");
+    let rate = answered as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "yp_bench: floor: the same requests to a token that cannot exist (no database work): {rate:.0}/s, server CPU {:.1} µs each; touches ran at {:.0} % of that rate",
+        (cpu_seconds(server.child.id()) - cpu_before) * 1e6 / answered as f64,
+        touches / rate * 100.0
+    );
 }
 
 /// Waits until the server accepts connections.

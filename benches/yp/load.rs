@@ -157,4 +157,21 @@ impl Icecast {
         }
         (latencies, refused)
     }
+
+    /// Sends the same touches to `path`, a YP URL with a token that cannot exist (refused before
+    /// any database work), until `deadline`: what a request costs the server without its batch.
+    /// Returns how many were answered, and how many of those were wrongly accepted.
+    pub async fn refused_until(&mut self, deadline: Instant, path: &str) -> (u64, u64) {
+        let real = std::mem::replace(&mut self.conn.path, path.to_owned());
+        let (mut answered, mut accepted) = (0, 0);
+        let mut body = Vec::with_capacity(512);
+        while Instant::now() < deadline {
+            let (i, mount, sid) = &self.mounts[answered as usize % self.mounts.len()];
+            mount.touch_body(&mut body, sid, mount.title(0, *i), 1);
+            accepted += u64::from(self.conn.send(&body).await.ok);
+            answered += 1;
+        }
+        self.conn.path = real;
+        (answered, accepted)
+    }
 }
