@@ -25,11 +25,7 @@ pub async fn show_stream(
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     let (stream, active) = streams::find(&state.db, &handle).await?;
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = super::accept(&req);
     if !wants_activity_json(accept) {
         return super::pages::stream_page(&state, &stream, active.as_ref()).await;
     }
@@ -129,11 +125,7 @@ pub async fn show_broadcast(
         })
         .await?;
     let (stream, broadcast) = found.ok_or_else(|| Error::NotFound(format!("broadcast {id}")))?;
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = super::accept(&req);
     if broadcast.state == BroadcastState::Ended && !broadcast.kept {
         let tombstone = note::tombstone(&state.urls.broadcast(id), broadcast.ended_at);
         return Ok(HttpResponse::Gone()

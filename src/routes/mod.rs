@@ -23,7 +23,7 @@ mod shows;
 mod well_known;
 mod yp;
 
-use actix_web::{HttpResponse, middleware::from_fn, web};
+use actix_web::{HttpRequest, HttpResponse, http::header, middleware::from_fn, web};
 
 use crate::error::Error;
 
@@ -199,4 +199,12 @@ fn public_routes() -> impl actix_web::dev::HttpServiceFactory {
 async fn not_found() -> HttpResponse {
     use actix_web::ResponseError;
     Error::NotFound("page".to_owned()).error_response()
+}
+
+/// The request's `Accept` header; empty when it is absent or not visible ASCII.
+fn accept(req: &HttpRequest) -> &str {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }

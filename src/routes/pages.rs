@@ -153,11 +153,7 @@ pub async fn tag(
 
 /// A client that asks for JSON over HTML (`Accept: application/json`).
 fn wants_json(req: &actix_web::HttpRequest) -> bool {
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = super::accept(req);
     accept.contains("json") && !accept.contains("text/html")
 }
 

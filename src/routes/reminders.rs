@@ -36,11 +36,7 @@ pub async fn reminder(
         .await?
         .ok_or_else(missing)?;
     let urls = &state.urls;
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = super::accept(&req);
     if !wants_activity_json(accept) {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, urls.show(id).as_str()))

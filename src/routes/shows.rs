@@ -49,11 +49,7 @@ pub async fn show(
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     let found = find(&state, id.into_inner()).await?;
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = super::accept(&req);
     let urls = &state.urls;
     if wants_activity_json(accept) {
         if found.show.cancelled_at.is_some() {

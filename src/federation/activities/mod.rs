@@ -249,34 +249,21 @@ impl Activity<Value> {
 impl Activity<Tombstone> {
     /// A reminded show cancelled: `Delete` of the reminder post at `object`.
     pub fn delete_reminder(stream: &Stream, object: Url, urls: &Urls) -> Self {
-        let tombstone = Tombstone {
-            id: object.clone(),
-            kind: "Tombstone",
-        };
-        let about = About {
-            object,
-            supersedes: SUPERSEDED_BY_DELETE,
-        };
-        Self::public(Kind::Delete, mint(urls), stream, tombstone, about, urls)
+        Self::delete_of(stream, object, urls)
     }
 
     /// A show cancelled: `Delete` of its Event; pending news of it is dropped.
     pub fn delete_event(stream: &Stream, show: i64, urls: &Urls) -> Self {
-        let object = urls.show(show);
-        let tombstone = Tombstone {
-            id: object.clone(),
-            kind: "Tombstone",
-        };
-        let about = About {
-            object,
-            supersedes: SUPERSEDED_BY_DELETE,
-        };
-        Self::public(Kind::Delete, mint(urls), stream, tombstone, about, urls)
+        Self::delete_of(stream, urls.show(show), urls)
     }
 
     /// Off air: `Delete` of the Note; pending go-live news of it is dropped.
     pub fn delete(stream: &Stream, broadcast: i64, urls: &Urls) -> Self {
-        let object = urls.broadcast(broadcast);
+        Self::delete_of(stream, urls.broadcast(broadcast), urls)
+    }
+
+    /// `Delete` of `object`, which supersedes whatever pending news of it the queue holds.
+    fn delete_of(stream: &Stream, object: Url, urls: &Urls) -> Self {
         let tombstone = Tombstone {
             id: object.clone(),
             kind: "Tombstone",
