@@ -43,32 +43,25 @@ fn browser() -> Option<(String, PathBuf)> {
     Some((node, dir))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn listeners_and_broadcasters_in_chromium() {
-    let Some((node, dir)) = browser() else { return };
-    let _turn = heavy().await;
-    let (app, _) = public_app().await;
-    let token = app.broadcaster("alice").await;
-    app.broadcaster("bob").await;
-    let sid = app.add(&token, "Night Jazz", "jazz").await;
-    app.yp(&token, &touch_body(&sid, "Miles Davis \u{2013} So What", 7))
-        .await;
+/// Where the scripts leave their screenshots (`target/screenshots/`).
+fn screenshots() -> String {
     let shots = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"));
     std::fs::create_dir_all(&shots).unwrap();
-    let args = [
-        dir.join("browser.mjs").display().to_string(),
-        app.url(""),
-        shots.display().to_string(),
-        app.url(&format!("/api/icecast/yp/{token}")),
-        sid,
-        "night_jazz".to_owned(),
-        "http://radio.example:8000/jazz".to_owned(),
-        "alice".to_owned(),
-        "a long password".to_owned(),
-        "bob".to_owned(),
-    ];
+    shots.display().to_string()
+}
+
+/// Runs `script` from the browser folder under Node with `args`; what it saw is its last line of
+/// output, a JSON object.
+async fn run_script(
+    node: String,
+    dir: PathBuf,
+    script: &str,
+    args: Vec<String>,
+) -> serde_json::Value {
+    let script = dir.join(script);
     let out = tokio::task::spawn_blocking(move || {
         Command::new(node)
+            .arg(script)
             .args(args)
             .current_dir(dir)
             .output()
@@ -82,7 +75,31 @@ async fn listeners_and_broadcasters_in_chromium() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let seen: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listeners_and_broadcasters_in_chromium() {
+    let Some((node, dir)) = browser() else { return };
+    let _turn = heavy().await;
+    let (app, _) = public_app().await;
+    let token = app.broadcaster("alice").await;
+    app.broadcaster("bob").await;
+    let sid = app.add(&token, "Night Jazz", "jazz").await;
+    app.yp(&token, &touch_body(&sid, "Miles Davis \u{2013} So What", 7))
+        .await;
+    let args = vec![
+        app.url(""),
+        screenshots(),
+        app.url(&format!("/api/icecast/yp/{token}")),
+        sid,
+        "night_jazz".to_owned(),
+        "http://radio.example:8000/jazz".to_owned(),
+        "alice".to_owned(),
+        "a long password".to_owned(),
+        "bob".to_owned(),
+    ];
+    let seen = run_script(node, dir, "browser.mjs", args).await;
     for size in ["desktop", "phone"] {
         assert_eq!(
             seen[format!("{size}HomeAudioSrc")],
@@ -172,35 +189,17 @@ async fn the_embed_plays_in_another_sites_page_and_the_link_previews_as_a_card()
     let parent_url = format!("http://127.0.0.1:{}/station.html", server.addrs()[0].port());
     tokio::spawn(server.run());
 
-    let shots = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"));
-    std::fs::create_dir_all(&shots).unwrap();
     let new_title = "John Coltrane \u{2013} Naima";
-    let args = [
-        dir.join("embeds.mjs").display().to_string(),
+    let args = vec![
         app.url(""),
         "night_jazz".to_owned(),
         parent_url,
-        shots.display().to_string(),
+        screenshots(),
         app.url(&format!("/api/icecast/yp/{token}")),
         touch_body(&sid, new_title, 8),
         new_title.to_owned(),
     ];
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(node)
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let seen = run_script(node, dir, "embeds.mjs", args).await;
     let og = &seen["og"];
     assert_eq!(og["og:title"], "Night Jazz", "{seen}");
     assert_eq!(
@@ -287,34 +286,16 @@ async fn the_pages_tell_the_truth_in_chromium() {
         })
         .await
         .unwrap();
-    let shots = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"));
-    std::fs::create_dir_all(&shots).unwrap();
-    let args = [
-        dir.join("pages.mjs").display().to_string(),
+    let args = vec![
         app.url(""),
-        shots.display().to_string(),
+        screenshots(),
         "night_jazz".to_owned(),
         "root".to_owned(),
         "a long password".to_owned(),
         app.url(&format!("/api/icecast/yp/{token}")),
         sid,
     ];
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(node)
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let seen = run_script(node, dir, "pages.mjs", args).await;
     for size in ["desktop", "phone"] {
         let at = |k: &str| seen[format!("{size}{k}")].clone();
         assert_eq!(at("ErrorStatus"), 404, "{seen}");
