@@ -19,11 +19,15 @@
 
 use std::{
     any::{Any, TypeId},
-    sync::{Arc, mpsc},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
 };
 
 use diesel::{
-    Connection,
+    Connection, RunQueryDsl,
     connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
 };
 use tokio::sync::{Notify, oneshot};
@@ -38,8 +42,15 @@ use crate::error::{Error, Result};
 const MAX_BATCH: usize = 256;
 /// Most jobs waiting; at about 30 µs a job, a full queue is a quarter second of work.
 const MAX_QUEUE: usize = 8192;
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often the WAL is copied back into the database file. A pass with nothing new to copy
+/// costs nothing (no sync); under a steady stream of writes the WAL holds about this long's worth.
+const CHECKPOINT_EVERY: std::time::Duration = if cfg!(test) {
+    std::time::Duration::from_millis(50)
+} else {
+    std::time::Duration::from_millis(250)
+};
+/// WAL frames (pages) past which the writer finishes a checkpoint itself (16 MiB at 4 KiB).
+const RESTART_AFTER_FRAMES: i64 = if cfg!(test) { 256 } else { 4096 };
 
 pub(super) trait Job: Send + 'static {
     /// Runs the job inside the open transaction (in its own savepoint). Skips it if its caller
@@ -133,6 +144,8 @@ impl Writer {
         // connection runs beside the writer instead.
         conn.batch_execute("PRAGMA wal_autocheckpoint = 0;")?;
         let (stop, stopped) = mpsc::channel::<()>();
+        let catch_up = Arc::new(AtomicBool::new(false));
+        let asked = catch_up.clone();
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
                 .name(name.to_owned())
@@ -142,13 +155,13 @@ impl Writer {
         spawn(
             "sqlite-writer",
             Box::new(move || {
-                run(conn, &queue, &queued, &published);
+                run(conn, &queue, &queued, &published, &catch_up);
                 drop(stop);
             }),
         )?;
         spawn(
             "sqlite-checkpoint",
-            Box::new(move || checkpoint_until(checkpoints, &stopped)),
+            Box::new(move || checkpoint_until(checkpoints, &stopped, &asked)),
         )?;
         Ok(Self { jobs })
     }
@@ -203,6 +216,7 @@ fn run(
     queue: &mpsc::Receiver<Box<dyn Job>>,
     queued: &Notify,
     published: &Changes,
+    catch_up: &AtomicBool,
 ) {
     while let Ok(first) = queue.recv() {
         let mut callers = first.callers();
@@ -234,7 +248,32 @@ fn run(
         for job in batch {
             job.finish(commit.clone());
         }
+        if catch_up.swap(false, Ordering::Relaxed) {
+            catch_up_checkpoint(&mut conn);
+        }
     }
+}
+
+/// The checkpointer's passes run beside the writer, so under a steady stream of writes each one
+/// ends a few commits short of the log's end, and SQLite starts the WAL over only after a
+/// checkpoint that reached it: the file would grow by every commit (a gigabyte in ten seconds
+/// of YP touches at full speed). Asked by the checkpointer once the log is long, the writer
+/// copies those last frames itself, between two batches: no commit can slip in, so the next one
+/// starts the log over (and `journal_size_limit` trims the file). The bulk was copied already;
+/// this costs the few frames since and a sync, at most once per checkpointer pass. PASSIVE, so
+/// it never waits for a reader: one holding an old snapshot only postpones the restart.
+fn catch_up_checkpoint(conn: &mut DbConn) {
+    if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+        tracing::warn!(error = %e, "WAL checkpoint failed");
+    }
+}
+
+/// What `PRAGMA wal_checkpoint` reports.
+#[derive(diesel::QueryableByName)]
+struct Checkpointed {
+    /// Frames in the WAL.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    log: i64,
 }
 
 /// Adds `job` to the batch, joined into the batch's first job of its kind if it has one. Jobs
@@ -250,12 +289,16 @@ fn add(batch: &mut Vec<Box<dyn Job>>, job: Box<dyn Job>) {
     batch.push(job);
 }
 
-/// Every second, a PASSIVE checkpoint (it never waits for or blocks the writer), until the writer
-/// thread ends.
-fn checkpoint_until(mut conn: DbConn, writer_stopped: &mpsc::Receiver<()>) {
+/// Every [`CHECKPOINT_EVERY`], a PASSIVE checkpoint (it never waits for or blocks the writer), until the writer
+/// thread ends; a log still long after it asks the writer to catch up.
+fn checkpoint_until(mut conn: DbConn, writer_stopped: &mpsc::Receiver<()>, catch_up: &AtomicBool) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = writer_stopped.recv_timeout(CHECKPOINT_EVERY) {
-        if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
+        match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+            .get_result::<Checkpointed>(&mut conn)
+        {
+            Ok(done) if done.log > RESTART_AFTER_FRAMES => catch_up.store(true, Ordering::Relaxed),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }
 }
@@ -394,5 +437,63 @@ mod tests {
         assert!(failed.is_err() && panicked.is_err() && committed.is_ok());
         assert_eq!(heard.recv().await.unwrap().stream_id, 3);
         assert!(heard.try_recv().is_err(), "nothing else was published");
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_starts_over_under_writes_that_never_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let writer = Writer::start(
+            sqlite(&path),
+            sqlite(&path),
+            std::sync::Arc::default(),
+            Changes::default(),
+        )
+        .unwrap();
+        writer
+            .write(|c| {
+                Ok(c.batch_execute(
+                    "CREATE TABLE t (n INTEGER PRIMARY KEY, pad BLOB NOT NULL); \
+                     WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 200) \
+                     INSERT INTO t SELECT n, zeroblob(1000) FROM k;",
+                )?)
+            })
+            .await
+            .unwrap();
+        // Sixteen callers that each write again as soon as their last write is answered: the
+        // queue is never empty, so no checkpoint pass ever sees the end of the log on its own.
+        // Every commit appends at least the pages it changed (13 rows of 1 kB: 3 of 4 kB); they
+        // go on until 96 MiB were appended, which a WAL never started over would hold.
+        let enough: u64 = (96 << 20) / (3 * 4096);
+        let commits = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let callers: Vec<_> = (0..16i64)
+            .map(|k| {
+                let (w, commits) = (writer.clone(), commits.clone());
+                tokio::spawn(async move {
+                    while commits.load(std::sync::atomic::Ordering::Relaxed) < enough {
+                        w.write(move |c| {
+                            let sql =
+                                format!("UPDATE t SET pad = randomblob(1000) WHERE n % 16 = {k}");
+                            Ok(diesel::sql_query(sql).execute(c)?)
+                        })
+                        .await
+                        .unwrap();
+                        commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        let wal = path.with_extension("db-wal");
+        let mut largest = 0;
+        while callers.iter().any(|c| !c.is_finished()) {
+            largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        for c in callers {
+            c.await.unwrap();
+        }
+        assert!(
+            largest < 24 << 20,
+            "the WAL grew to {largest} bytes over 96 MiB of commits"
+        );
     }
 }
