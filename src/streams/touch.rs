@@ -19,7 +19,7 @@ use crate::{
     accounts,
     db::{
         Batch, DbConn, StreamChange, commit_lazily,
-        models::{Broadcast, Stream, TokenOwner, TouchRow, TouchUpdate, YpToken},
+        models::{Broadcast, Stream, TokenOwner, TouchRow, TouchUpdate, TouchedBroadcast, YpToken},
         streams_changed,
     },
     error::{Error, Result},
@@ -67,7 +67,7 @@ impl Batch for Touches {
             .filter(|j| owners.contains_key(&j.hash))
             .map(|j| j.req.sid.as_str())
             .collect();
-        let live: HashMap<String, (Broadcast, i64, bool)> =
+        let live: HashMap<String, (TouchedBroadcast, i64, bool)> =
             Broadcast::find_live_by_sids(conn, &sids)?
                 .into_iter()
                 .filter_map(|(b, owner, edits)| Some((b.sid.clone()?, (b, owner, edits))))
@@ -88,7 +88,8 @@ impl Batch for Touches {
             match live.get(sid) {
                 Some((b, owner_id, edits)) if *owner_id == owner.user_id => {
                     if seen.get(sid).is_some_and(|n| *n > 1)
-                        || (*edits && must_announce(b, &job.req.title, job.now, job.interval))
+                        || (*edits
+                            && must_announce(b.announced(), &job.req.title, job.now, job.interval))
                     {
                         alone.push(i);
                     } else {
@@ -172,7 +173,7 @@ fn touch_alone(conn: &mut DbConn, touch: &Touch) -> Result<()> {
     let broadcast = Broadcast::find_live_by_sid(conn, req.sid.as_str(), owner.user_id)?
         .ok_or(Error::UnknownSid)?;
     // The stream is read only now, for the Note, off the hot path.
-    if must_announce(&broadcast, &req.title, now, touch.interval) {
+    if must_announce(broadcast.announced(), &req.title, now, touch.interval) {
         let stream = Stream::find(conn, broadcast.stream_id)?.ok_or(Error::UnknownSid)?;
         let current = Broadcast {
             title: req.title.clone(),
@@ -197,9 +198,14 @@ fn touch_alone(conn: &mut DbConn, touch: &Touch) -> Result<()> {
     Ok(())
 }
 
-/// Whether followers must now hear of `title`: they were not told it, and not told anything for
-/// `interval` (so that a burst of titles becomes one Update, with the latest).
-fn must_announce(b: &Broadcast, title: &str, now: NaiveDateTime, interval: TimeDelta) -> bool {
-    b.announced_title.as_deref() != Some(title)
-        && (interval.is_zero() || b.announced_at.is_none_or(|t| now - t >= interval))
+/// Whether followers must now hear of `title`, given what they were last told and when: they
+/// were not told it, and not told anything for `interval` (so that a burst of titles becomes one
+/// Update, with the latest).
+fn must_announce(
+    (told, at): (Option<&str>, Option<NaiveDateTime>),
+    title: &str,
+    now: NaiveDateTime,
+    interval: TimeDelta,
+) -> bool {
+    told != Some(title) && (interval.is_zero() || at.is_none_or(|t| now - t >= interval))
 }

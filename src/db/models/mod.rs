@@ -26,7 +26,7 @@ mod yp_token;
 
 pub use activity::{Activity, NewActivity};
 pub use block::{Block, BlockKind};
-pub use broadcast::{Broadcast, BroadcastState, TouchRow, TouchUpdate};
+pub use broadcast::{Broadcast, BroadcastState, TouchRow, TouchUpdate, TouchedBroadcast};
 pub use delivery::{Claim, Delivery, DeliveryState, Finish};
 pub use follower::{Follower, FollowerState};
 pub use host_breaker::HostBreaker;

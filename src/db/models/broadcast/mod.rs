@@ -48,6 +48,36 @@ pub struct Broadcast {
     pub show_title: Option<String>,
 }
 
+/// What a touch batch reads of a live broadcast: enough to match a touch to it and to tell
+/// whether its new title must be announced. The hot path decodes these seven columns, not the
+/// row's seventeen (on SQLite each timestamp is text to parse).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = broadcasts)]
+pub struct TouchedBroadcast {
+    pub id: i64,
+    pub stream_id: i64,
+    #[diesel(deserialize_as = String)]
+    pub state: BroadcastState,
+    pub sid: Option<String>,
+    pub title: String,
+    pub announced_title: Option<String>,
+    pub announced_at: Option<NaiveDateTime>,
+}
+
+impl TouchedBroadcast {
+    /// The title followers were last told, and when.
+    pub fn announced(&self) -> (Option<&str>, Option<NaiveDateTime>) {
+        (self.announced_title.as_deref(), self.announced_at)
+    }
+}
+
+impl Broadcast {
+    /// The title followers were last told, and when.
+    pub fn announced(&self) -> (Option<&str>, Option<NaiveDateTime>) {
+        (self.announced_title.as_deref(), self.announced_at)
+    }
+}
+
 type LiveUnchanged = diesel::dsl::Filter<
     diesel::dsl::Find<broadcasts::table, i64>,
     diesel::dsl::And<
@@ -86,7 +116,10 @@ impl Broadcast {
     /// The live broadcasts holding any of `sids`, each with its stream's owner and whether the
     /// stream's titles edit its post. Found by SID alone (the unique index, whatever the planner
     /// knows of the table), checked for being live here.
-    pub fn find_live_by_sids(conn: &mut DbConn, sids: &[&str]) -> Result<Vec<(Self, i64, bool)>> {
+    pub fn find_live_by_sids(
+        conn: &mut DbConn,
+        sids: &[&str],
+    ) -> Result<Vec<(TouchedBroadcast, i64, bool)>> {
         // The owner as a subquery per row rather than a join: a join let PostgreSQL's planner,
         // knowing nothing of the tables yet, hash all of streams for each batch.
         let owner = streams::table
@@ -97,10 +130,10 @@ impl Broadcast {
             .filter(streams::id.eq(broadcasts::stream_id))
             .select(streams::title_edits)
             .single_value();
-        let found: Vec<(Self, Option<i64>, Option<bool>)> = match conn {
+        let found: Vec<(TouchedBroadcast, Option<i64>, Option<bool>)> = match conn {
             DbConn::Pg(_) => broadcasts::table
                 .filter(broadcasts::sid.eq_any(sids))
-                .select((Self::as_select(), owner, edits))
+                .select((TouchedBroadcast::as_select(), owner, edits))
                 .load(conn)?,
             // The SIDs as one JSON array: an `IN (?, ?, …)` list is a statement per batch size,
             // parsed anew each time (diesel does not keep it prepared).
@@ -112,7 +145,7 @@ impl Broadcast {
                     .bind::<diesel::sql_types::Text, _>(serde_json::json!(sids).to_string())
                     .sql("))"),
                 )
-                .select((Self::as_select(), owner, edits))
+                .select((TouchedBroadcast::as_select(), owner, edits))
                 .load(conn)?,
         };
         Ok(found

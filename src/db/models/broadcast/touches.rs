@@ -99,9 +99,10 @@ impl RecordSqlite {
                     t.title,
                     t.listeners,
                     t.max_listeners,
-                    // As diesel writes a Timestamp to SQLite: TEXT that compares in time order
-                    // with the cutoffs it binds (the reaper's).
-                    t.last_touch_at.format("%F %T%.f").to_string(),
+                    // As diesel writes a Timestamp to SQLite (`%F %T%.f`, which is chrono's
+                    // Display without parsing a format per row): TEXT that compares in time
+                    // order with the cutoffs it binds (the reaper's).
+                    t.last_touch_at.to_string(),
                 ])
             })
             .collect();
@@ -179,5 +180,24 @@ impl Broadcast {
             DbConn::Pg(c) => RecordPg::of(rows).load::<i64>(c)?,
             DbConn::Sqlite(c) => RecordSqlite::of(rows).load::<i64>(c)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    #[test]
+    fn a_touch_time_is_written_as_diesel_writes_timestamps_to_sqlite() {
+        let at = |nanos: u32| -> NaiveDateTime {
+            NaiveDate::from_ymd_opt(2026, 3, 29)
+                .unwrap()
+                .and_hms_nano_opt(1, 59, 7, nanos)
+                .unwrap()
+        };
+        for nanos in [0, 120_000_000, 123_456_000, 123_456_789] {
+            let t = at(nanos);
+            assert_eq!(t.to_string(), t.format("%F %T%.f").to_string());
+        }
     }
 }
