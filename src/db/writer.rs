@@ -298,8 +298,8 @@ fn checkpoint_until(mut conn: DbConn, writer_stopped: &mpsc::Receiver<()>, catch
         {
             // Even a pass that copied the whole log may not do: a write transaction that began
             // while it ran still appends to the log, not over it (SQLite starts over only for a
-            // transaction that began after a complete checkpoint). After a pass that did start
-            // the log over, the writer's catch-up copies its last batch only, with one sync.
+            // transaction that began after a complete checkpoint). When the next batch did begin
+            // after it, and so started the log over, the catch-up copies that batch only.
             Ok(done) if done.log > RESTART_AFTER_FRAMES => catch_up.store(true, Ordering::Relaxed),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
