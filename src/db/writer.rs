@@ -263,17 +263,25 @@ fn run(
 /// this costs the few frames since and a sync, at most once per checkpointer pass. PASSIVE, so
 /// it never waits for a reader: one holding an old snapshot only postpones the restart.
 fn catch_up_checkpoint(conn: &mut DbConn) {
-    if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
-        tracing::warn!(error = %e, "WAL checkpoint failed");
-    }
+    checkpoint(conn);
 }
 
-/// What `PRAGMA wal_checkpoint` reports.
-#[derive(diesel::QueryableByName)]
-struct Checkpointed {
-    /// Frames in the WAL.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    log: i64,
+/// A PASSIVE checkpoint on `conn`; the frames in the WAL after it, or `None` (logged) if it failed.
+fn checkpoint(conn: &mut DbConn) -> Option<i64> {
+    /// What `PRAGMA wal_checkpoint` reports.
+    #[derive(diesel::QueryableByName)]
+    struct Checkpointed {
+        /// Frames in the WAL.
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        log: i64,
+    }
+    match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<Checkpointed>(conn) {
+        Ok(done) => Some(done.log),
+        Err(e) => {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+            None
+        }
+    }
 }
 
 /// Adds `job` to the batch, joined into the batch's first job of its kind if it has one. Jobs
@@ -289,20 +297,16 @@ fn add(batch: &mut Vec<Box<dyn Job>>, job: Box<dyn Job>) {
     batch.push(job);
 }
 
-/// Every [`CHECKPOINT_EVERY`], a PASSIVE checkpoint (it never waits for or blocks the writer), until the writer
-/// thread ends; a log still long after it asks the writer to catch up.
+/// Every [`CHECKPOINT_EVERY`], a PASSIVE checkpoint (it never waits for or blocks the
+/// writer), until the writer thread ends; a log still long after it asks the writer to catch up.
 fn checkpoint_until(mut conn: DbConn, writer_stopped: &mpsc::Receiver<()>, catch_up: &AtomicBool) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = writer_stopped.recv_timeout(CHECKPOINT_EVERY) {
-        match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
-            .get_result::<Checkpointed>(&mut conn)
-        {
-            // Even a pass that copied the whole log may not do: a write transaction that began
-            // while it ran still appends to the log, not over it (SQLite starts over only for a
-            // transaction that began after a complete checkpoint). When the next batch did begin
-            // after it, and so started the log over, the catch-up copies that batch only.
-            Ok(done) if done.log > RESTART_AFTER_FRAMES => catch_up.store(true, Ordering::Relaxed),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        // Even a pass that copied the whole log may not do: a write transaction that began
+        // while it ran still appends to the log, not over it (SQLite starts over only for a
+        // transaction that began after a complete checkpoint). When the next batch did begin
+        // after it, and so started the log over, the catch-up copies that batch only.
+        if checkpoint(&mut conn).is_some_and(|log| log > RESTART_AFTER_FRAMES) {
+            catch_up.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -353,6 +357,17 @@ mod tests {
         DbConn::Sqlite(conn)
     }
 
+    /// A writer on a new database at `path`, its checkpointer on a second connection.
+    fn start(path: &std::path::Path, changes: Changes) -> Writer {
+        Writer::start(
+            sqlite(path),
+            sqlite(path),
+            std::sync::Arc::default(),
+            changes,
+        )
+        .unwrap()
+    }
+
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
@@ -363,13 +378,7 @@ mod tests {
     async fn a_failing_or_panicking_job_rolls_back_alone_and_the_writer_lives_on() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
-        let writer = Writer::start(
-            sqlite(&path),
-            sqlite(&path),
-            std::sync::Arc::default(),
-            Changes::default(),
-        )
-        .unwrap();
+        let writer = start(&path, Changes::default());
         writer
             .write(|c| Ok(c.batch_execute("CREATE TABLE t (n INTEGER NOT NULL)")?))
             .await
@@ -416,13 +425,7 @@ mod tests {
         let path = dir.path().join("w.db");
         let changes = Changes::default();
         let mut heard = changes.subscribe();
-        let writer = Writer::start(
-            sqlite(&path),
-            sqlite(&path),
-            std::sync::Arc::default(),
-            changes,
-        )
-        .unwrap();
+        let writer = start(&path, changes);
         let change = |id: i64| StreamChange {
             stream_id: id,
             status: "live".to_owned(),
@@ -442,17 +445,12 @@ mod tests {
         assert_eq!(heard.recv().await.unwrap().stream_id, 3);
         assert!(heard.try_recv().is_err(), "nothing else was published");
     }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_starts_over_under_writes_that_never_pause() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
-        let writer = Writer::start(
-            sqlite(&path),
-            sqlite(&path),
-            std::sync::Arc::default(),
-            Changes::default(),
-        )
-        .unwrap();
+        let writer = start(&path, Changes::default());
         writer
             .write(|c| {
                 Ok(c.batch_execute(
